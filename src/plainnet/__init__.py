@@ -1,0 +1,75 @@
+"""plainnet: neural networks and optimization from first principles, on NumPy.
+
+>>> import plainnet as pn
+>>> float(pn.integrate([1.0, 2.0], [3.0, 4.0], b=1.0))
+12.0
+"""
+
+from __future__ import annotations
+
+import importlib
+
+from ._version import __version__
+from .functions import (
+    ACTIVATIONS,
+    Activation,
+    Neuron,
+    augment,
+    elu,
+    fold_bias,
+    gelu,
+    get_activation,
+    identity,
+    integrate,
+    leaky_relu,
+    log_softmax,
+    logsumexp,
+    magnitude,
+    normalize,
+    relu,
+    sigmoid,
+    softmax,
+    softplus,
+    step,
+    tanh,
+)
+
+# Heavier layers load on first use, so `import plainnet` stays light.
+_LAZY_SUBMODULES = {
+    "plot",
+    "estimators",
+    "datasets",
+    "cli",
+}
+
+
+def __getattr__(name: str):
+    if name in _LAZY_SUBMODULES:
+        return importlib.import_module(f".{name}", __name__)
+    raise AttributeError(f"module 'plainnet' has no attribute {name!r}")
+
+
+__all__ = [
+    "ACTIVATIONS",
+    "Activation",
+    "Neuron",
+    "__version__",
+    "augment",
+    "elu",
+    "fold_bias",
+    "gelu",
+    "get_activation",
+    "identity",
+    "integrate",
+    "leaky_relu",
+    "log_softmax",
+    "logsumexp",
+    "magnitude",
+    "normalize",
+    "relu",
+    "sigmoid",
+    "softmax",
+    "softplus",
+    "step",
+    "tanh",
+]

@@ -1,0 +1,336 @@
+r"""Activation functions: the smooth (and one jumpy) curves a neuron passes its integration through.
+
+Each activation is a callable object with ``.derivative(x)``. Called on a NumPy array (or list,
+or scalar) it returns a NumPy array of the same floating dtype (float32 stays float32; integers
+become float64). Called on a :class:`plainnet.Tensor` it records the operation so that
+gradients flow through it.
+
+Every formula here is evaluated in a form that cannot overflow: ``sigmoid(-1000)`` is 0 and
+``sigmoid(1000)`` is 1, with no RuntimeWarning.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .._validation import as_float_array
+
+
+def _is_tensor(x) -> bool:
+    return getattr(x, "_plainnet_tensor", False)
+
+
+class Activation:
+    """Base class of an elementwise activation ``y = f(x)`` with derivative ``f'(x)``.
+
+    Subclasses implement :meth:`forward` and :meth:`derivative` on float arrays; the
+    public ``__call__`` validates input and dispatches Tensors to the autodiff engine.
+    """
+
+    name: str = "activation"
+
+    def __call__(self, x):
+        if _is_tensor(x):
+            return x.activation(self)
+        return self.forward(as_float_array(x, "x"))
+
+    def forward(self, x: np.ndarray) -> np.ndarray:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def derivative(self, x) -> np.ndarray:
+        """The derivative ``f'(x)``, elementwise, as an array of ``x``'s dtype."""
+        x = as_float_array(x, "x")
+        return self._derivative(x, None)
+
+    def _derivative(self, x: np.ndarray, y: np.ndarray | None) -> np.ndarray:
+        """``f'(x)``; ``y = f(x)`` is passed when already known, so it can be reused."""
+        raise NotImplementedError  # pragma: no cover - abstract
+
+    def params(self) -> dict:
+        """The constructor arguments, so the activation can be rebuilt by name."""
+        return {}
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in self.params().items())
+        return f"{type(self).__name__}({args})"
+
+    def __eq__(self, other) -> bool:
+        return type(self) is type(other) and self.params() == other.params()
+
+    def __hash__(self) -> int:
+        return hash((type(self).__name__, tuple(sorted(self.params().items()))))
+
+
+class Step(Activation):
+    r"""The Heaviside step, the jumpy activation the notes contrast smooth ones with.
+
+    .. math:: \mathrm{step}(x) = 1 \text{ if } x \ge 0 \text{ else } 0
+
+    Its derivative is 0 everywhere (and undefined at 0, where we also return 0), so gradient
+    descent cannot train through it; a step neuron learns with the perceptron rule instead.
+    """
+
+    name = "step"
+
+    def forward(self, x):
+        return (x >= 0).astype(x.dtype)
+
+    def _derivative(self, x, y):
+        return np.zeros_like(x)
+
+
+class Sigmoid(Activation):
+    r"""The logistic sigmoid, squashing any real number into (0, 1).
+
+    .. math:: \sigma(x) = \frac{1}{1 + e^{-x}}, \qquad \sigma'(x) = \sigma(x)\,(1 - \sigma(x))
+
+    Evaluated as :math:`1/(1+e^{-|x|})` or :math:`e^{-|x|}/(1+e^{-|x|})` by sign, so the
+    exponential never overflows.
+
+    Examples
+    --------
+    >>> import plainnet as pn
+    >>> float(pn.sigmoid(0.0))
+    0.5
+    """
+
+    name = "sigmoid"
+
+    def forward(self, x):
+        e = np.exp(-np.abs(x))
+        return np.where(x >= 0, 1 / (1 + e), e / (1 + e)).astype(x.dtype, copy=False)
+
+    def _derivative(self, x, y):
+        s = self.forward(x) if y is None else y
+        return s * (1 - s)
+
+
+class Tanh(Activation):
+    r"""The hyperbolic tangent, a sigmoid rescaled to (-1, 1).
+
+    .. math:: \tanh(x) = 2\sigma(2x) - 1, \qquad \tanh'(x) = 1 - \tanh^2(x)
+    """
+
+    name = "tanh"
+
+    def forward(self, x):
+        return np.tanh(x)
+
+    def _derivative(self, x, y):
+        t = np.tanh(x) if y is None else y
+        return 1 - t * t
+
+
+class ReLU(Activation):
+    r"""The rectified linear unit.
+
+    .. math:: \mathrm{relu}(x) = \max(x, 0), \qquad \mathrm{relu}'(x) = [x > 0]
+
+    At the kink ``x = 0`` the derivative is taken to be 0 (as in PyTorch).
+    """
+
+    name = "relu"
+
+    def forward(self, x):
+        return np.maximum(x, 0)
+
+    def _derivative(self, x, y):
+        return (x > 0).astype(x.dtype)
+
+
+class LeakyReLU(Activation):
+    r"""ReLU with a small slope for negative inputs.
+
+    .. math:: f(x) = x \text{ if } x > 0 \text{ else } a x, \qquad f'(x) = 1 \text{ if } x > 0
+              \text{ else } a
+
+    ``a`` is ``negative_slope`` (default 0.01); at ``x = 0`` the derivative is ``a``.
+    """
+
+    name = "leaky_relu"
+
+    def __init__(self, negative_slope: float = 0.01):
+        self.negative_slope = float(negative_slope)
+
+    def params(self):
+        return {"negative_slope": self.negative_slope}
+
+    def forward(self, x):
+        return np.where(x > 0, x, x * self.negative_slope).astype(x.dtype, copy=False)
+
+    def _derivative(self, x, y):
+        return np.where(x > 0, 1.0, self.negative_slope).astype(x.dtype)
+
+
+class ELU(Activation):
+    r"""The exponential linear unit.
+
+    .. math:: f(x) = x \text{ if } x > 0 \text{ else } \alpha (e^x - 1), \qquad
+              f'(x) = 1 \text{ if } x > 0 \text{ else } \alpha e^x
+
+    At ``x = 0`` the derivative is :math:`\alpha` (1 by default, where both sides agree).
+    """
+
+    name = "elu"
+
+    def __init__(self, alpha: float = 1.0):
+        self.alpha = float(alpha)
+
+    def params(self):
+        return {"alpha": self.alpha}
+
+    def forward(self, x):
+        neg = self.alpha * np.expm1(np.minimum(x, 0))
+        return np.where(x > 0, x, neg).astype(x.dtype, copy=False)
+
+    def _derivative(self, x, y):
+        return np.where(x > 0, 1, self.alpha * np.exp(np.minimum(x, 0))).astype(x.dtype)
+
+
+class Softplus(Activation):
+    r"""A smooth ReLU.
+
+    .. math:: \mathrm{softplus}(x) = \log(1 + e^x), \qquad \mathrm{softplus}'(x) = \sigma(x)
+
+    Evaluated as ``logaddexp(0, x)``, exact for large ``|x|``.
+    """
+
+    name = "softplus"
+
+    def forward(self, x):
+        return np.logaddexp(np.zeros((), x.dtype), x)
+
+    def _derivative(self, x, y):
+        return sigmoid.forward(x)
+
+
+def _erf(x: np.ndarray) -> np.ndarray:
+    try:
+        from scipy.special import erf
+    except ImportError:  # pragma: no cover - scipy is an optional speed-up here
+        import math
+
+        erf = np.frompyfunc(math.erf, 1, 1)
+    return np.asarray(erf(x), dtype=x.dtype)
+
+
+class GELU(Activation):
+    r"""The Gaussian error linear unit.
+
+    .. math:: \mathrm{gelu}(x) = x\,\Phi(x), \qquad \mathrm{gelu}'(x) = \Phi(x) + x\,\varphi(x)
+
+    where :math:`\Phi` and :math:`\varphi` are the standard normal CDF and density
+    (``approximate="none"``, PyTorch's default). ``approximate="tanh"`` uses
+    :math:`\Phi(x) \approx \tfrac12(1 + \tanh(\sqrt{2/\pi}(x + 0.044715 x^3)))`.
+    """
+
+    name = "gelu"
+    _C = np.sqrt(2 / np.pi)
+
+    def __init__(self, approximate: str = "none"):
+        if approximate not in ("none", "tanh"):
+            raise ValueError(f"approximate must be 'none' or 'tanh'; got {approximate!r}")
+        self.approximate = approximate
+
+    def params(self):
+        return {"approximate": self.approximate}
+
+    def _cdf(self, x):
+        if self.approximate == "tanh":
+            return 0.5 * (1 + np.tanh(self._C * (x + 0.044715 * x**3)))
+        return 0.5 * (1 + _erf(x / np.sqrt(2).astype(x.dtype)))
+
+    def forward(self, x):
+        return x * self._cdf(x)
+
+    def _derivative(self, x, y):
+        if self.approximate == "tanh":
+            u = self._C * (x + 0.044715 * x**3)
+            t = np.tanh(u)
+            du = self._C * (1 + 3 * 0.044715 * x**2)
+            return 0.5 * (1 + t) + 0.5 * x * (1 - t * t) * du
+        pdf = np.exp(-0.5 * x * x) / np.sqrt(2 * np.pi).astype(x.dtype)
+        return self._cdf(x) + x * pdf
+
+
+class Identity(Activation):
+    r"""The identity, for a linear neuron: :math:`f(x) = x`, :math:`f'(x) = 1`."""
+
+    name = "identity"
+
+    def forward(self, x):
+        return x
+
+    def _derivative(self, x, y):
+        return np.ones_like(x)
+
+
+step = Step()
+sigmoid = Sigmoid()
+tanh = Tanh()
+relu = ReLU()
+leaky_relu = LeakyReLU()
+elu = ELU()
+softplus = Softplus()
+gelu = GELU()
+identity = Identity()
+
+ACTIVATIONS: dict[str, type[Activation]] = {
+    cls.name: cls for cls in (Step, Sigmoid, Tanh, ReLU, LeakyReLU, ELU, Softplus, GELU, Identity)
+}
+ACTIVATIONS["linear"] = Identity
+
+
+def get_activation(activation, **params) -> Activation:
+    """Return the :class:`Activation` named ``activation`` (or ``activation`` itself).
+
+    Raises ``ValueError`` listing the known names for an unknown one.
+    """
+    if isinstance(activation, Activation):
+        return activation
+    if isinstance(activation, str):
+        key = activation.lower().replace("-", "_")
+        if key in ACTIVATIONS:
+            return ACTIVATIONS[key](**params)
+        raise ValueError(
+            f"unknown activation {activation!r}; choose one of {sorted(ACTIVATIONS)}"
+        )
+    raise TypeError(
+        f"activation must be a name or an Activation; got {type(activation).__name__}"
+    )
+
+
+def logsumexp(x, axis=-1, keepdims: bool = False):
+    r"""``log(sum(exp(x)))`` along ``axis``, shifted by the maximum so it cannot overflow.
+
+    .. math:: \mathrm{LSE}(x) = m + \log \sum_k e^{x_k - m}, \quad m = \max_k x_k
+    """
+    if _is_tensor(x):
+        return x.logsumexp(axis=axis, keepdims=keepdims)
+    x = as_float_array(x, "x")
+    m = np.max(x, axis=axis, keepdims=True)
+    m = np.where(np.isfinite(m), m, 0)
+    out = np.log(np.sum(np.exp(x - m), axis=axis, keepdims=True)) + m
+    return out if keepdims else np.squeeze(out, axis=axis)
+
+
+def softmax(x, axis: int = -1):
+    r"""Turn scores into probabilities that sum to 1 along ``axis``.
+
+    .. math:: \mathrm{softmax}(x)_i = \frac{e^{x_i - m}}{\sum_k e^{x_k - m}}, \quad m = \max_k x_k
+
+    Shifting by the maximum makes ``softmax([1e4, 0])`` exactly ``[1, 0]``.
+    """
+    if _is_tensor(x):
+        return x.softmax(axis=axis)
+    x = as_float_array(x, "x")
+    e = np.exp(x - np.max(x, axis=axis, keepdims=True))
+    return e / np.sum(e, axis=axis, keepdims=True)
+
+
+def log_softmax(x, axis: int = -1):
+    r"""The logarithm of :func:`softmax`, computed directly: :math:`x_i - \mathrm{LSE}(x)`."""
+    if _is_tensor(x):
+        return x.log_softmax(axis=axis)
+    x = as_float_array(x, "x")
+    return x - logsumexp(x, axis=axis, keepdims=True)

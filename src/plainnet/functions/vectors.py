@@ -1,0 +1,152 @@
+"""A neuron's integration, the bias trick, and the length of a vector."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .._validation import as_float_array
+
+
+def integrate(x, w, b=0.0) -> np.ndarray:
+    r"""A neuron's integration: the weighted sum of its inputs plus its bias.
+
+    .. math:: v = x \cdot w + b = \sum_k x_k w_k + b
+
+    Parameters
+    ----------
+    x : array_like, shape (n,) or (batch, n)
+        One input vector, or a batch of them (one per row).
+    w : array_like, shape (n,)
+        The weights, one per input.
+    b : float, default 0.0
+        The bias.
+
+    Returns
+    -------
+    numpy.ndarray
+        A 0-d array for one input, shape ``(batch,)`` for a batch.
+
+    Examples
+    --------
+    >>> import plainnet as pn
+    >>> float(pn.integrate([1.0, 2.0], [0.5, -1.0], b=0.25))
+    -1.25
+    """
+    x = as_float_array(x, "x")
+    w = as_float_array(w, "w")
+    b_arr = as_float_array(b, "b")
+    if w.ndim != 1:
+        raise ValueError(f"w must be a vector of shape (n,); got shape {w.shape}")
+    if x.ndim not in (1, 2) or x.shape[-1] != w.shape[0]:
+        raise ValueError(
+            f"x must have shape ({w.shape[0]},) or (batch, {w.shape[0]}) to match w of shape "
+            f"{w.shape}; got x of shape {x.shape}"
+        )
+    if b_arr.ndim != 0:
+        raise ValueError(f"b must be a scalar; got shape {b_arr.shape}")
+    return np.asarray(x @ w + b_arr)
+
+
+def augment(x) -> np.ndarray:
+    r"""The bias trick, input side: append a constant 1 to ``x`` along its last axis.
+
+    With :func:`fold_bias` on the weight side, ``integrate(augment(x), fold_bias(w, b))``
+    equals ``integrate(x, w, b)``: the bias becomes the weight of an input that is always 1,
+
+    .. math:: x \cdot w + b = [x, 1] \cdot [w, b].
+
+    Examples
+    --------
+    >>> import plainnet as pn
+    >>> pn.augment([2.0, 3.0]).tolist()
+    [2.0, 3.0, 1.0]
+    """
+    x = as_float_array(x, "x")
+    if x.ndim == 0:
+        raise ValueError("x must have at least one axis to append the constant 1 to; got a scalar")
+    ones = np.ones(x.shape[:-1] + (1,), dtype=x.dtype)
+    return np.concatenate([x, ones], axis=-1)
+
+
+def fold_bias(w, b) -> np.ndarray:
+    r"""The bias trick, weight side: append the bias ``b`` to the weights ``w``.
+
+    .. math:: \tilde w = [w_1, \dots, w_n, b]
+
+    Examples
+    --------
+    >>> import plainnet as pn
+    >>> pn.fold_bias([0.5, -1.0], 0.25).tolist()
+    [0.5, -1.0, 0.25]
+    """
+    w = as_float_array(w, "w")
+    b = as_float_array(b, "b")
+    if w.ndim != 1:
+        raise ValueError(f"w must be a vector of shape (n,); got shape {w.shape}")
+    if b.ndim != 0:
+        raise ValueError(f"b must be a scalar; got shape {b.shape}")
+    return np.concatenate([w, b.astype(w.dtype).reshape(1)])
+
+
+def magnitude(x, axis: int | None = None, keepdims: bool = False) -> np.ndarray:
+    r"""Euclidean length (2-norm) of a vector, computed without overflow or underflow.
+
+    .. math:: |x| = \sqrt{\sum_k x_k^2} = s \sqrt{\sum_k (x_k / s)^2}, \quad s = \max_k |x_k|
+
+    Scaling by the largest entry first keeps ``[1e200, 1e200]`` from overflowing to inf and
+    ``[1e-200, 1e-200]`` from underflowing to 0.
+
+    Parameters
+    ----------
+    x : array_like
+    axis : int, optional
+        The axis holding the vectors (``axis=-1`` for a batch of row vectors). ``None``
+        (default) treats all of ``x`` as one vector.
+    keepdims : bool, default False
+
+    Examples
+    --------
+    >>> import plainnet as pn
+    >>> float(pn.magnitude([3.0, 4.0]))
+    5.0
+    """
+    x = as_float_array(x, "x")
+    if axis is not None and not -x.ndim <= axis < max(x.ndim, 1):
+        raise ValueError(f"axis must be in [-{x.ndim}, {x.ndim - 1}] for x of shape {x.shape}")
+    a = np.abs(x)
+    scale = np.max(a, axis=axis, keepdims=True) if a.size else np.zeros((1,) * a.ndim, x.dtype)
+    safe = np.where(scale > 0, scale, 1)
+    with np.errstate(invalid="ignore"):
+        out = scale * np.sqrt(np.sum(np.square(a / safe), axis=axis, keepdims=True))
+    out = np.where(np.isinf(scale), np.inf, out)
+    if not keepdims:
+        out = np.squeeze(out, axis=axis) if axis is not None else out.reshape(())
+    return np.asarray(out)
+
+
+def normalize(x, axis: int | None = None) -> np.ndarray:
+    r"""The unit vector pointing the same way as ``x``.
+
+    .. math:: \hat x = \frac{x}{|x|}
+
+    The notes say "divide by the unit vector"; what is divided by is the *magnitude* ``|x|``,
+    and the result is the unit vector (magnitude 1).
+
+    Raises
+    ------
+    ValueError
+        For a zero vector, which has no direction (rather than returning NaNs).
+
+    Examples
+    --------
+    >>> import plainnet as pn
+    >>> pn.normalize([3.0, 4.0]).tolist()
+    [0.6, 0.8]
+    """
+    x = as_float_array(x, "x")
+    length = magnitude(x, axis=axis, keepdims=True)
+    if np.any(length == 0):
+        raise ValueError("cannot normalize a zero vector: it has magnitude 0 and no direction")
+    if not np.all(np.isfinite(length)):
+        raise ValueError("cannot normalize a vector with inf or NaN entries")
+    return x / length
