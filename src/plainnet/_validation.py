@@ -20,7 +20,9 @@ def as_float_array(x, name: str = "x") -> np.ndarray:
     try:
         arr = np.asarray(x)
     except (ValueError, TypeError) as err:
-        raise TypeError(f"{name} must be a number or an array of numbers; got {_describe(x)}") from err
+        raise TypeError(
+            f"{name} must be a number or an array of numbers; got {_describe(x)}"
+        ) from err
     if arr.dtype.kind == "f":
         return arr
     if arr.dtype.kind in "biu":

@@ -152,7 +152,7 @@ class Neuron:
         self.converged_ = False
         for epoch in range(1, max_iter + 1):
             mistakes = 0
-            for xi, yi in zip(X, y):
+            for xi, yi in zip(X, y, strict=True):
                 error = yi - float(xi @ self._weights + self.bias >= 0)
                 if error:
                     mistakes += 1

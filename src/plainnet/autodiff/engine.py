@@ -1,0 +1,428 @@
+"""The reverse-mode engine: the Tensor, how operations are recorded, and backpropagation.
+
+An operation is an :class:`Op`: a ``forward`` on plain arrays and a ``vjp`` (vector-Jacobian
+product) that, given the gradient ``g`` of the output, returns the gradient of one input. Ops
+are defined in :mod:`plainnet.autodiff.ops`, each forward beside its vjp.
+
+Engine semantics
+----------------
+* Each result of an op on Tensors that require grad records the op and its arguments.
+* ``backward`` visits the graph in an iterative topological order (no recursion, so chains of
+  any length work), sums the gradient of a node used several times, and sums a broadcast
+  gradient back to its input's shape here, once, not in each op.
+* Leaf gradients accumulate into ``.grad`` across calls until ``zero_grad()`` or
+  ``t.grad = None``. Gradients have the dtype of their tensor (float32 stays float32).
+* After ``backward`` the graph is freed (``retain_graph=True`` keeps it).
+* ``create_graph=True`` runs the vjps on Tensors, so the gradient is itself differentiable:
+  this is how :func:`plainnet.hessian` differentiates the backward pass.
+"""
+
+from __future__ import annotations
+
+import contextlib
+
+import numpy as np
+
+
+class Op:
+    """A differentiable operation: ``forward(*arrays, **kw)`` and ``vjp(i, g, out, *args, **kw)``.
+
+    ``vjp`` returns the gradient with respect to argument ``i`` given the gradient ``g`` of the
+    output ``out``. It is written with operators and :mod:`plainnet` functions only, so the same
+    code runs on arrays (plain backward) and on Tensors (``create_graph=True``).
+    """
+
+    __slots__ = ("name", "forward", "vjp")
+
+    def __init__(self, name: str, forward, vjp=None):
+        self.name = name
+        self.forward = forward
+        self.vjp = vjp
+
+    def __repr__(self) -> str:
+        return f"Op({self.name})"
+
+
+class _State:
+    grad_enabled = True
+    detect_anomaly = False
+
+
+STATE = _State()
+
+
+class no_grad(contextlib.ContextDecorator):
+    """Context manager (and decorator) in which operations record no graph.
+
+    Results computed inside never require grad; use it for evaluation and for parameter
+    updates.
+    """
+
+    def __enter__(self):
+        self._prev = STATE.grad_enabled
+        STATE.grad_enabled = False
+        return self
+
+    def __exit__(self, *exc):
+        STATE.grad_enabled = self._prev
+        return False
+
+
+class enable_grad(no_grad):
+    """Context manager that turns graph recording back on (inside :class:`no_grad`)."""
+
+    def __enter__(self):
+        self._prev = STATE.grad_enabled
+        STATE.grad_enabled = True
+        return self
+
+
+def is_grad_enabled() -> bool:
+    """Whether operations currently record a graph."""
+    return STATE.grad_enabled
+
+
+class detect_anomaly(contextlib.ContextDecorator):
+    """Context in which the first op whose forward or backward makes NaN/inf raises.
+
+    The ``FloatingPointError`` names the operation, so the source of a NaN is found at once.
+    Checking costs a pass over every result: use it for debugging only.
+    """
+
+    def __enter__(self):
+        self._prev = STATE.detect_anomaly
+        STATE.detect_anomaly = True
+        return self
+
+    def __exit__(self, *exc):
+        STATE.detect_anomaly = self._prev
+        return False
+
+
+def _check_finite(value, what: str) -> None:
+    arr = value.data if isinstance(value, Tensor) else value
+    if isinstance(arr, np.ndarray) and arr.dtype.kind in "fc" and not np.all(np.isfinite(arr)):
+        raise FloatingPointError(f"detect_anomaly: {what} produced NaN or inf")
+
+
+def apply(op: Op, *args, **kw):
+    """Run ``op`` on ``args`` (Tensors or constants) and record it when a gradient is needed."""
+    needs = False
+    datas = []
+    for a in args:
+        if isinstance(a, Tensor):
+            datas.append(a.data)
+            needs = needs or a.requires_grad
+        else:
+            datas.append(a)
+    out = Tensor.__new__(Tensor)
+    out.data = op.forward(*datas, **kw)
+    out.grad = None
+    out.name = None
+    if needs and STATE.grad_enabled and op.vjp is not None:
+        out.requires_grad = True
+        out._op = op
+        out._args = args
+        out._kw = kw
+    else:
+        out.requires_grad = False
+        out._op = None
+        out._args = None
+        out._kw = None
+    if STATE.detect_anomaly:
+        _check_finite(out.data, f"the forward of '{op.name}'")
+    return out
+
+
+def apply_or_array(op: Op, *args, **kw):
+    """Like :func:`apply` when any argument is a Tensor; on plain arrays, just the forward."""
+    for a in args:
+        if isinstance(a, Tensor):
+            return apply(op, *args, **kw)
+    return op.forward(*args, **kw)
+
+
+def unbroadcast(g, shape: tuple):
+    """Sum a gradient ``g`` back to ``shape``: undo NumPy broadcasting (arrays or Tensors)."""
+    gshape = g.shape
+    if gshape == shape:
+        return g
+    lead = len(gshape) - len(shape)
+    axes = tuple(range(lead)) + tuple(
+        i + lead for i, n in enumerate(shape) if n == 1 and gshape[i + lead] != 1
+    )
+    if axes:
+        g = g.sum(axis=axes, keepdims=True)
+    return g.reshape(shape)
+
+
+def _topological_order(root: Tensor) -> list:
+    """Nodes that require grad, each after every node it depends on (iterative DFS)."""
+    order = []
+    expanded = set()
+    stack = [(root, False)]
+    while stack:
+        node, done = stack.pop()
+        if done:
+            order.append(node)
+            continue
+        if id(node) in expanded:
+            continue
+        expanded.add(id(node))
+        stack.append((node, True))
+        args = node._args
+        if args is None:
+            if node._op is not None:
+                raise RuntimeError(
+                    f"the graph behind '{node._op.name}' was already freed by an earlier "
+                    "backward(); pass retain_graph=True to the first call to backward twice"
+                )
+            continue
+        for a in args:
+            if isinstance(a, Tensor) and a.requires_grad and id(a) not in expanded:
+                stack.append((a, False))
+    return order
+
+
+def backprop(root: Tensor, seed, *, targets=None, create_graph=False, retain_graph=False):
+    """Propagate ``seed`` (the gradient of ``root``) back through the graph.
+
+    Returns a dict ``id(tensor) -> (tensor, gradient)`` for ``targets`` (any tensors in the
+    graph), or for every leaf that requires grad when ``targets`` is None.
+    """
+    retain_graph = retain_graph or create_graph  # the new graph refers to the old one
+    order = _topological_order(root)
+    grads = {id(root): seed}
+    wanted = None if targets is None else {id(t) for t in targets}
+    found = {}
+    context = enable_grad() if create_graph else no_grad()
+    with context:
+        for node in reversed(order):
+            g = grads.pop(id(node), None)
+            if g is None:
+                continue
+            if wanted is not None and id(node) in wanted:
+                found[id(node)] = (node, g)
+            op = node._op
+            if op is None:
+                if wanted is None:
+                    found[id(node)] = (node, g)
+                continue
+            args = node._args
+            kw = node._kw
+            if create_graph:
+                vjp_args, out = args, node
+            else:
+                vjp_args = [a.data if isinstance(a, Tensor) else a for a in args]
+                out = node.data
+            for i, a in enumerate(args):
+                if not (isinstance(a, Tensor) and a.requires_grad):
+                    continue
+                gi = op.vjp(i, g, out, *vjp_args, **kw)
+                if gi is None:
+                    continue
+                if gi.shape != a.data.shape:
+                    gi = unbroadcast(gi, a.data.shape)
+                if gi.dtype != a.data.dtype:
+                    gi = gi.astype(a.data.dtype)
+                if STATE.detect_anomaly:
+                    _check_finite(gi, f"the backward of '{op.name}'")
+                key = id(a)
+                prev = grads.get(key)
+                grads[key] = gi if prev is None else prev + gi
+            if not retain_graph:
+                node._args = None
+                node._kw = None
+    return found
+
+
+class Tensor:
+    """An array that records the operations applied to it, for reverse-mode differentiation.
+
+    Make one with :func:`plainnet.tensor`. Arithmetic operators, ``@``, indexing and the
+    methods below build new Tensors; :meth:`backward` fills ``.grad`` on the leaves.
+
+    Attributes
+    ----------
+    data : numpy.ndarray
+        The values.
+    grad : numpy.ndarray or None
+        The gradient accumulated by :meth:`backward`, shaped and typed like ``data``.
+    requires_grad : bool
+    """
+
+    __slots__ = ("data", "grad", "requires_grad", "_op", "_args", "_kw", "name", "__weakref__")
+    __array_ufunc__ = None  # NumPy defers to Tensor's operators: array * tensor -> Tensor
+    __array_priority__ = 1000
+    _plainnet_tensor = True
+
+    def __init__(self, data, requires_grad: bool = False, dtype=None, name: str | None = None):
+        if isinstance(data, Tensor):
+            data = data.data
+        arr = np.asarray(data, dtype=dtype)
+        if arr.dtype.kind not in "biuf":
+            raise TypeError(
+                f"a Tensor holds numbers; got data of dtype {arr.dtype} ({type(data).__name__})"
+            )
+        if requires_grad and arr.dtype.kind != "f":
+            raise TypeError(
+                f"only floating-point tensors can require grad; got dtype {arr.dtype}. "
+                "Pass dtype=float or use float data"
+            )
+        self.data = arr
+        self.grad = None
+        self.requires_grad = bool(requires_grad)
+        self._op = None
+        self._args = None
+        self._kw = None
+        self.name = name
+
+    # -- basic properties ---------------------------------------------------------------
+    @property
+    def shape(self) -> tuple:
+        return self.data.shape
+
+    @property
+    def dtype(self):
+        return self.data.dtype
+
+    @property
+    def ndim(self) -> int:
+        return self.data.ndim
+
+    @property
+    def size(self) -> int:
+        return self.data.size
+
+    @property
+    def is_leaf(self) -> bool:
+        return self._op is None
+
+    def numpy(self) -> np.ndarray:
+        """The values as a NumPy array (no copy; shares memory with the tensor)."""
+        return self.data
+
+    def item(self) -> float:
+        return self.data.item()
+
+    def tolist(self):
+        return self.data.tolist()
+
+    def __array__(self, dtype=None, copy=None):
+        return self.data if dtype is None else self.data.astype(dtype)
+
+    def __len__(self) -> int:
+        return len(self.data)
+
+    def __float__(self) -> float:
+        return float(self.data)
+
+    def __int__(self) -> int:
+        return int(self.data)
+
+    def __bool__(self) -> bool:
+        return bool(self.data)
+
+    __hash__ = object.__hash__
+
+    def __repr__(self) -> str:
+        body = np.array2string(self.data, separator=", ", prefix="tensor(")
+        extra = ""
+        if self.data.dtype != np.float64 and self.data.dtype.kind == "f":
+            extra += f", dtype={self.data.dtype}"
+        if self._op is not None:
+            extra += f", grad_fn={self._op.name}"
+        elif self.requires_grad:
+            extra += ", requires_grad=True"
+        return f"tensor({body}{extra})"
+
+    # -- gradient bookkeeping -------------------------------------------------------------
+    def detach(self) -> Tensor:
+        """A Tensor sharing this one's data, cut from the graph (requires no grad)."""
+        return Tensor(self.data)
+
+    def requires_grad_(self, flag: bool = True) -> Tensor:
+        if flag and self.data.dtype.kind != "f":
+            raise TypeError(f"only floating-point tensors can require grad; got {self.dtype}")
+        self.requires_grad = bool(flag)
+        return self
+
+    def zero_grad(self) -> None:
+        """Forget the accumulated gradient (sets ``.grad`` to None)."""
+        self.grad = None
+
+    def backward(self, grad=None, retain_graph: bool = False, create_graph: bool = False):
+        """Backpropagate from this tensor, adding d(self)/d(leaf) into each leaf's ``.grad``.
+
+        Parameters
+        ----------
+        grad : array_like, optional
+            The gradient of some scalar with respect to this tensor (the *seed*). Needed
+            when this tensor is not a scalar.
+        retain_graph : bool
+            Keep the graph so that backward can run through it again.
+        create_graph : bool
+            Record the backward pass itself, so the gradients are differentiable Tensors.
+        """
+        if not self.requires_grad:
+            raise RuntimeError(
+                "this tensor does not require grad and has no graph: create its leaves with "
+                "requires_grad=True (and not inside no_grad())"
+            )
+        if grad is None:
+            if self.data.size != 1:
+                raise ValueError(
+                    f"backward() on a tensor of shape {self.shape} needs a seed gradient; "
+                    "reduce it to a scalar first, e.g. t.sum().backward()"
+                )
+            seed = np.ones_like(self.data)
+        else:
+            seed = grad.data if isinstance(grad, Tensor) else np.asarray(grad, self.dtype)
+            if seed.shape != self.shape:
+                raise ValueError(
+                    f"the seed gradient must have this tensor's shape {self.shape}; "
+                    f"got {seed.shape}"
+                )
+        if create_graph:
+            seed = grad if isinstance(grad, Tensor) else Tensor(seed)
+        leaves = backprop(self, seed, create_graph=create_graph, retain_graph=retain_graph)
+        handed = set()
+        for node, g in leaves.values():
+            if create_graph:
+                node.grad = g if node.grad is None else node.grad + g
+                continue
+            if (
+                id(g) in handed
+                or g is seed
+                or not g.flags.owndata
+                or not g.flags.writeable
+            ):
+                g = g.copy()
+            handed.add(id(g))
+            node.grad = g if node.grad is None else node.grad + g
+
+    # -- operators and methods are attached in plainnet.autodiff.ops -------------------
+
+
+
+def tensor(data, requires_grad: bool = False, dtype=None) -> Tensor:
+    """Make a :class:`Tensor` from a number, list, NumPy array or Tensor.
+
+    Parameters
+    ----------
+    data : array_like
+    requires_grad : bool, default False
+        Record operations on this tensor so that :meth:`Tensor.backward` fills its ``.grad``.
+        Only floating-point tensors can require grad.
+    dtype : numpy dtype, optional
+        Python floats become float64 and ints int64 unless a dtype is given.
+
+    Examples
+    --------
+    >>> import plainnet as pn
+    >>> x = pn.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    >>> (x ** 2).sum().backward()
+    >>> x.grad.tolist()
+    [2.0, 4.0, 6.0]
+    """
+    return Tensor(data, requires_grad=requires_grad, dtype=dtype)
