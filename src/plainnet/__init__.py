@@ -70,20 +70,42 @@ from .functions import (
     step,
     tanh,
 )
+from .random import seed
 
-# Heavier layers load on first use, so `import plainnet` stays light.
+# Layers above autodiff load on first use, so `import plainnet` stays light and fast.
 _LAZY_SUBMODULES = {
-    "plot",
-    "estimators",
+    "optimize",
+    "nn",
+    "losses",
+    "optim",
+    "callbacks",
+    "training",
+    "io",
     "datasets",
+    "estimators",
+    "plot",
     "cli",
+    "backend",
+}
+_LAZY_ATTRIBUTES = {
+    "fit": "training",
+    "History": "training",
+    "save": "io",
+    "load": "io",
 }
 
 
 def __getattr__(name: str):
     if name in _LAZY_SUBMODULES:
         return importlib.import_module(f".{name}", __name__)
+    if name in _LAZY_ATTRIBUTES:
+        module = importlib.import_module(f".{_LAZY_ATTRIBUTES[name]}", __name__)
+        return getattr(module, name)
     raise AttributeError(f"module 'plainnet' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | _LAZY_SUBMODULES | set(_LAZY_ATTRIBUTES))
 
 
 __all__ = [
@@ -112,6 +134,7 @@ __all__ = [
     "no_grad",
     "numerical_grad",
     "reshape",
+    "seed",
     "sqrt",
     "squeeze",
     "stack",

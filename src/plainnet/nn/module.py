@@ -1,0 +1,269 @@
+"""``Module`` and ``Parameter``: the base of every layer and model.
+
+A Module registers the Parameters and sub-Modules assigned to its attributes, so
+``parameters()``, ``state_dict()`` and ``zero_grad()`` find them all. Every Module can describe
+itself as JSON (``get_config()`` gives its constructor arguments), which is how
+:func:`plainnet.save` stores architectures without pickle.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Iterator
+
+import numpy as np
+
+from .._validation import as_float_array
+from ..autodiff import Tensor, no_grad
+
+MODULES: dict[str, type] = {}
+"""Every Module subclass by class name, for rebuilding models from their config."""
+
+
+class Parameter(Tensor):
+    """A Tensor that is a learnable parameter of a Module: it always requires grad."""
+
+    __slots__ = ()
+
+    def __init__(self, data, dtype=None):
+        arr = np.array(data.data if isinstance(data, Tensor) else data, dtype=dtype)
+        if arr.dtype.kind != "f":
+            arr = arr.astype(np.float32)
+        super().__init__(arr, requires_grad=True)
+
+    def __repr__(self) -> str:
+        return "Parameter containing:\n" + super().__repr__()
+
+
+class Module:
+    """Base class of layers and models.
+
+    Subclasses set attributes in ``__init__`` (after ``super().__init__()``) and implement
+    ``forward``. Calling a module calls ``forward`` on a Tensor (arrays are wrapped).
+    """
+
+    def __init__(self):
+        object.__setattr__(self, "_parameters", OrderedDict())
+        object.__setattr__(self, "_buffers", OrderedDict())
+        object.__setattr__(self, "_modules", OrderedDict())
+        object.__setattr__(self, "training", True)
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        MODULES[cls.__name__] = cls
+
+    # -- registration ------------------------------------------------------------------
+    def __setattr__(self, name: str, value) -> None:
+        if "_parameters" not in self.__dict__:
+            raise AttributeError(
+                f"call super().__init__() in {type(self).__name__}.__init__ before assigning "
+                "attributes"
+            )
+        for store in (self._parameters, self._modules, self._buffers):
+            store.pop(name, None)
+        if isinstance(value, Parameter):
+            self._parameters[name] = value
+        elif isinstance(value, Module):
+            self._modules[name] = value
+        object.__setattr__(self, name, value)
+
+    def __delattr__(self, name: str) -> None:
+        for store in (self._parameters, self._modules, self._buffers):
+            store.pop(name, None)
+        object.__delattr__(self, name)
+
+    def register_buffer(self, name: str, value) -> None:
+        """Keep an array that is state but not a parameter (e.g. BatchNorm's running mean).
+
+        Buffers are saved in the ``state_dict`` but not returned by ``parameters()``.
+        """
+        arr = np.asarray(value)
+        object.__setattr__(self, name, arr)
+        self._buffers[name] = arr
+
+    def _set_buffer(self, name: str, value) -> None:
+        object.__setattr__(self, name, value)
+        self._buffers[name] = value
+
+    # -- traversal ---------------------------------------------------------------------
+    def named_children(self) -> Iterator[tuple[str, Module]]:
+        yield from self._modules.items()
+
+    def children(self) -> Iterator[Module]:
+        for _, m in self.named_children():
+            yield m
+
+    def named_modules(self, prefix: str = "") -> Iterator[tuple[str, Module]]:
+        yield prefix, self
+        for name, child in self._modules.items():
+            yield from child.named_modules(f"{prefix}.{name}" if prefix else name)
+
+    def modules(self) -> Iterator[Module]:
+        for _, m in self.named_modules():
+            yield m
+
+    def named_parameters(self, prefix: str = "") -> Iterator[tuple[str, Parameter]]:
+        """``(dotted name, parameter)`` pairs, e.g. ``("0.weight", ...)`` in a Sequential."""
+        seen = set()
+        for mod_name, module in self.named_modules(prefix):
+            for name, p in module._parameters.items():
+                if id(p) in seen:
+                    continue
+                seen.add(id(p))
+                yield (f"{mod_name}.{name}" if mod_name else name), p
+
+    def parameters(self) -> list[Parameter]:
+        """All learnable parameters, each once, in registration order."""
+        return [p for _, p in self.named_parameters()]
+
+    def named_buffers(self, prefix: str = "") -> Iterator[tuple[str, np.ndarray]]:
+        for mod_name, module in self.named_modules(prefix):
+            for name, b in module._buffers.items():
+                yield (f"{mod_name}.{name}" if mod_name else name), b
+
+    # -- state -------------------------------------------------------------------------
+    def state_dict(self) -> OrderedDict:
+        """Copies of every parameter and buffer by dotted name (PyTorch's names)."""
+        state = OrderedDict()
+        for name, p in self.named_parameters():
+            state[name] = p.data.copy()
+        for name, b in self.named_buffers():
+            state[name] = np.array(b, copy=True)
+        return state
+
+    def load_state_dict(self, state_dict, strict: bool = True) -> None:
+        """Copy values from ``state_dict`` into this module's parameters and buffers.
+
+        Raises ``KeyError`` for missing or unexpected names (when ``strict``) and
+        ``ValueError`` for a mis-shaped entry, before changing anything.
+        """
+        own = dict(self.named_parameters())
+        own_buffers = dict(self.named_buffers())
+        expected = set(own) | set(own_buffers)
+        given = set(state_dict)
+        missing, unexpected = sorted(expected - given), sorted(given - expected)
+        if strict and (missing or unexpected):
+            raise KeyError(
+                f"state_dict does not match {type(self).__name__}: missing {missing}, "
+                f"unexpected {unexpected}"
+            )
+        for name in sorted(expected & given):
+            value = np.asarray(state_dict[name])
+            target = own[name].data if name in own else own_buffers[name]
+            if value.shape != np.shape(target):
+                raise ValueError(
+                    f"state_dict entry {name!r} has shape {value.shape}; the module expects "
+                    f"{np.shape(target)}"
+                )
+        for name in sorted(expected & given):
+            value = np.asarray(state_dict[name])
+            if name in own:
+                own[name].data[...] = value
+            else:
+                module_name, _, attr = name.rpartition(".")
+                module = self.get_submodule(module_name)
+                module._set_buffer(attr, value.astype(np.asarray(own_buffers[name]).dtype))
+
+    def get_submodule(self, target: str) -> Module:
+        """The sub-module at a dotted path, e.g. ``"0"`` or ``"encoder.1"``."""
+        module = self
+        if not target:
+            return module
+        for part in target.split("."):
+            if part not in module._modules:
+                raise KeyError(f"{type(module).__name__} has no sub-module {part!r}")
+            module = module._modules[part]
+        return module
+
+    def zero_grad(self) -> None:
+        """Forget every parameter's gradient (sets ``.grad`` to None)."""
+        for p in self.parameters():
+            p.grad = None
+
+    def train(self, mode: bool = True) -> Module:
+        """Training mode (dropout active, batch norm uses batch statistics)."""
+        for m in self.modules():
+            object.__setattr__(m, "training", bool(mode))
+        return self
+
+    def eval(self) -> Module:
+        """Evaluation mode: the same as ``train(False)``."""
+        return self.train(False)
+
+    @property
+    def dtype(self):
+        """The dtype of the first parameter (float32 unless chosen otherwise)."""
+        for p in self.parameters():
+            return p.dtype
+        return np.dtype(np.float32)
+
+    # -- running -----------------------------------------------------------------------
+    def forward(self, x):  # pragma: no cover - abstract
+        raise NotImplementedError(f"{type(self).__name__} must implement forward(x)")
+
+    def __call__(self, x, *args, **kwargs):
+        if not isinstance(x, Tensor):
+            x = Tensor(self._as_input(x))
+        return self.forward(x, *args, **kwargs)
+
+    def _as_input(self, x) -> np.ndarray:
+        arr = as_float_array(x, "input")
+        dtype = self.dtype
+        return arr if arr.dtype == dtype else arr.astype(dtype)
+
+    def predict(self, X, batch_size: int | None = None) -> np.ndarray:
+        """The model's output on ``X`` as an array, in eval mode, without building a graph.
+
+        ``batch_size`` bounds memory on large inputs (None: all at once).
+        """
+        X = self._as_input(X)
+        was_training = self.training
+        self.eval()
+        try:
+            with no_grad():
+                if batch_size is None or len(X) <= batch_size:
+                    return self(Tensor(X)).data
+                parts = [self(Tensor(X[i : i + batch_size])).data
+                         for i in range(0, len(X), batch_size)]
+                return np.concatenate(parts)
+        finally:
+            self.train(was_training)
+
+    # -- description -------------------------------------------------------------------
+    def get_config(self) -> dict:
+        """The constructor arguments as JSON-able values: ``type(m)(**m.get_config())``
+        rebuilds the module (with fresh parameters)."""
+        return {}
+
+    @classmethod
+    def from_config(cls, config: dict) -> Module:
+        return cls(**config)
+
+    def extra_repr(self) -> str:
+        return ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
+
+    def __repr__(self) -> str:
+        lines = [f"{type(self).__name__}({self.extra_repr()}"]
+        if not self._modules:
+            return lines[0] + ")"
+        for name, child in self._modules.items():
+            child_repr = repr(child).replace("\n", "\n  ")
+            lines.append(f"  ({name}): {child_repr}")
+        return "\n".join(lines) + "\n)"
+
+
+def module_to_spec(module: Module) -> dict:
+    """``{"class": name, "config": {...}}``: a module's architecture as JSON-able data."""
+    return {"class": type(module).__name__, "config": module.get_config()}
+
+
+def module_from_spec(spec: dict) -> Module:
+    """Rebuild a module from :func:`module_to_spec` output (parameters freshly initialized)."""
+    if not isinstance(spec, dict) or "class" not in spec:
+        raise ValueError(f"a module spec is a dict with 'class' and 'config'; got {spec!r:.80}")
+    cls = MODULES.get(spec["class"])
+    if cls is None:
+        raise ValueError(
+            f"unknown module class {spec['class']!r}; known: {sorted(MODULES)}"
+        )
+    return cls.from_config(spec.get("config", {}))

@@ -1,0 +1,5 @@
+"""Optimization of any differentiable function: gradient descent, minimize(), closed forms."""
+
+from . import rules
+
+__all__ = ["rules"]
