@@ -32,7 +32,7 @@ class Activation:
     def __call__(self, x):
         if _is_tensor(x):
             return x.activation(self)
-        return self.forward(as_float_array(x, "x"))
+        return np.asarray(self.forward(as_float_array(x, "x")))
 
     def forward(self, x: np.ndarray) -> np.ndarray:  # pragma: no cover - abstract
         raise NotImplementedError
@@ -40,7 +40,7 @@ class Activation:
     def derivative(self, x) -> np.ndarray:
         """The derivative ``f'(x)``, elementwise, as an array of ``x``'s dtype."""
         x = as_float_array(x, "x")
-        return self._derivative(x, None)
+        return np.asarray(self._derivative(x, None))
 
     def _derivative(self, x: np.ndarray, y: np.ndarray | None) -> np.ndarray:
         """``f'(x)``; ``y = f(x)`` is passed when already known, so it can be reused."""
@@ -235,16 +235,23 @@ class GELU(Activation):
     def params(self):
         return {"approximate": self.approximate}
 
+    def forward(self, x):
+        with np.errstate(over="ignore", invalid="ignore"):
+            return x * self._cdf(x)
+
     def _cdf(self, x):
         if self.approximate == "tanh":
+            x = np.clip(x, -20, 20)  # tanh is exactly +-1 beyond; avoids x**3 overflow
             return 0.5 * (1 + np.tanh(self._C * (x + 0.044715 * x**3)))
         return 0.5 * (1 + _erf(x / np.sqrt(2).astype(x.dtype)))
 
-    def forward(self, x):
-        return x * self._cdf(x)
-
     def _derivative(self, x, y):
+        with np.errstate(over="ignore", invalid="ignore"):
+            return self._gelu_derivative(x)
+
+    def _gelu_derivative(self, x):
         if self.approximate == "tanh":
+            x = np.clip(x, -20, 20)  # the derivative is exactly 0 or 1 beyond
             u = self._C * (x + 0.044715 * x**3)
             t = np.tanh(u)
             du = self._C * (1 + 3 * 0.044715 * x**2)
