@@ -159,19 +159,7 @@ def test_lists_and_scalars_accepted(name):
     assert float(act.derivative(0.25)) == float(act.derivative(np.array(0.25)))
 
 
-# These return NumPy *scalars* (np.float64 / np.float32) for 0-d input, from forward or derivative.
-_SCALAR_NOT_ARRAY = {"gelu", "relu", "softplus", "step", "tanh", "sigmoid"}
-
-
-@pytest.mark.parametrize(
-    "name",
-    [
-        n
-        if n in _SCALAR_NOT_ARRAY
-        else n
-        for n in NAMES
-    ],
-)
+@pytest.mark.parametrize("name", NAMES)
 def test_scalar_input_returns_zero_d_array(name):
     act = _make(name)
     for x in (0.25, np.float32(0.25)):
