@@ -1,0 +1,52 @@
+"""Optimizers over model parameters (``SGD``, ``Adam``, ...), gradient clipping, lr schedules.
+
+The names, defaults and update equations are PyTorch's (``torch.optim``); the update math
+itself is :mod:`plainnet.optimize.rules`, shared with :func:`plainnet.optimize.minimize`.
+
+>>> import plainnet as pn
+>>> w = pn.tensor([3.0, -2.0], requires_grad=True)
+>>> opt = pn.optim.SGD([w], lr=0.1)
+>>> for _ in range(100):
+...     opt.zero_grad()
+...     (w * w).sum().backward()
+...     opt.step()
+>>> bool(abs(w.data).max() < 1e-8)
+True
+"""
+
+from . import lr_scheduler
+from .adagrad import Adagrad
+from .adam import Adam, AdamW
+from .clip import clip_grad_norm, clip_grad_norm_, clip_grad_value, clip_grad_value_
+from .lr_scheduler import (
+    CosineAnnealingLR,
+    ExponentialLR,
+    LRScheduler,
+    ReduceLROnPlateau,
+    StepLR,
+)
+from .optimizer import Optimizer
+from .registry import OPTIMIZERS, get_optimizer
+from .rmsprop import RMSprop
+from .sgd import SGD
+
+__all__ = [
+    "OPTIMIZERS",
+    "SGD",
+    "Adagrad",
+    "Adam",
+    "AdamW",
+    "CosineAnnealingLR",
+    "ExponentialLR",
+    "LRScheduler",
+    "Optimizer",
+    "RMSprop",
+    "ReduceLROnPlateau",
+    "StepLR",
+    "clip_grad_norm",
+    "clip_grad_norm_",
+    "clip_grad_value",
+    "clip_grad_value_",
+    "get_optimizer",
+    "lr_scheduler",
+]
