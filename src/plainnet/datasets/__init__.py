@@ -1,0 +1,28 @@
+"""Data: seeded synthetic problems, scikit-learn's bundled sets, CSV files, MNIST IDX files,
+and the small utilities around them (split, standardize)."""
+
+from .csv import load_csv
+from .mnist import load_mnist, read_idx
+from .preprocessing import Standardizer, split, standardize
+from .real import Dataset, breast_cancer, diabetes, digits, iris, wine
+from .synthetic import blobs, circles, moons, spirals, xor
+
+__all__ = [
+    "Dataset",
+    "Standardizer",
+    "blobs",
+    "breast_cancer",
+    "circles",
+    "diabetes",
+    "digits",
+    "iris",
+    "load_csv",
+    "load_mnist",
+    "moons",
+    "read_idx",
+    "spirals",
+    "split",
+    "standardize",
+    "wine",
+    "xor",
+]

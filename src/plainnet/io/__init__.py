@@ -1,0 +1,20 @@
+"""Model files: ``pn.save(model, path)`` and ``pn.load(path)``.
+
+Models are stored as safetensors (weights under their ``state_dict`` names) with the
+architecture as JSON in the file's metadata. Loading never unpickles and never runs code from
+the file; saves are atomic.
+"""
+
+from .files import atomic_write_bytes
+from .format import ModelFileError
+from .models import FORMAT_VERSION, load, load_with_metadata, read_metadata, save
+
+__all__ = [
+    "FORMAT_VERSION",
+    "ModelFileError",
+    "atomic_write_bytes",
+    "load",
+    "load_with_metadata",
+    "read_metadata",
+    "save",
+]
