@@ -1,9 +1,10 @@
 """Data: seeded synthetic problems, scikit-learn's bundled sets, CSV files, MNIST IDX files,
 and the small utilities around them (split, standardize)."""
 
+from ..training.split import split
 from .csv import load_csv
 from .mnist import load_mnist, read_idx
-from .preprocessing import Standardizer, split, standardize
+from .preprocessing import Standardizer, standardize
 from .real import Dataset, breast_cancer, diabetes, digits, iris, wine
 from .synthetic import blobs, circles, moons, spirals, xor
 

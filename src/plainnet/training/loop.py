@@ -1,0 +1,302 @@
+"""The training loop: :func:`fit`."""
+
+from __future__ import annotations
+
+import time
+import warnings
+from collections.abc import Sequence
+
+import numpy as np
+
+from .._validation import as_float_array, check_int
+from ..autodiff import Tensor, no_grad
+from ..callbacks import Callback
+from ..random import get_rng
+from .history import History
+from .metrics import CLASSIFICATION_LOSSES, get_metric
+from .progress import ProgressLogger
+from .split import train_test_split
+
+
+class Trainer:
+    """The state shared with callbacks during :func:`fit`."""
+
+    def __init__(self, model, optimizer):
+        self.model = model
+        self.optimizer = optimizer
+        self.stop_training = False
+        self.stop_reason = "epochs"
+
+
+def _loss_name(loss) -> str | None:
+    return loss if isinstance(loss, str) else getattr(loss, "__name__", None)
+
+
+def _prepare_targets(y, n: int, loss_name: str | None, dtype) -> np.ndarray:
+    y = np.asarray(y)
+    if len(y) != n:
+        raise ValueError(f"X and y must have the same number of rows; got {n} and {len(y)}")
+    if y.dtype.kind not in "biuf":
+        raise TypeError(f"y must be numeric; got dtype {y.dtype}")
+    if loss_name in ("cross_entropy", "nll") and y.ndim == 1:
+        if y.dtype.kind == "f" and not np.all(y == np.round(y)):
+            raise ValueError(f"{loss_name} needs integer class labels; y has non-integer values")
+        return y.astype(np.int64)
+    y = y.astype(dtype)
+    if y.ndim == 1 and loss_name not in ("cross_entropy", "nll"):
+        y = y.reshape(-1, 1)
+    return y
+
+
+def _check_finite_grads(params) -> bool:
+    for p in params:
+        g = p.grad
+        if g is not None and not np.isfinite(g.sum()):
+            return False
+    return True
+
+
+def _evaluate(model, X, y, loss_fn, metric_fns, loss_name, batch_size) -> dict:
+    """Loss and metrics on ``(X, y)`` in eval mode, batch by batch, with no graph."""
+    was_training = model.training
+    model.eval()
+    total, outputs = 0.0, []
+    try:
+        with no_grad():
+            for i in range(0, len(X), batch_size):
+                out = model(Tensor(X[i : i + batch_size]))
+                yb = y[i : i + batch_size]
+                total += float(loss_fn(out, yb).data) * len(yb)
+                outputs.append(out.data)
+    finally:
+        model.train(was_training)
+    logs = {"loss": total / len(X)}
+    if metric_fns:
+        output = np.concatenate(outputs)
+        for name, fn in metric_fns:
+            logs[name] = fn(output, y, loss_name)
+    return logs
+
+
+def fit(
+    model,
+    X,
+    y,
+    loss="cross_entropy",
+    optimizer="adam",
+    epochs: int = 10,
+    batch_size: int = 32,
+    validation_split: float = 0.0,
+    validation_data: tuple | None = None,
+    metrics: Sequence = ("accuracy",),
+    callbacks: Sequence[Callback] = (),
+    shuffle: bool = True,
+    seed=None,
+    verbose: int = 1,
+    sample_weight=None,
+) -> History:
+    r"""Train ``model`` on ``(X, y)`` by mini-batch gradient descent.
+
+    Each epoch shuffles the rows, and for each batch computes the loss
+    :math:`L(\theta) = \frac1{|B|}\sum_{i \in B} \ell(f_\theta(x_i), y_i)`, its gradient by
+    backpropagation, and one optimizer step.
+
+    Parameters
+    ----------
+    model : plainnet.nn.Module
+    X : array_like, shape (n_samples, ...)
+    y : array_like
+        Integer class labels (``cross_entropy``, ``nll``), 0/1 or probabilities (``bce``),
+        or targets (regression losses).
+    loss : str or callable, default "cross_entropy"
+        A name from :mod:`plainnet.losses` or ``f(output, target, sample_weight=None)``.
+    optimizer : str or plainnet.optim.Optimizer, default "adam"
+        An optimizer over ``model.parameters()``, or its name (default hyperparameters).
+    epochs, batch_size : int
+    validation_split : float
+        Fraction of ``(X, y)`` held out for validation: shuffled, stratified for
+        classification, and seeded by ``seed``. Ignored when ``validation_data`` is given.
+    validation_data : (X_val, y_val), optional
+    metrics : sequence of str or callable, default ("accuracy",)
+        Logged per epoch on training and validation data. ``"accuracy"`` is skipped for
+        regression losses.
+    callbacks : sequence of Callback
+        E.g. :class:`plainnet.callbacks.EarlyStopping`.
+    shuffle : bool
+    seed : int or numpy.random.Generator, optional
+        Seeds the validation split and the shuffling (the weights are seeded where the
+        model is built, e.g. with :func:`plainnet.seed`).
+    verbose : {0, 1, 2}
+        0 silent, 1 a progress bar per epoch, 2 one line per epoch.
+    sample_weight : array_like, optional
+        One weight per sample, passed to the loss.
+
+    Returns
+    -------
+    History
+        Per-epoch ``loss``, ``val_loss``, metrics, ``lr`` and ``epoch_time``.
+
+    Notes
+    -----
+    If the loss or a gradient turns NaN or infinite, the step is not taken, training stops,
+    the last finite weights stay in the model and a ``RuntimeWarning`` says where it
+    happened and what to try. Validation and prediction build no graph.
+    """
+    from ..losses import get as get_loss
+    from ..optim import get_optimizer
+
+    epochs = check_int(epochs, "epochs", minimum=1)
+    batch_size = check_int(batch_size, "batch_size", minimum=1)
+    if verbose not in (0, 1, 2):
+        raise ValueError(f"verbose must be 0, 1 or 2; got {verbose!r}")
+    if not (isinstance(validation_split, (int, float)) and 0 <= validation_split < 1):
+        raise ValueError(f"validation_split must be in [0, 1); got {validation_split!r}")
+    loss_name = _loss_name(loss)
+    loss_fn = get_loss(loss)
+    if isinstance(optimizer, str):
+        optimizer = get_optimizer(optimizer, model.parameters())
+    params = model.parameters()
+    dtype = model.dtype
+
+    X = as_float_array(X, "X").astype(dtype, copy=False)
+    if X.ndim < 2:
+        raise ValueError(f"X must have shape (n_samples, n_features); got shape {X.shape}")
+    y = _prepare_targets(y, len(X), loss_name, dtype)
+    weights = None
+    if sample_weight is not None:
+        weights = as_float_array(sample_weight, "sample_weight").astype(dtype)
+        if weights.shape != (len(X),):
+            raise ValueError(
+                f"sample_weight must have shape ({len(X)},); got {weights.shape}"
+            )
+
+    rng = get_rng(seed)
+    if validation_data is not None:
+        X_val, y_val = validation_data
+        X_val = as_float_array(X_val, "X_val").astype(dtype, copy=False)
+        y_val = _prepare_targets(y_val, len(X_val), loss_name, dtype)
+    elif validation_split > 0:
+        index = np.arange(len(X))
+        labels = y if y.ndim == 1 else (y.argmax(axis=1) if y.shape[1] > 1 else y[:, 0])
+        stratify = loss_name in CLASSIFICATION_LOSSES and bool(
+            np.all(labels == np.round(labels))
+        )
+        train_idx, val_idx, _, _ = train_test_split(
+            index, labels.astype(np.int64) if stratify else index,
+            test_size=float(validation_split), stratify=stratify, random_state=rng,
+        )
+        X_val, y_val = X[val_idx], y[val_idx]
+        X, y = X[train_idx], y[train_idx]
+        if weights is not None:
+            weights = weights[train_idx]
+    else:
+        X_val = y_val = None
+
+    metric_fns = []
+    for m in metrics:
+        name, fn = get_metric(m)
+        if name == "accuracy" and loss_name not in CLASSIFICATION_LOSSES and isinstance(
+            loss, str
+        ):
+            continue
+        metric_fns.append((name, fn))
+
+    n = len(X)
+    n_batches = -(-n // batch_size)
+    trainer = Trainer(model, optimizer)
+    all_callbacks = list(callbacks)
+    if verbose:
+        all_callbacks.append(ProgressLogger(verbose, epochs, n_batches))
+    for cb in all_callbacks:
+        if not isinstance(cb, Callback):
+            raise TypeError(f"callbacks must be Callback instances; got {type(cb).__name__}")
+        cb.set_context(trainer)
+
+    history = History()
+    history.params = {"epochs": epochs, "batch_size": batch_size, "n_samples": n}
+    eval_batch = max(batch_size, 1024)
+    model.train()
+    for cb in all_callbacks:
+        cb.on_train_begin({})
+    try:
+        for epoch in range(1, epochs + 1):
+            for cb in all_callbacks:
+                cb.on_epoch_begin(epoch, {})
+            start = time.perf_counter()
+            order = rng.permutation(n) if shuffle else np.arange(n)
+            Xs, ys = X[order], y[order]
+            ws = weights[order] if weights is not None else None
+            total_loss = 0.0
+            outputs = [] if metric_fns else None
+            snapshot = [p.data.copy() for p in params]
+            # divergence is detected and reported below; NumPy's overflow chatter is noise
+            quiet = np.errstate(over="ignore", invalid="ignore", divide="ignore")
+            quiet.__enter__()
+            for b in range(n_batches):
+                lo, hi = b * batch_size, min((b + 1) * batch_size, n)
+                for cb in all_callbacks:
+                    cb.on_batch_begin(b, {})
+                out = model(Tensor(Xs[lo:hi]))
+                yb = ys[lo:hi]
+                if ws is None:
+                    batch_loss = loss_fn(out, yb)
+                else:
+                    batch_loss = loss_fn(out, yb, sample_weight=ws[lo:hi])
+                value = float(batch_loss.data)
+                optimizer.zero_grad()
+                if np.isfinite(value):
+                    batch_loss.backward()
+                if not (np.isfinite(value) and _check_finite_grads(params)):
+                    _diverged(model, params, snapshot, epoch, b, value, optimizer)
+                    trainer.stop_training = True
+                    trainer.stop_reason = "diverged"
+                    break
+                optimizer.step()
+                total_loss += value * (hi - lo)
+                if outputs is not None:
+                    outputs.append(out.data)
+                for cb in all_callbacks:
+                    cb.on_batch_end(b, {"loss": value, "size": hi - lo})
+                if trainer.stop_training:
+                    break
+            quiet.__exit__(None, None, None)
+            if trainer.stop_reason == "diverged":
+                break
+            seen = hi if trainer.stop_training else n
+            logs = {"loss": total_loss / max(seen, 1)}
+            if metric_fns:
+                output = np.concatenate(outputs)
+                for name, fn in metric_fns:
+                    logs[name] = fn(output, ys[: len(output)], loss_name)
+            if X_val is not None:
+                val = _evaluate(model, X_val, y_val, loss_fn, metric_fns, loss_name, eval_batch)
+                logs.update({f"val_{k}": v for k, v in val.items()})
+            logs["lr"] = float(optimizer.param_groups[0]["lr"])
+            logs["epoch_time"] = time.perf_counter() - start
+            history.record(epoch, logs)
+            for cb in all_callbacks:
+                cb.on_epoch_end(epoch, logs)
+            if trainer.stop_training:
+                break
+    finally:
+        for cb in all_callbacks:
+            cb.on_train_end({})
+    history.stop_reason = trainer.stop_reason
+    return history
+
+
+def _diverged(model, params, snapshot, epoch, batch, value, optimizer) -> None:
+    finite = all(np.all(np.isfinite(p.data)) for p in params)
+    if not finite:
+        for p, saved in zip(params, snapshot, strict=True):
+            p.data[...] = saved
+    model.zero_grad()
+    what = f"the loss became {value}" if not np.isfinite(value) else "a gradient became NaN/inf"
+    lr = optimizer.param_groups[0].get("lr")
+    warnings.warn(
+        f"training diverged at epoch {epoch}, batch {batch + 1}: {what}. Training stopped and "
+        f"the last finite weights were kept. Try a lower learning rate (now {lr}), "
+        "standardizing the inputs, or clipping gradients (pn.optim.clip_grad_norm).",
+        RuntimeWarning,
+        stacklevel=3,
+    )
