@@ -6,20 +6,29 @@ are defined in :mod:`plainnet.autodiff.ops`, each forward beside its vjp.
 
 Engine semantics
 ----------------
-* Each result of an op on Tensors that require grad records the op and its arguments.
-* ``backward`` visits the graph in an iterative topological order (no recursion, so chains of
-  any length work), sums the gradient of a node used several times, and sums a broadcast
-  gradient back to its input's shape here, once, not in each op.
+* Each result of an op on Tensors that require grad records the op, its arguments and a
+  creation number. Inputs always exist before the result, so taking the recorded nodes by
+  creation number, latest first (from a heap), is a topological order: ``backward`` needs no
+  recursion and no separate sorting pass, and chains of any length work.
+* ``backward`` sums the gradient of a node used several times, and sums a broadcast gradient
+  back to its input's shape here, once, not in each op.
 * Leaf gradients accumulate into ``.grad`` across calls until ``zero_grad()`` or
   ``t.grad = None``. Gradients have the dtype of their tensor (float32 stays float32).
 * After ``backward`` the graph is freed (``retain_graph=True`` keeps it).
 * ``create_graph=True`` runs the vjps on Tensors, so the gradient is itself differentiable:
   this is how :func:`plainnet.hessian` differentiates the backward pass.
+* A zero upstream gradient stays zero through every elementwise vjp, even where the op is
+  singular or its value is inf/NaN, so the unselected branch of ``where`` cannot poison a
+  gradient. The fast pass does not pay for this: only when a gradient comes out with a NaN is
+  the backward pass run again in *careful* mode (``STATE.careful``), in which the elementwise
+  vjps guard their products.
 """
 
 from __future__ import annotations
 
 import contextlib
+import itertools
+from heapq import heappop, heappush
 
 import numpy as np
 
@@ -44,11 +53,16 @@ class Op:
 
 
 class _State:
-    grad_enabled = True
-    detect_anomaly = False
+    __slots__ = ("grad_enabled", "detect_anomaly", "careful")
+
+    def __init__(self):
+        self.grad_enabled = True
+        self.detect_anomaly = False
+        self.careful = False
 
 
 STATE = _State()
+_creation = itertools.count()
 
 
 class no_grad(contextlib.ContextDecorator):
@@ -101,8 +115,12 @@ class detect_anomaly(contextlib.ContextDecorator):
 
 def _check_finite(value, what: str) -> None:
     arr = value.data if isinstance(value, Tensor) else value
-    if isinstance(arr, np.ndarray) and arr.dtype.kind in "fc" and not np.all(np.isfinite(arr)):
-        raise FloatingPointError(f"detect_anomaly: {what} produced NaN or inf")
+    if isinstance(arr, (np.ndarray, np.generic)) and arr.dtype.kind in "fc":
+        if not np.all(np.isfinite(arr)):
+            raise FloatingPointError(f"detect_anomaly: {what} produced NaN or inf")
+
+
+_new_object = object.__new__
 
 
 def apply(op: Op, *args, **kw):
@@ -112,10 +130,11 @@ def apply(op: Op, *args, **kw):
     for a in args:
         if isinstance(a, Tensor):
             datas.append(a.data)
-            needs = needs or a.requires_grad
+            if a.requires_grad:
+                needs = True
         else:
             datas.append(a)
-    out = Tensor.__new__(Tensor)
+    out = _new_object(Tensor)
     out.data = op.forward(*datas, **kw)
     out.grad = None
     out.name = None
@@ -123,12 +142,16 @@ def apply(op: Op, *args, **kw):
         out.requires_grad = True
         out._op = op
         out._args = args
+        out._datas = datas
         out._kw = kw
+        out._seq = next(_creation)
     else:
         out.requires_grad = False
         out._op = None
         out._args = None
+        out._datas = None
         out._kw = None
+        out._seq = 0
     if STATE.detect_anomaly:
         _check_finite(out.data, f"the forward of '{op.name}'")
     return out
@@ -148,6 +171,10 @@ def unbroadcast(g, shape: tuple):
     if gshape == shape:
         return g
     lead = len(gshape) - len(shape)
+    if lead < 0:
+        if g.size != int(np.prod(shape)):
+            raise ValueError(f"a gradient of shape {gshape} does not fit an input of {shape}")
+        return g.reshape(shape)
     axes = tuple(range(lead)) + tuple(
         i + lead for i, n in enumerate(shape) if n == 1 and gshape[i + lead] != 1
     )
@@ -156,32 +183,81 @@ def unbroadcast(g, shape: tuple):
     return g.reshape(shape)
 
 
-def _topological_order(root: Tensor) -> list:
-    """Nodes that require grad, each after every node it depends on (iterative DFS)."""
-    order = []
-    expanded = set()
-    stack = [(root, False)]
-    while stack:
-        node, done = stack.pop()
-        if done:
-            order.append(node)
-            continue
-        if id(node) in expanded:
-            continue
-        expanded.add(id(node))
-        stack.append((node, True))
+def _freed(node) -> RuntimeError:
+    return RuntimeError(
+        f"the graph behind '{node._op.name}' was already freed by an earlier backward(); "
+        "pass retain_graph=True to the first backward to run it twice"
+    )
+
+
+def _has_nan(g) -> bool:
+    d = g.data if isinstance(g, Tensor) else g
+    if d.dtype.kind not in "fc":
+        return False
+    if d.ndim == 0:
+        return bool(d != d)
+    v = d.ravel()
+    r = v.dot(v)  # a sum of squares: NaN exactly when some entry is NaN
+    return bool(r != r)
+
+
+def _backward_pass(root, seed, wanted, create_graph, visited):
+    """One sweep from ``root``; returns ``id -> (tensor, gradient)`` for the requested ones.
+
+    Recorded nodes wait in a heap keyed by creation number and are taken latest first: an
+    input is always created before the op that uses it, so when a node is taken every node
+    that used it has already passed its gradient on (a topological order, found on the way).
+    Each node taken is appended to ``visited``.
+    """
+    grads = {id(root): seed}
+    heap = [(-root._seq, root)]
+    leaves = {}
+    found = {}
+    anomaly = STATE.detect_anomaly
+    while heap:
+        node = heappop(heap)[1]
+        g = grads.pop(id(node))
+        visited.append(node)
+        if wanted is not None and id(node) in wanted:
+            found[id(node)] = (node, g)
         args = node._args
         if args is None:
-            if node._op is not None:
-                raise RuntimeError(
-                    f"the graph behind '{node._op.name}' was already freed by an earlier "
-                    "backward(); pass retain_graph=True to the first call to backward twice"
-                )
-            continue
+            raise _freed(node)
+        kw = node._kw
+        vjp = node._op.vjp
+        if create_graph:
+            vjp_args, out = args, node
+        else:
+            vjp_args, out = node._datas, node.data
+        i = -1
         for a in args:
-            if isinstance(a, Tensor) and a.requires_grad and id(a) not in expanded:
-                stack.append((a, False))
-    return order
+            i += 1
+            if not (isinstance(a, Tensor) and a.requires_grad):
+                continue
+            gi = vjp(i, g, out, *vjp_args, **kw)
+            if gi is None:
+                continue
+            data = a.data
+            if gi.shape != data.shape:
+                gi = unbroadcast(gi, data.shape)
+            if gi.dtype is not data.dtype and gi.dtype != data.dtype:
+                gi = gi.astype(data.dtype)
+            if anomaly:
+                _check_finite(gi, f"the backward of '{node._op.name}'")
+            key = id(a)
+            prev = grads.get(key)
+            if prev is not None:
+                grads[key] = prev + gi
+            else:
+                grads[key] = gi
+                if a._op is None:
+                    leaves[key] = a
+                else:
+                    heappush(heap, (-a._seq, a))
+    for key, t in leaves.items():
+        if wanted is None or key in wanted:
+            found[key] = (t, grads[key])
+    return found
 
 
 def backprop(root: Tensor, seed, *, targets=None, create_graph=False, retain_graph=False):
@@ -190,50 +266,44 @@ def backprop(root: Tensor, seed, *, targets=None, create_graph=False, retain_gra
     Returns a dict ``id(tensor) -> (tensor, gradient)`` for ``targets`` (any tensors in the
     graph), or for every leaf that requires grad when ``targets`` is None.
     """
-    retain_graph = retain_graph or create_graph  # the new graph refers to the old one
-    order = _topological_order(root)
-    grads = {id(root): seed}
     wanted = None if targets is None else {id(t) for t in targets}
-    found = {}
-    context = enable_grad() if create_graph else no_grad()
-    with context:
-        for node in reversed(order):
-            g = grads.pop(id(node), None)
-            if g is None:
-                continue
-            if wanted is not None and id(node) in wanted:
-                found[id(node)] = (node, g)
-            op = node._op
-            if op is None:
-                if wanted is None:
-                    found[id(node)] = (node, g)
-                continue
-            args = node._args
-            kw = node._kw
-            if create_graph:
-                vjp_args, out = args, node
-            else:
-                vjp_args = [a.data if isinstance(a, Tensor) else a for a in args]
-                out = node.data
-            for i, a in enumerate(args):
-                if not (isinstance(a, Tensor) and a.requires_grad):
-                    continue
-                gi = op.vjp(i, g, out, *vjp_args, **kw)
-                if gi is None:
-                    continue
-                if gi.shape != a.data.shape:
-                    gi = unbroadcast(gi, a.data.shape)
-                if gi.dtype != a.data.dtype:
-                    gi = gi.astype(a.data.dtype)
-                if STATE.detect_anomaly:
-                    _check_finite(gi, f"the backward of '{op.name}'")
-                key = id(a)
-                prev = grads.get(key)
-                grads[key] = gi if prev is None else prev + gi
-            if not retain_graph:
-                node._args = None
-                node._kw = None
+    if root._op is None:  # a leaf: its gradient is the seed
+        if wanted is None or id(root) in wanted:
+            return {id(root): (root, seed)}
+        return {}
+    if root._args is None:
+        raise _freed(root)
+    visited = []
+    prev_enabled, prev_careful = STATE.grad_enabled, STATE.careful
+    STATE.grad_enabled = create_graph
+    try:
+        with np.errstate(all="ignore"):
+            STATE.careful = prev_careful or STATE.detect_anomaly
+            found = _backward_pass(root, seed, wanted, create_graph, visited)
+            if not STATE.careful and any(_has_nan(g) for _, g in found.values()):
+                # Perhaps 0 * inf from a branch that where() did not select: run again, with
+                # every elementwise vjp keeping zero upstream gradients exactly zero.
+                STATE.careful = True
+                found = _backward_pass(root, seed, wanted, create_graph, [])
+    finally:
+        STATE.grad_enabled, STATE.careful = prev_enabled, prev_careful
+    if not (retain_graph or create_graph):  # a graph made by create_graph refers to this one
+        for node in visited:
+            node._args = None
+            node._datas = None
+            node._kw = None
     return found
+
+
+def _fresh_array(g, taken: set, seed) -> np.ndarray:
+    """``g`` as an ndarray the caller may own: copied if it is a view, the seed, read-only or
+    already handed out."""
+    if type(g) is not np.ndarray:
+        g = np.array(g)
+    elif g is seed or g.base is not None or id(g) in taken or not g.flags.writeable:
+        g = g.copy()
+    taken.add(id(g))
+    return g
 
 
 class Tensor:
@@ -245,13 +315,18 @@ class Tensor:
     Attributes
     ----------
     data : numpy.ndarray
-        The values.
+        The values (a NumPy scalar for some 0-d results, as NumPy itself returns).
     grad : numpy.ndarray or None
         The gradient accumulated by :meth:`backward`, shaped and typed like ``data``.
     requires_grad : bool
+    name : str or None
+        A label for :meth:`to_dot` and error messages.
     """
 
-    __slots__ = ("data", "grad", "requires_grad", "_op", "_args", "_kw", "name", "__weakref__")
+    __slots__ = (
+        "data", "grad", "requires_grad", "_op", "_args", "_datas", "_kw", "_seq", "name",
+        "__weakref__",
+    )
     __array_ufunc__ = None  # NumPy defers to Tensor's operators: array * tensor -> Tensor
     __array_priority__ = 1000
     _plainnet_tensor = True
@@ -274,7 +349,9 @@ class Tensor:
         self.requires_grad = bool(requires_grad)
         self._op = None
         self._args = None
+        self._datas = None
         self._kw = None
+        self._seq = 0
         self.name = name
 
     # -- basic properties ---------------------------------------------------------------
@@ -300,7 +377,7 @@ class Tensor:
 
     def numpy(self) -> np.ndarray:
         """The values as a NumPy array (no copy; shares memory with the tensor)."""
-        return self.data
+        return np.asarray(self.data)
 
     def item(self) -> float:
         return self.data.item()
@@ -309,7 +386,8 @@ class Tensor:
         return self.data.tolist()
 
     def __array__(self, dtype=None, copy=None):
-        return self.data if dtype is None else self.data.astype(dtype)
+        data = np.asarray(self.data)
+        return data if dtype is None else data.astype(dtype)
 
     def __len__(self) -> int:
         return len(self.data)
@@ -326,7 +404,7 @@ class Tensor:
     __hash__ = object.__hash__
 
     def __repr__(self) -> str:
-        body = np.array2string(self.data, separator=", ", prefix="tensor(")
+        body = np.array2string(np.asarray(self.data), separator=", ", prefix="tensor(")
         extra = ""
         if self.data.dtype != np.float64 and self.data.dtype.kind == "f":
             extra += f", dtype={self.data.dtype}"
@@ -375,7 +453,7 @@ class Tensor:
                     f"backward() on a tensor of shape {self.shape} needs a seed gradient; "
                     "reduce it to a scalar first, e.g. t.sum().backward()"
                 )
-            seed = np.ones_like(self.data)
+            seed = np.ones(self.data.shape, self.data.dtype)
         else:
             seed = grad.data if isinstance(grad, Tensor) else np.asarray(grad, self.dtype)
             if seed.shape != self.shape:
@@ -383,26 +461,36 @@ class Tensor:
                     f"the seed gradient must have this tensor's shape {self.shape}; "
                     f"got {seed.shape}"
                 )
+            if seed.dtype != self.dtype:
+                seed = seed.astype(self.dtype)
         if create_graph:
             seed = grad if isinstance(grad, Tensor) else Tensor(seed)
         leaves = backprop(self, seed, create_graph=create_graph, retain_graph=retain_graph)
-        handed = set()
+        taken = set()
         for node, g in leaves.values():
             if create_graph:
-                node.grad = g if node.grad is None else node.grad + g
-                continue
-            if (
-                id(g) in handed
-                or g is seed
-                or not g.flags.owndata
-                or not g.flags.writeable
-            ):
-                g = g.copy()
-            handed.add(id(g))
+                if not isinstance(g, Tensor):
+                    g = Tensor(g)
+            else:
+                g = _fresh_array(g, taken, seed)
             node.grad = g if node.grad is None else node.grad + g
 
-    # -- operators and methods are attached in plainnet.autodiff.ops -------------------
+    # -- operators and methods are attached in plainnet.autodiff.methods -------------------
 
+
+def leaf(data: np.ndarray, requires_grad: bool = True) -> Tensor:
+    """A leaf Tensor around a float ndarray, without :class:`Tensor`'s checks (internal)."""
+    t = _new_object(Tensor)
+    t.data = data
+    t.grad = None
+    t.requires_grad = requires_grad
+    t._op = None
+    t._args = None
+    t._datas = None
+    t._kw = None
+    t._seq = 0
+    t.name = None
+    return t
 
 
 def tensor(data, requires_grad: bool = False, dtype=None) -> Tensor:

@@ -7,22 +7,25 @@ from collections.abc import Callable
 
 import numpy as np
 
-from .engine import Tensor, backprop, enable_grad, no_grad
+from .engine import STATE, Tensor, _fresh_array, backprop, leaf, no_grad
 
 
 def _as_input(x) -> Tensor:
-    data = x.data if isinstance(x, Tensor) else np.asarray(x)
-    if data.dtype.kind in "biu":
+    data = x.data if isinstance(x, Tensor) else x
+    if type(data) is not np.ndarray:
+        data = np.asarray(data)
+    kind = data.dtype.kind
+    if kind in "biu":
         data = data.astype(np.float64)
-    elif data.dtype.kind != "f":
+    elif kind != "f":
         raise TypeError(f"can only differentiate with respect to numbers; got dtype {data.dtype}")
-    return Tensor(data, requires_grad=True)
+    return leaf(data)
 
 
 def _scalar_output(y, fname: str) -> Tensor:
     if not isinstance(y, Tensor):
         y = Tensor(np.asarray(y, dtype=float))
-    if y.size != 1:
+    if y.data.size != 1:
         raise ValueError(
             f"{fname} needs f to return a scalar; it returned shape {y.shape}. "
             "Reduce it (e.g. .sum()) or use pn.jacobian"
@@ -30,32 +33,68 @@ def _scalar_output(y, fname: str) -> Tensor:
     return y
 
 
-def _argnums_tuple(argnums, nargs):
-    nums = (argnums,) if isinstance(argnums, numbers.Integral) else tuple(argnums)
-    for k in nums:
-        if not -nargs <= k < nargs:
-            raise ValueError(f"argnums {argnums} out of range for {nargs} positional argument(s)")
-    return nums
+def _argnums_tuple(argnums) -> tuple:
+    if isinstance(argnums, numbers.Integral):
+        return (int(argnums),)
+    try:
+        nums = tuple(argnums)
+    except TypeError:
+        nums = None
+    if not nums or not all(isinstance(k, numbers.Integral) for k in nums):
+        raise TypeError(f"argnums must be an int or a non-empty tuple of ints; got {argnums!r}")
+    return tuple(int(k) for k in nums)
+
+
+def _call_recording(f, args, kwargs):
+    """``f(*args, **kwargs)`` with graph recording on (also inside ``no_grad``)."""
+    prev = STATE.grad_enabled
+    STATE.grad_enabled = True
+    try:
+        return f(*args, **kwargs)
+    finally:
+        STATE.grad_enabled = prev
+
+
+_ONES = {}
+
+
+def _unit_seed(y: Tensor):
+    """A gradient of ones shaped like the scalar ``y`` (a NumPy scalar when 0-d: fastest)."""
+    dtype = y.data.dtype
+    one = _ONES.get(dtype)
+    if one is None:
+        one = _ONES[dtype] = dtype.type(1)
+    return one if y.data.ndim == 0 else np.ones(y.data.shape, dtype)
 
 
 def _gradients(y: Tensor, inputs, create_graph=False):
-    """d y / d input for each input, zeros where y does not depend on it."""
+    """d y / d input for each input, zeros where y does not depend on it.
+
+    Returns fresh arrays the caller owns (Tensors when ``create_graph``).
+    """
     if not y.requires_grad:
-        return [np.zeros_like(t.data) if not create_graph else Tensor(np.zeros_like(t.data))
-                for t in inputs]
-    seed = np.ones_like(y.data)
+        zeros = [np.zeros_like(t.data) for t in inputs]
+        return [Tensor(z) for z in zeros] if create_graph else zeros
+    seed = _unit_seed(y)
     if create_graph:
-        seed = Tensor(seed)
+        seed = Tensor(np.asarray(seed))
     found = backprop(y, seed, targets=inputs, create_graph=create_graph)
     out = []
+    taken = set()
     for t in inputs:
-        g = found.get(id(t), (None, None))[1]
-        if g is None:
+        entry = found.get(id(t))
+        if entry is None:
             g = np.zeros_like(t.data)
             if create_graph:
                 g = Tensor(g)
-        elif g.shape != t.shape:
-            g = g.reshape(t.shape)
+        elif create_graph:
+            g = entry[1] if isinstance(entry[1], Tensor) else Tensor(entry[1])
+            if g.shape != t.shape:
+                g = g.reshape(t.shape)
+        else:
+            g = _fresh_array(entry[1], taken, seed)
+            if g.shape != t.shape:
+                g = g.reshape(t.shape)
         out.append(g)
     return out
 
@@ -64,22 +103,28 @@ def value_and_grad(f: Callable, argnums=0) -> Callable:
     """Return a function computing ``(f(*args), grad f(*args))``.
 
     ``f`` must return a scalar and may use Tensor methods and ``pn.*`` functions. The
-    gradient is a NumPy array shaped like the argument (a tuple for several ``argnums``).
+    gradient is a NumPy array shaped like the argument (a tuple for several ``argnums``); the
+    value is a Python float.
     """
+    nums = _argnums_tuple(argnums)
+    single = isinstance(argnums, numbers.Integral)
 
     def wrapper(*args, **kwargs):
-        nums = _argnums_tuple(argnums, len(args))
+        nargs = len(args)
         args = list(args)
         inputs = []
         for k in nums:
-            args[k] = _as_input(args[k])
-            inputs.append(args[k])
-        with enable_grad():
-            y = _scalar_output(f(*args, **kwargs), "grad")
+            if not -nargs <= k < nargs:
+                raise ValueError(
+                    f"argnums {argnums} out of range for {nargs} positional argument(s)"
+                )
+            t = _as_input(args[k])
+            args[k] = t
+            inputs.append(t)
+        y = _scalar_output(_call_recording(f, args, kwargs), "grad")
         grads = _gradients(y, inputs)
-        value = y.data.reshape(()).item() if y.data.ndim else y.data.item()
-        g = grads[0] if isinstance(argnums, numbers.Integral) else tuple(grads)
-        return value, g
+        value = y.data.item()
+        return value, (grads[0] if single else tuple(grads))
 
     wrapper.__name__ = f"value_and_grad({getattr(f, '__name__', 'f')})"
     return wrapper
@@ -92,6 +137,9 @@ def grad(f: Callable, argnums=0) -> Callable:
               \frac{\partial f}{\partial x_n}\right)
 
     the vector of partial derivatives, computed exactly by reverse-mode differentiation.
+    ``argnums`` (an int or a tuple of ints) picks the positional arguments to differentiate;
+    with a tuple the result is a tuple of arrays. If ``f`` does not depend on an argument its
+    gradient is zeros.
 
     Examples
     --------
@@ -108,53 +156,69 @@ def grad(f: Callable, argnums=0) -> Callable:
     return wrapper
 
 
-def _jacobian_of_tensor(y: Tensor, x: Tensor, create_graph=False):
+def _jacobian_of_tensor(y: Tensor, x: Tensor) -> np.ndarray:
+    """The Jacobian of ``y`` with respect to ``x``: one backward pass per element of ``y``."""
+    shape = y.shape + x.shape
+    if not y.requires_grad:
+        return np.zeros(shape, dtype=x.data.dtype)
     rows = []
-    flat_n = y.size
-    for k in range(flat_n):
+    for k in range(y.data.size):
         seed = np.zeros(y.shape, dtype=y.dtype)
         seed.reshape(-1)[k] = 1
-        if not y.requires_grad:
-            rows.append(np.zeros_like(x.data))
-            continue
-        found = backprop(
-            y, Tensor(seed) if create_graph else seed, targets=[x],
-            create_graph=create_graph, retain_graph=True,
-        )
-        g = found.get(id(x), (None, None))[1]
-        rows.append(np.zeros_like(x.data) if g is None else (g.data if create_graph else g))
-    return np.stack(rows).reshape(y.shape + x.shape) if rows else np.zeros(y.shape + x.shape)
+        found = backprop(y, seed, targets=[x], retain_graph=True)
+        entry = found.get(id(x))
+        rows.append(np.zeros_like(x.data) if entry is None else entry[1])
+    return np.stack(rows).reshape(shape)
 
 
-def jacobian(f: Callable) -> Callable:
+def _differentiable_input(args, argnums: int):
+    if not isinstance(argnums, numbers.Integral):
+        raise TypeError(f"argnums must be an int here; got {argnums!r}")
+    if not -len(args) <= argnums < len(args):
+        raise ValueError(f"argnums {argnums} out of range for {len(args)} positional argument(s)")
+    args = list(args)
+    x = args[argnums] = _as_input(args[argnums])
+    return x, args
+
+
+def jacobian(f: Callable, argnums: int = 0) -> Callable:
     r"""Return the function ``x -> J``, :math:`J_{ij} = \partial f_i / \partial x_j`,
-    shaped ``f(x).shape + x.shape`` (one backward pass per output element)."""
+    shaped ``f(x).shape + x.shape`` (one backward pass per output element).
 
-    def wrapper(x, *args, **kwargs):
-        x = _as_input(x)
-        with enable_grad():
-            y = f(x, *args, **kwargs)
+    ``argnums`` picks the positional argument to differentiate (default the first).
+    """
+
+    def wrapper(*args, **kwargs):
+        x, args = _differentiable_input(args, argnums)
+        y = _call_recording(f, args, kwargs)
         if not isinstance(y, Tensor):
             y = Tensor(np.asarray(y, dtype=float))
         return _jacobian_of_tensor(y, x)
 
+    wrapper.__name__ = f"jacobian({getattr(f, '__name__', 'f')})"
     return wrapper
 
 
-def hessian(f: Callable) -> Callable:
+def hessian(f: Callable, argnums: int = 0) -> Callable:
     r"""Return the function ``x -> H``, :math:`H_{ij} = \partial^2 f / \partial x_i \partial x_j`.
 
     Exact: the backward pass that computes :math:`\nabla f` is itself recorded
-    (``create_graph``) and differentiated once more. Shaped ``x.shape + x.shape``.
+    (``create_graph``) and differentiated once more. Shaped ``x.shape + x.shape``; ``f`` must
+    return a scalar (``ValueError`` otherwise).
     """
 
-    def wrapper(x, *args, **kwargs):
-        x = _as_input(x)
-        with enable_grad():
-            y = _scalar_output(f(x, *args, **kwargs), "hessian")
+    def wrapper(*args, **kwargs):
+        x, args = _differentiable_input(args, argnums)
+        prev = STATE.grad_enabled
+        STATE.grad_enabled = True
+        try:
+            y = _scalar_output(f(*args, **kwargs), "hessian")
             (g,) = _gradients(y, [x], create_graph=True)
+        finally:
+            STATE.grad_enabled = prev
         return _jacobian_of_tensor(g, x)
 
+    wrapper.__name__ = f"hessian({getattr(f, '__name__', 'f')})"
     return wrapper
 
 

@@ -2,39 +2,34 @@
 
 from __future__ import annotations
 
-import numbers
-
 import numpy as np
 
 from . import ops
 from .engine import Tensor, apply
+from .graph import to_dot
 
-
-def _operand(x):
-    if isinstance(x, (Tensor, numbers.Number, np.ndarray)):
-        return x
-    try:
-        arr = np.asarray(x)
-    except (TypeError, ValueError) as err:
-        raise TypeError(f"cannot combine a Tensor with {type(x).__name__}") from err
-    if arr.dtype.kind not in "biuf":
-        raise TypeError(f"cannot combine a Tensor with {type(x).__name__} of dtype {arr.dtype}")
-    return arr
+_constant = ops._constant
 
 
 def _binary(op):
     def forward(self, other):
-        return apply(op, self, _operand(other))
+        tc = type(other)
+        if not (tc is float or tc is int or isinstance(other, Tensor)):
+            other = _constant(other, self)
+        return apply(op, self, other)
 
     def reflected(self, other):
-        return apply(op, _operand(other), self)
+        tc = type(other)
+        if not (tc is float or tc is int or isinstance(other, Tensor)):
+            other = _constant(other, self)
+        return apply(op, other, self)
 
     return forward, reflected
 
 
 def _compare(ufunc):
     def method(self, other):
-        other = other.data if isinstance(other, Tensor) else _operand(other)
+        other = other.data if isinstance(other, Tensor) else _constant(other, self)
         return Tensor(ufunc(self.data, other))
 
     return method
@@ -56,51 +51,74 @@ Tensor.__ge__ = _compare(np.greater_equal)
 Tensor.__eq__ = _compare(np.equal)
 Tensor.__ne__ = _compare(np.not_equal)
 Tensor.__hash__ = object.__hash__
-Tensor.__getitem__ = lambda self, index: ops.getitem(self, index)
 
 
-def _method(fn, doc_from=None):
+def _getitem(self, index):
+    tc = type(index)
+    if tc is int or tc is slice:
+        return apply(ops.GETITEM, self, index)
+    return apply(ops.GETITEM, self, ops._unwrap_index(index))
+
+
+Tensor.__getitem__ = _getitem
+
+
+def _unary(op, name, doc):
+    def method(self):
+        return apply(op, self)
+
+    method.__name__ = name
+    method.__doc__ = doc
+    return method
+
+
+for _name, _op in (
+    ("exp", ops.EXP), ("log", ops.LOG), ("sqrt", ops.SQRT), ("abs", ops.ABS),
+    ("tanh", ops.TANH), ("relu", ops.RELU), ("sigmoid", ops.SIGMOID),
+    ("softplus", ops.SOFTPLUS), ("erf", ops.ERF),
+):
+    setattr(Tensor, _name, _unary(_op, _name, getattr(ops, _name).__doc__))
+
+
+def _reduction(op, name):
+    def method(self, axis=None, keepdims=False):
+        return apply(op, self, axis=ops._axis(axis), keepdims=keepdims)
+
+    method.__name__ = name
+    method.__doc__ = getattr(ops, name).__doc__
+    return method
+
+
+for _name, _op in (("sum", ops.SUM), ("mean", ops.MEAN), ("max", ops.MAX), ("min", ops.MIN)):
+    setattr(Tensor, _name, _reduction(_op, _name))
+
+
+def _method(fn):
     def method(self, *args, **kwargs):
         return fn(self, *args, **kwargs)
 
     method.__name__ = fn.__name__
-    method.__doc__ = (doc_from or fn).__doc__
+    method.__doc__ = fn.__doc__
     return method
 
 
 for _name in (
-    "exp", "log", "sqrt", "abs", "sigmoid", "erf", "clip", "sum", "mean", "max", "min", "var",
-    "logsumexp", "softmax", "log_softmax", "transpose", "swapaxes", "squeeze", "expand_dims",
-    "broadcast_to", "astype",
+    "clip", "var", "logsumexp", "softmax", "log_softmax", "transpose", "swapaxes", "squeeze",
+    "expand_dims", "broadcast_to", "astype",
 ):
     setattr(Tensor, _name, _method(getattr(ops, _name)))
 
 
 def _reshape(self, *shape):
     """Same data, new shape (``t.reshape(2, 3)`` or ``t.reshape((2, 3))``)."""
-    if len(shape) == 1 and not isinstance(shape[0], numbers.Integral):
+    if len(shape) == 1 and not ops._is_int(shape[0]):
         shape = tuple(shape[0])
-    return ops.reshape(self, shape)
+    return apply(ops.RESHAPE, self, tuple(shape))
 
 
 def _flatten(self):
     """A 1-D view of all elements."""
-    return ops.reshape(self, (-1,))
-
-
-def _tanh(self):
-    r"""Hyperbolic tangent; derivative :math:`1 - \tanh^2`."""
-    return apply(ops.TANH, self)
-
-
-def _relu(self):
-    """max(x, 0); derivative 1 where x > 0, else 0 (0 at the kink)."""
-    return apply(ops.RELU, self)
-
-
-def _softplus(self):
-    r"""log(1 + e^x), computed stably; derivative sigmoid(x)."""
-    return apply(ops.SOFTPLUS, self)
+    return apply(ops.RESHAPE, self, (-1,))
 
 
 def _activation(self, activation):
@@ -110,11 +128,9 @@ def _activation(self, activation):
 
 Tensor.reshape = _reshape
 Tensor.flatten = _flatten
-Tensor.tanh = _tanh
-Tensor.relu = _relu
-Tensor.softplus = _softplus
 Tensor.activation = _activation
-Tensor.T = property(lambda self: ops.transpose(self), doc="The transpose (axes reversed).")
+Tensor.to_dot = to_dot
+Tensor.T = property(lambda self: apply(ops.TRANSPOSE, self), doc="The transpose (axes reversed).")
 
 
 def _gelu(t, act):

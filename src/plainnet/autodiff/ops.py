@@ -8,29 +8,37 @@ summed back to each input's shape by the engine, not here.
 
 Gradients at kinks and singularities: ``relu'(0) = 0``, ``abs'(0) = 0``, ``clip`` passes the
 gradient where ``lo <= x <= hi``, ties of ``max``/``min``/``maximum``/``minimum`` share the
-gradient evenly, and a zero upstream gradient stays zero through ``log``, ``sqrt``, ``/`` and
-``**`` even where they are singular, so the unselected branch of :func:`where` cannot poison
-a gradient with NaN.
+gradient evenly, and a zero upstream gradient stays zero through every elementwise vjp (via
+:func:`_times` and :func:`_over` in the engine's careful pass) even where the op is singular,
+so the unselected branch of :func:`where` cannot poison a gradient with NaN.
+
+A constant (array, list or NumPy scalar) combined with a floating Tensor takes the Tensor's
+dtype, so float32 computations stay float32; Python numbers are weak, as in NumPy.
 """
 
 from __future__ import annotations
 
 import builtins
+import math
 import numbers
 
 import numpy as np
 
-from .engine import Op, Tensor, apply_or_array
+from .engine import STATE, Op, Tensor, apply, apply_or_array
 
 
 def _raw(x):
     return x.data if isinstance(x, Tensor) else x
 
 
+def _is_int(x) -> bool:
+    return type(x) is int or isinstance(x, numbers.Integral)
+
+
 def _normalize_axis(axis, ndim):
     if axis is None:
         return tuple(range(ndim))
-    if isinstance(axis, numbers.Integral):
+    if _is_int(axis):
         axis = (axis,)
     return tuple(sorted(int(a) % ndim if ndim else 0 for a in axis))
 
@@ -40,56 +48,86 @@ def _keepdims_shape(shape, axis):
     return tuple(1 if i in axes else n for i, n in enumerate(shape))
 
 
-def _safe_div(g, d):
-    """``g / d``, but exactly 0 wherever ``g`` is 0 (even where ``d`` is 0 or inf)."""
-    if isinstance(g, Tensor) or isinstance(d, Tensor):
-        return where(_raw(g) == 0, 0.0, g / where(_raw(g) == 0, 1.0, d))
-    with np.errstate(divide="ignore", invalid="ignore"):
-        q = g / d
-    if q.ndim == 0:
-        return q if g != 0 else np.zeros_like(q)
-    return np.where(g == 0, 0, q).astype(q.dtype, copy=False)
+def _constant(c, like: Tensor):
+    """A non-Tensor operand of the Tensor ``like``: an array of numbers in ``like``'s dtype.
+
+    Python ints and floats pass unchanged (NumPy treats them as weak); arrays, lists and NumPy
+    scalars are cast to a floating ``like``'s dtype, so float32 stays float32.
+    """
+    tc = type(c)
+    if tc is float or tc is int:
+        return c
+    if not isinstance(c, (np.ndarray, np.generic)):
+        try:
+            c = np.asarray(c)
+        except (TypeError, ValueError) as err:
+            raise TypeError(f"cannot combine a Tensor with {tc.__name__}") from err
+    if c.dtype.kind not in "biuf":
+        raise TypeError(f"cannot combine a Tensor with {tc.__name__} of dtype {c.dtype}")
+    dtype = like.data.dtype
+    if dtype.kind == "f" and c.dtype != dtype:
+        c = c.astype(dtype)
+    return c
+
+
+def _with_constants(args):
+    """``args`` with every non-Tensor cast by :func:`_constant` to the first Tensor's dtype."""
+    like = next((a for a in args if isinstance(a, Tensor)), None)
+    if like is None:
+        return args
+    return [a if isinstance(a, Tensor) else _constant(a, like) for a in args]
+
+
+def _zero_where_zero(g, value):
+    if isinstance(g, Tensor) or isinstance(value, Tensor):
+        return where(_raw(g) == 0, 0.0, value)
+    return np.where(g == 0, 0, value)
+
+
+def _times(g, f):
+    """``g * f``; in the engine's careful pass exactly 0 wherever ``g`` is 0 (even if f is inf
+    or NaN)."""
+    if STATE.careful:
+        return _zero_where_zero(g, g * f)
+    return g * f
+
+
+def _over(g, d):
+    """``g / d``; in the careful pass exactly 0 wherever ``g`` is 0 (even where ``d`` is 0)."""
+    if STATE.careful:
+        return _zero_where_zero(g, g / d)
+    return g / d
 
 
 # --------------------------------------------------------------------------- arithmetic
-ADD = Op("add", np.add, lambda i, g, out, a, b: g)
-SUB = Op("sub", np.subtract, lambda i, g, out, a, b: g if i == 0 else -g)
-MUL = Op("mul", np.multiply, lambda i, g, out, a, b: g * b if i == 0 else g * a)
-NEG = Op("neg", np.negative, lambda i, g, out, a: -g)
+ADD = Op("add", lambda a, b: a + b, lambda i, g, out, a, b: g)
+SUB = Op("sub", lambda a, b: a - b, lambda i, g, out, a, b: g if i == 0 else -g)
+MUL = Op("mul", lambda a, b: a * b, lambda i, g, out, a, b: _times(g, b if i == 0 else a))
+NEG = Op("neg", lambda a: -a, lambda i, g, out, a: -g)
 
 
 def _div_vjp(i, g, out, a, b):
-    return _safe_div(g, b) if i == 0 else -_safe_div(g * out, b)
+    return _over(g, b) if i == 0 else -_over(_times(g, out), b)
 
 
-DIV = Op("div", np.true_divide, _div_vjp)
-
-
-def _pow_forward(a, b):
-    return np.power(a, b)
+DIV = Op("div", lambda a, b: a / b, _div_vjp)
 
 
 def _pow_vjp(i, g, out, a, b):
     if i == 0:
-        if isinstance(b, numbers.Number) and not isinstance(b, Tensor):
-            if b == 0:
-                return g * 0.0
+        if type(b) is int or type(b) is float:
+            if b == 2:
+                return _times(g, 2 * a)
             if b == 1:
                 return g
-            if b == 2:
-                return g * 2 * a
-        return _safe_div(g * b * out, a) if not _is_int_power(b) else g * b * a ** (b - 1)
+            if b == 0:
+                return g * 0.0
+        return _times(g, b * a ** (b - 1))
     positive = _raw(a) > 0
-    return g * out * log(where(positive, a, 1.0)) * positive
+    return where(positive, _times(g, out * log(where(positive, a, 1.0))), 0.0)
 
 
-def _is_int_power(b) -> bool:
-    return isinstance(b, numbers.Integral) or (
-        isinstance(b, float) and b.is_integer() and b >= 1
-    )
-
-
-POW = Op("pow", _pow_forward, _pow_vjp)
+POW = Op("pow", lambda a, b: a ** b, _pow_vjp)
 
 
 def _matmul_vjp(i, g, out, a, b):
@@ -106,15 +144,15 @@ def _matmul_vjp(i, g, out, a, b):
     return matmul(swapaxes(a, -1, -2), g)
 
 
-MATMUL = Op("matmul", np.matmul, _matmul_vjp)
+MATMUL = Op("matmul", lambda a, b: a @ b, _matmul_vjp)
 
 
 # --------------------------------------------------------------------------- elementwise
-EXP = Op("exp", np.exp, lambda i, g, out, a: g * out)
-LOG = Op("log", np.log, lambda i, g, out, a: _safe_div(g, a))
-SQRT = Op("sqrt", np.sqrt, lambda i, g, out, a: _safe_div(g, 2 * out))
-ABS = Op("abs", np.abs, lambda i, g, out, a: g * np.sign(_raw(a)))
-TANH = Op("tanh", np.tanh, lambda i, g, out, a: g * (1 - out * out))
+EXP = Op("exp", np.exp, lambda i, g, out, a: _times(g, out))
+LOG = Op("log", np.log, lambda i, g, out, a: _over(g, a))
+SQRT = Op("sqrt", np.sqrt, lambda i, g, out, a: _over(g, 2 * out))
+ABS = Op("abs", np.abs, lambda i, g, out, a: _times(g, np.sign(_raw(a))))
+TANH = Op("tanh", np.tanh, lambda i, g, out, a: _times(g, 1 - out * out))
 
 
 def _sigmoid_forward(a):
@@ -122,12 +160,12 @@ def _sigmoid_forward(a):
     return np.where(a >= 0, 1 / (1 + e), e / (1 + e)).astype(a.dtype, copy=False)
 
 
-SIGMOID = Op("sigmoid", _sigmoid_forward, lambda i, g, out, a: g * (out * (1 - out)))
+SIGMOID = Op("sigmoid", _sigmoid_forward, lambda i, g, out, a: _times(g, out * (1 - out)))
 RELU = Op("relu", lambda a: np.maximum(a, 0), lambda i, g, out, a: g * (_raw(a) > 0))
 SOFTPLUS = Op(
     "softplus",
     lambda a: np.logaddexp(np.zeros((), a.dtype), a),
-    lambda i, g, out, a: g * sigmoid(a),
+    lambda i, g, out, a: _times(g, sigmoid(a)),
 )
 
 
@@ -140,17 +178,19 @@ def _erf_forward(a):
 ERF = Op(
     "erf",
     _erf_forward,
-    lambda i, g, out, a: g * (2 / np.sqrt(np.pi)) * exp(-(a * a)),
+    lambda i, g, out, a: _times(g, (2 / math.sqrt(math.pi)) * exp(-(a * a))),
 )
 
 
 def _clip_vjp(i, g, out, a, lo, hi):
+    if i != 0:
+        return None
     r = _raw(a)
     mask = np.ones(r.shape, bool)
     if lo is not None:
-        mask &= r >= lo
+        mask &= r >= _raw(lo)
     if hi is not None:
-        mask &= r <= hi
+        mask &= r <= _raw(hi)
     return g * mask
 
 
@@ -168,14 +208,14 @@ def _where_vjp(i, g, out, cond, a, b):
 WHERE = Op("where", np.where, _where_vjp)
 
 
-MAXIMUM = Op("maximum", np.maximum, lambda i, g, out, a, b: g * _share(i, a, b, np.greater))
-MINIMUM = Op("minimum", np.minimum, lambda i, g, out, a, b: g * _share(i, a, b, np.less))
-
-
 def _share(i, a, b, better):
     ra, rb = _raw(a), _raw(b)
     own, other = (ra, rb) if i == 0 else (rb, ra)
     return better(own, other) + 0.5 * (own == other)
+
+
+MAXIMUM = Op("maximum", np.maximum, lambda i, g, out, a, b: g * _share(i, a, b, np.greater))
+MINIMUM = Op("minimum", np.minimum, lambda i, g, out, a, b: g * _share(i, a, b, np.less))
 
 
 def _astype_vjp(i, g, out, a, dtype):
@@ -186,6 +226,10 @@ ASTYPE = Op("astype", lambda a, dtype: a.astype(dtype), _astype_vjp)
 
 
 # --------------------------------------------------------------------------- reductions
+def _sum_forward(a, axis=None, keepdims=False):
+    return a.sum(axis=axis, keepdims=keepdims)
+
+
 def _sum_vjp(i, g, out, a, axis=None, keepdims=False):
     shape = _raw(a).shape
     if not keepdims:
@@ -193,16 +237,16 @@ def _sum_vjp(i, g, out, a, axis=None, keepdims=False):
     return broadcast_to(g, shape)
 
 
-SUM = Op("sum", lambda a, axis=None, keepdims=False: np.sum(a, axis, keepdims=keepdims), _sum_vjp)
+SUM = Op("sum", _sum_forward, _sum_vjp)
 
 
 def _mean_forward(a, axis=None, keepdims=False):
-    return np.mean(a, axis, keepdims=keepdims)
+    return a.mean(axis=axis, keepdims=keepdims)
 
 
 def _mean_vjp(i, g, out, a, axis=None, keepdims=False):
     shape = _raw(a).shape
-    n = builtins.max(int(np.prod([shape[k] for k in _normalize_axis(axis, len(shape))])), 1)
+    n = builtins.max(math.prod(shape[k] for k in _normalize_axis(axis, len(shape))), 1)
     return _sum_vjp(i, g, out, a, axis, keepdims) / n
 
 
@@ -212,16 +256,16 @@ MEAN = Op("mean", _mean_forward, _mean_vjp)
 def _extreme_vjp(i, g, out, a, axis=None, keepdims=False):
     ra = _raw(a)
     kd = _keepdims_shape(ra.shape, axis)
-    winners = ra == _raw(out).reshape(kd)
+    winners = ra == np.reshape(_raw(out), kd)
     share = winners / winners.sum(axis=_normalize_axis(axis, ra.ndim), keepdims=True)
     if not keepdims:
         g = g.reshape(kd)
     return g * share.astype(ra.dtype)
 
 
-MAX = Op("max", lambda a, axis=None, keepdims=False: np.max(a, axis, keepdims=keepdims),
+MAX = Op("max", lambda a, axis=None, keepdims=False: a.max(axis=axis, keepdims=keepdims),
          _extreme_vjp)
-MIN = Op("min", lambda a, axis=None, keepdims=False: np.min(a, axis, keepdims=keepdims),
+MIN = Op("min", lambda a, axis=None, keepdims=False: a.min(axis=axis, keepdims=keepdims),
          _extreme_vjp)
 
 
@@ -236,7 +280,7 @@ def _logsumexp_vjp(i, g, out, a, axis=-1, keepdims=False):
     kd = _keepdims_shape(_raw(a).shape, axis)
     if not keepdims:
         g, out = g.reshape(kd), out.reshape(kd)
-    return g * exp(a - out)
+    return _times(g, exp(a - out))
 
 
 LOGSUMEXP = Op("logsumexp", _logsumexp_forward, _logsumexp_vjp)
@@ -272,7 +316,8 @@ RESHAPE = Op("reshape", np.reshape, lambda i, g, out, a, shape: g.reshape(_raw(a
 def _transpose_vjp(i, g, out, a, axes=None):
     if axes is None:
         return transpose(g)
-    return transpose(g, tuple(np.argsort(axes)))
+    ndim = len(axes)
+    return transpose(g, tuple(np.argsort([k % ndim for k in axes])))
 
 
 TRANSPOSE = Op("transpose", lambda a, axes=None: np.transpose(a, axes), _transpose_vjp)
@@ -322,17 +367,25 @@ def _stack_vjp(i, g, out, *arrays, axis=0):
 STACK = Op("stack", _stack_forward, _stack_vjp)
 
 
-def _is_basic_index(index) -> bool:
-    items = index if isinstance(index, tuple) else (index,)
-    return all(
-        isinstance(k, (slice, numbers.Integral)) or k is None or k is Ellipsis for k in items
-    )
+def _without_repeats(index) -> bool:
+    """Whether ``index`` selects each element at most once (basic indexing or a mask)."""
+    t = type(index)
+    if t is int or t is slice or index is None or index is Ellipsis:
+        return True
+    if t is np.ndarray:
+        return index.dtype == bool
+    if t is tuple:
+        return builtins.all(
+            isinstance(k, (slice, numbers.Integral)) or k is None or k is Ellipsis
+            for k in index
+        )
+    return isinstance(index, numbers.Integral)
 
 
 def _scatter_add_forward(g, index, shape):
     z = np.zeros(shape, dtype=g.dtype)
-    if _is_basic_index(index):
-        z[index] += g
+    if _without_repeats(index):
+        z[index] = g
     else:
         np.add.at(z, index, g)
     return z
@@ -341,57 +394,73 @@ def _scatter_add_forward(g, index, shape):
 SCATTER_ADD = Op(
     "scatter_add",
     _scatter_add_forward,
-    lambda i, g, out, src, index, shape: g[index],
+    lambda i, g, out, src, index, shape: g[index] if i == 0 else None,
 )
-GETITEM = Op(
-    "getitem",
-    lambda a, index: a[index],
-    lambda i, g, out, a, index: scatter_add(g, index, _raw(a).shape),
-)
+
+
+def _getitem_vjp(i, g, out, a, index):
+    if isinstance(g, Tensor):
+        return scatter_add(g, index, _raw(a).shape)
+    return _scatter_add_forward(g, index, a.shape)
+
+
+GETITEM = Op("getitem", lambda a, index: a[index], _getitem_vjp)
 
 
 # --------------------------------------------------------------------------- functions
 def _unwrap_index(index):
-    if isinstance(index, tuple):
-        return tuple(_raw(k) for k in index)
-    if isinstance(index, list):
+    t = type(index)
+    if t is int or t is slice:
+        return index
+    if t is tuple:
+        return tuple(_unwrap_index(k) if type(k) is list else _raw(k) for k in index)
+    if t is list:
         return np.asarray(index)
     return _raw(index)
 
 
+def _binary(op, ufunc, x, y):
+    if isinstance(x, Tensor):
+        return apply(op, x, y if isinstance(y, Tensor) else _constant(y, x))
+    if isinstance(y, Tensor):
+        return apply(op, _constant(x, y), y)
+    return ufunc(x, y)
+
+
 def add(x, y):
     """Elementwise ``x + y`` with broadcasting."""
-    return apply_or_array(ADD, x, y)
+    return _binary(ADD, np.add, x, y)
 
 
 def subtract(x, y):
     """Elementwise ``x - y``."""
-    return apply_or_array(SUB, x, y)
+    return _binary(SUB, np.subtract, x, y)
 
 
 def multiply(x, y):
     """Elementwise ``x * y``."""
-    return apply_or_array(MUL, x, y)
+    return _binary(MUL, np.multiply, x, y)
 
 
 def divide(x, y):
     r"""Elementwise ``x / y``; :math:`\partial/\partial y = -x / y^2`."""
-    return apply_or_array(DIV, x, y)
+    return _binary(DIV, np.true_divide, x, y)
 
 
 def power(x, y):
     r"""Elementwise ``x ** y``; :math:`\partial/\partial x = y x^{y-1}`,
     :math:`\partial/\partial y = x^y \log x` (for ``x > 0``, else 0)."""
-    return apply_or_array(POW, x, y)
+    return _binary(POW, np.power, x, y)
 
 
 def matmul(x, y):
     """Matrix product ``x @ y`` (1-D, 2-D and batched, as :func:`numpy.matmul`)."""
-    return apply_or_array(MATMUL, x, y)
+    return _binary(MATMUL, np.matmul, x, y)
 
 
 def negative(x):
-    return apply_or_array(NEG, x)
+    """``-x``."""
+    return apply_or_array(NEG, x) if isinstance(x, Tensor) else np.negative(x)
 
 
 def exp(x):
@@ -414,6 +483,21 @@ def abs(x):  # noqa: A001 - NumPy's name
     return apply_or_array(ABS, x)
 
 
+def tanh(x):
+    r"""Hyperbolic tangent; derivative :math:`1 - \tanh^2 x`."""
+    return apply_or_array(TANH, x)
+
+
+def relu(x):
+    r"""``max(x, 0)``; derivative :math:`[x > 0]` (0 at the kink)."""
+    return apply_or_array(RELU, x)
+
+
+def softplus(x):
+    r"""Stable :math:`\log(1 + e^x)`; derivative :math:`\sigma(x)`."""
+    return apply_or_array(SOFTPLUS, x)
+
+
 def erf(x):
     r"""The error function; derivative :math:`\frac{2}{\sqrt\pi} e^{-x^2}`."""
     return apply_or_array(ERF, x)
@@ -426,42 +510,59 @@ def sigmoid(x):
 
 def clip(x, a_min=None, a_max=None):
     """Limit values to ``[a_min, a_max]``; the gradient passes where ``a_min <= x <= a_max``."""
-    return apply_or_array(CLIP, x, a_min, a_max)
+    if isinstance(x, Tensor):
+        if a_min is not None:
+            a_min = _raw(a_min) if isinstance(a_min, Tensor) else _constant(a_min, x)
+        if a_max is not None:
+            a_max = _raw(a_max) if isinstance(a_max, Tensor) else _constant(a_max, x)
+        return apply(CLIP, x, a_min, a_max)
+    return np.clip(x, a_min, a_max)
 
 
 def where(condition, x, y):
     """``x`` where ``condition`` holds, else ``y``; each gradient flows only where selected."""
-    return apply_or_array(WHERE, _raw(condition), x, y)
+    cond = _raw(condition)
+    if isinstance(x, Tensor) or isinstance(y, Tensor):
+        return apply(WHERE, cond, *_with_constants([x, y]))
+    return np.where(cond, x, y)
 
 
 def maximum(x, y):
     """Elementwise maximum; where ``x == y`` each gets half the gradient."""
-    return apply_or_array(MAXIMUM, x, y)
+    return _binary(MAXIMUM, np.maximum, x, y)
 
 
 def minimum(x, y):
     """Elementwise minimum; where ``x == y`` each gets half the gradient."""
-    return apply_or_array(MINIMUM, x, y)
+    return _binary(MINIMUM, np.minimum, x, y)
 
 
 def sum(x, axis=None, keepdims=False):  # noqa: A001 - NumPy's name
     """Sum over ``axis`` (int, tuple or None for all)."""
-    return apply_or_array(SUM, x, axis=_axis(axis), keepdims=keepdims)
+    if isinstance(x, Tensor):
+        return apply(SUM, x, axis=_axis(axis), keepdims=keepdims)
+    return np.sum(x, axis=_axis(axis), keepdims=keepdims)
 
 
 def mean(x, axis=None, keepdims=False):
     """Mean over ``axis``."""
-    return apply_or_array(MEAN, x, axis=_axis(axis), keepdims=keepdims)
+    if isinstance(x, Tensor):
+        return apply(MEAN, x, axis=_axis(axis), keepdims=keepdims)
+    return np.mean(x, axis=_axis(axis), keepdims=keepdims)
 
 
 def max(x, axis=None, keepdims=False):  # noqa: A001 - NumPy's name
     """Maximum over ``axis``; tied maxima share the gradient evenly."""
-    return apply_or_array(MAX, x, axis=_axis(axis), keepdims=keepdims)
+    if isinstance(x, Tensor):
+        return apply(MAX, x, axis=_axis(axis), keepdims=keepdims)
+    return np.max(x, axis=_axis(axis), keepdims=keepdims)
 
 
 def min(x, axis=None, keepdims=False):  # noqa: A001 - NumPy's name
     """Minimum over ``axis``; tied minima share the gradient evenly."""
-    return apply_or_array(MIN, x, axis=_axis(axis), keepdims=keepdims)
+    if isinstance(x, Tensor):
+        return apply(MIN, x, axis=_axis(axis), keepdims=keepdims)
+    return np.min(x, axis=_axis(axis), keepdims=keepdims)
 
 
 def var(x, axis=None, ddof=0, keepdims=False):
@@ -469,7 +570,7 @@ def var(x, axis=None, ddof=0, keepdims=False):
     if not isinstance(x, Tensor):
         return np.var(x, axis=_axis(axis), ddof=ddof, keepdims=keepdims)
     axis = _axis(axis)
-    n = int(np.prod([x.shape[k] for k in _normalize_axis(axis, x.ndim)]))
+    n = math.prod(x.shape[k] for k in _normalize_axis(axis, x.ndim))
     centered = x - mean(x, axis=axis, keepdims=True)
     return sum(centered * centered, axis=axis, keepdims=keepdims) / (n - ddof)
 
@@ -490,37 +591,43 @@ def log_softmax(x, axis=-1):
 
 
 def reshape(x, shape):
-    return apply_or_array(RESHAPE, x, tuple(shape) if not isinstance(shape, int) else (shape,))
+    """Same data, new ``shape`` (one entry may be -1)."""
+    return apply_or_array(RESHAPE, x, (shape,) if _is_int(shape) else tuple(shape))
 
 
 def transpose(x, axes=None):
+    """Permute the axes (reverse them when ``axes`` is None)."""
     return apply_or_array(TRANSPOSE, x, axes=None if axes is None else tuple(axes))
 
 
 def swapaxes(x, axis1, axis2):
+    """Exchange two axes."""
     return apply_or_array(SWAPAXES, x, axis1, axis2)
 
 
 def squeeze(x, axis=None):
-    return apply_or_array(SQUEEZE, x, axis=axis)
+    """Remove axes of length one (all of them, or ``axis``)."""
+    return apply_or_array(SQUEEZE, x, axis=_axis(axis))
 
 
 def expand_dims(x, axis):
-    return apply_or_array(EXPAND_DIMS, x, axis)
+    """Insert an axis of length one at ``axis``."""
+    return apply_or_array(EXPAND_DIMS, x, _axis(axis))
 
 
 def broadcast_to(x, shape):
+    """Broadcast ``x`` to ``shape`` (its gradient is summed back by the engine)."""
     return apply_or_array(BROADCAST_TO, x, tuple(shape))
 
 
 def concatenate(tensors, axis=0):
     """Join a sequence of tensors along an existing axis."""
-    return apply_or_array(CONCATENATE, *tensors, axis=axis)
+    return apply_or_array(CONCATENATE, *_with_constants(list(tensors)), axis=axis)
 
 
 def stack(tensors, axis=0):
     """Join a sequence of same-shaped tensors along a new axis."""
-    return apply_or_array(STACK, *tensors, axis=axis)
+    return apply_or_array(STACK, *_with_constants(list(tensors)), axis=axis)
 
 
 def getitem(x, index):
@@ -535,10 +642,13 @@ def scatter_add(g, index, shape):
 
 
 def astype(x, dtype):
+    """The values converted to ``dtype`` (the gradient is converted back)."""
     return apply_or_array(ASTYPE, x, np.dtype(dtype))
 
 
 def _axis(axis):
-    if axis is None or isinstance(axis, numbers.Integral):
+    if axis is None or type(axis) is int:
         return axis
-    return tuple(axis)
+    if isinstance(axis, numbers.Integral):
+        return int(axis)
+    return tuple(int(a) for a in axis)

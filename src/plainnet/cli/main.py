@@ -13,7 +13,7 @@ import sys
 
 from .._version import __version__
 
-COMMANDS = ("demo",)
+COMMANDS = ("demo", "descend")
 
 
 class CLIError(Exception):

@@ -59,6 +59,9 @@ class Module:
                 f"call super().__init__() in {type(self).__name__}.__init__ before assigning "
                 "attributes"
             )
+        if name in self._buffers and isinstance(value, (np.ndarray, np.generic)):
+            self._set_buffer(name, np.asarray(value))  # assigning updates the buffer (PyTorch)
+            return
         for store in (self._parameters, self._modules, self._buffers):
             store.pop(name, None)
         if isinstance(value, Parameter):
@@ -125,10 +128,15 @@ class Module:
     def state_dict(self) -> OrderedDict:
         """Copies of every parameter and buffer by dotted name (PyTorch's names)."""
         state = OrderedDict()
-        for name, p in self.named_parameters():
-            state[name] = p.data.copy()
-        for name, b in self.named_buffers():
-            state[name] = np.array(b, copy=True)
+        seen = set()
+        for mod_name, module in self.named_modules():
+            prefix = f"{mod_name}." if mod_name else ""
+            for name, p in module._parameters.items():
+                if id(p) not in seen:  # a shared parameter is saved once, as named_parameters
+                    seen.add(id(p))
+                    state[prefix + name] = p.data.copy()
+            for name, b in module._buffers.items():
+                state[prefix + name] = np.array(b, copy=True)
         return state
 
     def load_state_dict(self, state_dict, strict: bool = True) -> None:
@@ -193,9 +201,13 @@ class Module:
     @property
     def dtype(self):
         """The dtype of the first parameter (float32 unless chosen otherwise)."""
-        for p in self.parameters():
-            return p.dtype
-        return np.dtype(np.float32)
+        p = self._first_parameter()
+        return np.dtype(np.float32) if p is None else p.dtype
+
+    def _first_parameter(self) -> Parameter | None:
+        for _, p in self.named_parameters():
+            return p
+        return None
 
     # -- running -----------------------------------------------------------------------
     def forward(self, x):  # pragma: no cover - abstract
@@ -207,9 +219,11 @@ class Module:
         return self.forward(x, *args, **kwargs)
 
     def _as_input(self, x) -> np.ndarray:
+        """``x`` as a float array of the parameters' dtype (a module without parameters keeps
+        the input's float dtype)."""
         arr = as_float_array(x, "input")
-        dtype = self.dtype
-        return arr if arr.dtype == dtype else arr.astype(dtype)
+        p = self._first_parameter()
+        return arr if p is None or arr.dtype == p.dtype else arr.astype(p.dtype)
 
     def predict(self, X, batch_size: int | None = None) -> np.ndarray:
         """The model's output on ``X`` as an array, in eval mode, without building a graph.

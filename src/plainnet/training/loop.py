@@ -219,65 +219,63 @@ def fit(
     for cb in all_callbacks:
         cb.on_train_begin({})
     try:
-        for epoch in range(1, epochs + 1):
-            for cb in all_callbacks:
-                cb.on_epoch_begin(epoch, {})
-            start = time.perf_counter()
-            order = rng.permutation(n) if shuffle else np.arange(n)
-            Xs, ys = X[order], y[order]
-            ws = weights[order] if weights is not None else None
-            total_loss = 0.0
-            outputs = [] if metric_fns else None
-            snapshot = [p.data.copy() for p in params]
-            # divergence is detected and reported below; NumPy's overflow chatter is noise
-            quiet = np.errstate(over="ignore", invalid="ignore", divide="ignore")
-            quiet.__enter__()
-            for b in range(n_batches):
-                lo, hi = b * batch_size, min((b + 1) * batch_size, n)
+        # divergence is detected and reported clearly; NumPy's overflow chatter is noise
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            for epoch in range(1, epochs + 1):
                 for cb in all_callbacks:
-                    cb.on_batch_begin(b, {})
-                out = model(Tensor(Xs[lo:hi]))
-                yb = ys[lo:hi]
-                if ws is None:
-                    batch_loss = loss_fn(out, yb)
-                else:
-                    batch_loss = loss_fn(out, yb, sample_weight=ws[lo:hi])
-                value = float(batch_loss.data)
-                optimizer.zero_grad()
-                if np.isfinite(value):
-                    batch_loss.backward()
-                if not (np.isfinite(value) and _check_finite_grads(params)):
-                    _diverged(model, params, snapshot, epoch, b, value, optimizer)
-                    trainer.stop_training = True
-                    trainer.stop_reason = "diverged"
+                    cb.on_epoch_begin(epoch, {})
+                start = time.perf_counter()
+                order = rng.permutation(n) if shuffle else np.arange(n)
+                Xs, ys = X[order], y[order]
+                ws = weights[order] if weights is not None else None
+                total_loss = 0.0
+                outputs = [] if metric_fns else None
+                snapshot = [p.data.copy() for p in params]
+                for b in range(n_batches):
+                    lo, hi = b * batch_size, min((b + 1) * batch_size, n)
+                    for cb in all_callbacks:
+                        cb.on_batch_begin(b, {})
+                    out = model(Tensor(Xs[lo:hi]))
+                    yb = ys[lo:hi]
+                    if ws is None:
+                        batch_loss = loss_fn(out, yb)
+                    else:
+                        batch_loss = loss_fn(out, yb, sample_weight=ws[lo:hi])
+                    value = float(batch_loss.data)
+                    optimizer.zero_grad()
+                    if np.isfinite(value):
+                        batch_loss.backward()
+                    if not (np.isfinite(value) and _check_finite_grads(params)):
+                        _diverged(model, params, snapshot, epoch, b, value, optimizer)
+                        trainer.stop_training = True
+                        trainer.stop_reason = "diverged"
+                        break
+                    optimizer.step()
+                    total_loss += value * (hi - lo)
+                    if outputs is not None:
+                        outputs.append(out.data)
+                    for cb in all_callbacks:
+                        cb.on_batch_end(b, {"loss": value, "size": hi - lo})
+                    if trainer.stop_training:
+                        break
+                if trainer.stop_reason == "diverged":
                     break
-                optimizer.step()
-                total_loss += value * (hi - lo)
-                if outputs is not None:
-                    outputs.append(out.data)
+                seen = hi if trainer.stop_training else n
+                logs = {"loss": total_loss / max(seen, 1)}
+                if metric_fns:
+                    output = np.concatenate(outputs)
+                    for name, fn in metric_fns:
+                        logs[name] = fn(output, ys[: len(output)], loss_name)
+                if X_val is not None:
+                    val = _evaluate(model, X_val, y_val, loss_fn, metric_fns, loss_name, eval_batch)
+                    logs.update({f"val_{k}": v for k, v in val.items()})
+                logs["lr"] = float(optimizer.param_groups[0]["lr"])
+                logs["epoch_time"] = time.perf_counter() - start
+                history.record(epoch, logs)
                 for cb in all_callbacks:
-                    cb.on_batch_end(b, {"loss": value, "size": hi - lo})
+                    cb.on_epoch_end(epoch, logs)
                 if trainer.stop_training:
                     break
-            quiet.__exit__(None, None, None)
-            if trainer.stop_reason == "diverged":
-                break
-            seen = hi if trainer.stop_training else n
-            logs = {"loss": total_loss / max(seen, 1)}
-            if metric_fns:
-                output = np.concatenate(outputs)
-                for name, fn in metric_fns:
-                    logs[name] = fn(output, ys[: len(output)], loss_name)
-            if X_val is not None:
-                val = _evaluate(model, X_val, y_val, loss_fn, metric_fns, loss_name, eval_batch)
-                logs.update({f"val_{k}": v for k, v in val.items()})
-            logs["lr"] = float(optimizer.param_groups[0]["lr"])
-            logs["epoch_time"] = time.perf_counter() - start
-            history.record(epoch, logs)
-            for cb in all_callbacks:
-                cb.on_epoch_end(epoch, logs)
-            if trainer.stop_training:
-                break
     finally:
         for cb in all_callbacks:
             cb.on_train_end({})
