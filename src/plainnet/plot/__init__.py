@@ -1,0 +1,18 @@
+"""Pictures with matplotlib (imported only when a function draws). Each returns a Figure."""
+
+from .activations import activations
+from .boundary import decision_boundary
+from .confusion import confusion_counts, confusion_matrix
+from .descent import descent_path
+from .history import history
+from .network import network
+
+__all__ = [
+    "activations",
+    "confusion_counts",
+    "confusion_matrix",
+    "decision_boundary",
+    "descent_path",
+    "history",
+    "network",
+]
