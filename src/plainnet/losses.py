@@ -1,0 +1,442 @@
+r"""Loss functions: how far a model's output is from the target, as one differentiable number.
+
+Every loss takes the model output ``input`` (a Tensor, or an array) and a ``target`` (an array
+or a Tensor), computes a per-element loss :math:`\ell_i` and reduces it:
+
+* ``reduction="mean"`` (default): :math:`\frac{1}{n}\sum_i \ell_i`, or with per-sample weights
+  :math:`w` the weighted mean :math:`\sum_i w_i \ell_i / \sum_i w_i` (a sample's weight applies
+  to each of its elements);
+* ``reduction="sum"``: :math:`\sum_i w_i \ell_i`;
+* ``reduction="none"``: the array :math:`w_i \ell_i`.
+
+Values and gradients follow PyTorch's definitions (``torch.nn.functional``). Each loss is
+finite at extreme inputs: cross-entropy uses log-sum-exp, ``bce_with_logits`` the log-sigmoid
+form, and ``bce`` clips probabilities to :math:`[\epsilon, 1 - \epsilon]` with the machine
+epsilon of the input's dtype.
+
+:func:`get` turns a name (``"mse"``, ``"cross_entropy"``, ...) into the function, for
+``pn.fit(loss=...)``.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable
+
+import numpy as np
+
+from ._validation import as_float_array
+from .autodiff import ops
+from .autodiff.engine import Op, Tensor, apply
+
+__all__ = [
+    "LOSSES",
+    "bce",
+    "bce_with_logits",
+    "cross_entropy",
+    "get",
+    "huber",
+    "l1",
+    "mae",
+    "mse",
+    "nll",
+]
+
+REDUCTIONS = ("mean", "sum", "none")
+
+
+# --------------------------------------------------------------------------- input checks
+def _as_input(x) -> Tensor:
+    if isinstance(x, Tensor):
+        if x.dtype.kind != "f":
+            raise TypeError(f"a loss needs a floating-point input; got dtype {x.dtype}")
+        return x
+    return Tensor(as_float_array(x, "input"))
+
+
+def _check_reduction(reduction) -> str:
+    if reduction not in REDUCTIONS:
+        raise ValueError(f"reduction must be one of {REDUCTIONS}; got {reduction!r}")
+    return reduction
+
+
+def _squeezed(shape) -> tuple:
+    return tuple(n for n in shape if n != 1)
+
+
+def _float_target(target, x: Tensor):
+    """The target as an array of ``x``'s dtype and shape, or as a Tensor when it requires
+    grad. A target that differs from the input only by axes of length 1 (``(N,)`` against
+    ``(N, 1)``) is reshaped; any other mismatch is an error (no silent broadcasting)."""
+    if isinstance(target, Tensor) and target.requires_grad:
+        t = target if target.dtype == x.dtype else target.astype(x.dtype)
+    else:
+        arr = as_float_array(target.data if isinstance(target, Tensor) else target, "target")
+        t = arr if arr.dtype == x.dtype else arr.astype(x.dtype)
+    if t.shape != x.shape:
+        if _squeezed(t.shape) != _squeezed(x.shape):
+            raise ValueError(
+                f"target of shape {t.shape} does not match input of shape {x.shape}"
+            )
+        t = t.reshape(x.shape)
+    return t
+
+
+def _labels(target, n: int, n_classes: int, what: str) -> np.ndarray:
+    """Integer class labels in ``[0, n_classes)``, shaped ``(n,)``."""
+    arr = np.asarray(target.data if isinstance(target, Tensor) else target)
+    if arr.shape != (n,):
+        raise ValueError(
+            f"{what} expects integer class labels of shape ({n},) or class probabilities of "
+            f"the input's shape; got a target of shape {arr.shape}"
+        )
+    if arr.dtype.kind == "f":
+        if not np.all(np.isfinite(arr)) or np.any(arr != np.round(arr)):
+            raise ValueError(f"{what}: class labels must be whole numbers; got {arr[:5]}...")
+    elif arr.dtype.kind not in "iub":
+        raise TypeError(f"{what}: class labels must be integers; got dtype {arr.dtype}")
+    labels = arr.astype(np.intp, copy=False)
+    if n and (labels.min() < 0 or labels.max() >= n_classes):
+        bad = labels[(labels < 0) | (labels >= n_classes)][0]
+        raise ValueError(
+            f"{what}: class label {bad} is out of range for {n_classes} classes "
+            f"(labels must be in [0, {n_classes - 1}])"
+        )
+    return labels
+
+
+def _sample_weight(sample_weight, n: int, dtype) -> np.ndarray | None:
+    if sample_weight is None:
+        return None
+    w = as_float_array(
+        sample_weight.data if isinstance(sample_weight, Tensor) else sample_weight,
+        "sample_weight",
+    )
+    if w.shape != (n,):
+        raise ValueError(
+            f"sample_weight must have one weight per sample, shape ({n},); got {w.shape}"
+        )
+    if not np.all(np.isfinite(w)) or np.any(w < 0):
+        raise ValueError("sample_weight must be finite and non-negative")
+    return w.astype(dtype, copy=False)
+
+
+def _batch_size(x: Tensor) -> int:
+    if x.ndim == 0:
+        raise ValueError("sample_weight needs a batch axis; the input is a scalar")
+    return x.shape[0]
+
+
+def _reduce(loss: Tensor, reduction: str, w: np.ndarray | None) -> Tensor:
+    """Reduce per-element losses (first axis = samples) with optional per-sample weights."""
+    if w is None:
+        if reduction == "mean":
+            return loss.mean()
+        return loss.sum() if reduction == "sum" else loss
+    weighted = loss * w.reshape((-1,) + (1,) * (loss.ndim - 1))
+    if reduction == "none":
+        return weighted
+    if reduction == "sum":
+        return weighted.sum()
+    total = float(w.sum()) * (loss.size // max(loss.shape[0], 1))
+    if total <= 0:
+        raise ValueError("sample_weight sums to 0: the weighted mean is undefined")
+    return weighted.sum() / total
+
+
+def _prepare(input, target, reduction, sample_weight):
+    x = _as_input(input)
+    t = _float_target(target, x)
+    reduction = _check_reduction(reduction)
+    w = None if sample_weight is None else _sample_weight(
+        sample_weight, _batch_size(x), x.dtype
+    )
+    return x, t, reduction, w
+
+
+# --------------------------------------------------------------------------- regression
+def mse(input, target, reduction: str = "mean", sample_weight=None) -> Tensor:
+    r"""Mean squared error.
+
+    .. math:: \ell_i = (x_i - y_i)^2, \qquad \frac{\partial \ell_i}{\partial x_i} = 2(x_i - y_i)
+
+    Examples
+    --------
+    >>> import plainnet as pn
+    >>> float(pn.losses.mse(pn.tensor([1.0, 2.0]), [1.0, 4.0]))
+    2.0
+    """
+    x, t, reduction, w = _prepare(input, target, reduction, sample_weight)
+    d = x - t
+    return _reduce(d * d, reduction, w)
+
+
+def mae(input, target, reduction: str = "mean", sample_weight=None) -> Tensor:
+    r"""Mean absolute error (L1 loss).
+
+    .. math:: \ell_i = |x_i - y_i|, \qquad \frac{\partial \ell_i}{\partial x_i} =
+              \mathrm{sign}(x_i - y_i) \ (0 \text{ at } 0)
+    """
+    x, t, reduction, w = _prepare(input, target, reduction, sample_weight)
+    return _reduce((x - t).abs(), reduction, w)
+
+
+l1 = mae
+
+
+def _huber_forward(x, t, delta):
+    d = x - t
+    a = np.abs(d)
+    return np.where(a < delta, 0.5 * d * d, delta * (a - 0.5 * delta)).astype(x.dtype, copy=False)
+
+
+def _huber_vjp(i, g, out, x, t, delta):
+    slope = g * ops.clip(x - t, -delta, delta)
+    return slope if i == 0 else -slope
+
+
+HUBER = Op("huber", _huber_forward, _huber_vjp)
+
+
+def huber(input, target, delta: float = 1.0, reduction: str = "mean", sample_weight=None):
+    r"""Huber loss: quadratic near the target, linear far from it (robust to outliers).
+
+    .. math:: \ell_i = \begin{cases} \tfrac12 d_i^2 & |d_i| < \delta \\
+              \delta\,(|d_i| - \tfrac12\delta) & \text{otherwise} \end{cases}, \qquad
+              \frac{\partial \ell_i}{\partial x_i} = \mathrm{clip}(d_i, -\delta, \delta)
+
+    with :math:`d_i = x_i - y_i` (PyTorch's ``HuberLoss``).
+    """
+    delta = float(delta)
+    if not (np.isfinite(delta) and delta > 0):
+        raise ValueError(f"delta must be a finite number > 0; got {delta!r}")
+    x, t, reduction, w = _prepare(input, target, reduction, sample_weight)
+    return _reduce(apply(HUBER, x, t, delta), reduction, w)
+
+
+# --------------------------------------------------------------------------- binary
+def _check_unit_interval(arr, what: str) -> None:
+    if arr.size and not (np.all(arr >= 0) and np.all(arr <= 1)):
+        raise ValueError(f"{what} must lie in [0, 1]; got values from {arr.min()} to {arr.max()}")
+
+
+def bce(input, target, reduction: str = "mean", sample_weight=None) -> Tensor:
+    r"""Binary cross-entropy of probabilities ``input`` against targets in [0, 1].
+
+    .. math:: \ell_i = -\left[y_i \log p_i + (1 - y_i)\log(1 - p_i)\right], \qquad
+              \frac{\partial \ell_i}{\partial p_i} = \frac{p_i - y_i}{p_i(1 - p_i)}
+
+    where :math:`p_i` is the input clipped to :math:`[\epsilon, 1-\epsilon]`,
+    :math:`\epsilon` the machine epsilon of its dtype, so the loss stays finite at 0 and 1
+    (PyTorch clamps the logarithms at -100 instead; both agree inside the clip range).
+    Where the input is outside the clip range its gradient is 0. For logits use
+    :func:`bce_with_logits`, which is exact everywhere.
+    """
+    x, t, reduction, w = _prepare(input, target, reduction, sample_weight)
+    _check_unit_interval(x.data, "bce input (probabilities)")
+    _check_unit_interval(t.data if isinstance(t, Tensor) else t, "bce target")
+    eps = float(np.finfo(x.dtype).eps)
+    p = x.clip(eps, 1.0 - eps)
+    loss = -(t * p.log() + (1.0 - t) * (1.0 - p).log())
+    return _reduce(loss, reduction, w)
+
+
+def _bce_logits_forward(x, t):
+    return np.logaddexp(np.zeros((), x.dtype), x) - x * t
+
+
+def _bce_logits_vjp(i, g, out, x, t):
+    if i == 0:
+        return g * (ops.sigmoid(x) - t)
+    return -(g * x)
+
+
+BCE_WITH_LOGITS = Op("bce_with_logits", _bce_logits_forward, _bce_logits_vjp)
+
+
+def bce_with_logits(input, target, reduction: str = "mean", sample_weight=None) -> Tensor:
+    r"""Binary cross-entropy of logits :math:`z` (the sigmoid is included, stably).
+
+    .. math:: \ell_i = -\left[y_i \log\sigma(z_i) + (1-y_i)\log(1-\sigma(z_i))\right]
+              = \log(1 + e^{z_i}) - y_i z_i, \qquad
+              \frac{\partial \ell_i}{\partial z_i} = \sigma(z_i) - y_i
+
+    evaluated as ``logaddexp(0, z) - y z`` (the log-sigmoid form), exact and finite for
+    logits of any size, e.g. :math:`\pm 10^4`.
+    """
+    x, t, reduction, w = _prepare(input, target, reduction, sample_weight)
+    return _reduce(apply(BCE_WITH_LOGITS, x, t), reduction, w)
+
+
+# --------------------------------------------------------------------------- multiclass
+def _ce_forward(z, y, w, smoothing, reduction, cache):
+    n, c = z.shape
+    rows = np.arange(n)
+    shifted = z - z.max(axis=1, keepdims=True)
+    target_logit = shifted[rows, y]
+    if smoothing:
+        target_logit = (1.0 - smoothing) * target_logit + smoothing * shifted.mean(axis=1)
+    e = np.exp(shifted, out=shifted)
+    s = e.sum(axis=1, keepdims=True)
+    cache["e"], cache["s"] = e, s
+    loss = np.log(s[:, 0]) - target_logit
+    if w is not None:
+        loss = w * loss
+    if reduction == "none":
+        return loss
+    total = loss.sum()
+    if reduction == "mean":
+        total = total / (w.sum() if w is not None else n)
+    return np.asarray(total, dtype=z.dtype)
+
+
+def _ce_coefficient(g, w, reduction, n):
+    """The factor by which each row's ``softmax - target`` is scaled: ``dL/dloss_i``."""
+    if reduction == "none":
+        g = g.reshape(-1, 1)
+        return g if w is None else g * w.reshape(-1, 1)
+    if reduction == "mean":
+        return g / n if w is None else g * (w / w.sum()).reshape(-1, 1)
+    return g if w is None else g * w.reshape(-1, 1)
+
+
+def _ce_vjp(i, g, out, z, y, w, smoothing, reduction, cache):
+    n, c = z.shape
+    rows = np.arange(n)
+    if isinstance(g, Tensor) or "e" not in cache:  # differentiable path (create_graph)
+        q = np.full((n, c), smoothing / c, dtype=z.dtype)
+        q[rows, y] += 1.0 - smoothing
+        return (ops.softmax(z, axis=1) - q) * _ce_coefficient(g, w, reduction, n)
+    grad = cache["e"] / cache["s"]
+    if smoothing:
+        grad -= smoothing / c
+    grad[rows, y] -= 1.0 - smoothing
+    grad *= _ce_coefficient(g, w, reduction, n)
+    return grad
+
+
+CROSS_ENTROPY = Op("cross_entropy", _ce_forward, _ce_vjp)
+
+
+def _check_smoothing(label_smoothing) -> float:
+    ls = float(label_smoothing)
+    if not 0.0 <= ls <= 1.0:
+        raise ValueError(f"label_smoothing must be in [0, 1]; got {label_smoothing!r}")
+    return ls
+
+
+def _check_logits(x: Tensor, what: str) -> None:
+    if x.ndim != 2:
+        raise ValueError(f"{what} expects input of shape (batch, classes); got {x.shape}")
+
+
+def cross_entropy(
+    input,
+    target,
+    label_smoothing: float = 0.0,
+    reduction: str = "mean",
+    sample_weight=None,
+) -> Tensor:
+    r"""Cross-entropy of logits ``input`` (shape ``(N, C)``) against class labels or
+    probabilities (softmax included, computed with log-sum-exp).
+
+    With integer labels :math:`y_i` (shape ``(N,)``) and label smoothing :math:`\epsilon`,
+    the target distribution is :math:`q_{ic} = (1-\epsilon)[c = y_i] + \epsilon / C`; with a
+    probability target (shape ``(N, C)``) it is :math:`q = (1-\epsilon)\,t + \epsilon / C`.
+    Then (PyTorch's definition)
+
+    .. math:: \ell_i = -\sum_c q_{ic} \log \mathrm{softmax}(z_i)_c
+              = \mathrm{LSE}(z_i) - \sum_c q_{ic} z_{ic}, \qquad
+              \frac{\partial \ell_i}{\partial z_i} = \mathrm{softmax}(z_i) - q_i
+
+    Integer labels run as one fused op (log-softmax, gather and reduction in one node, with
+    backward :math:`(\mathrm{softmax} - q)/N` for the mean). Whole-number float labels are
+    accepted.
+    """
+    x = _as_input(input)
+    _check_logits(x, "cross_entropy")
+    reduction = _check_reduction(reduction)
+    ls = _check_smoothing(label_smoothing)
+    n, c = x.shape
+    w = _sample_weight(sample_weight, n, x.dtype)
+    if reduction == "mean" and w is not None and not w.sum() > 0:
+        raise ValueError("sample_weight sums to 0: the weighted mean is undefined")
+    t_shape = np.shape(target.data if isinstance(target, Tensor) else target)
+    if t_shape == x.shape:
+        q = _float_target(target, x)
+        if ls:
+            q = q * (1.0 - ls) + ls / c
+        loss = -(q * x.log_softmax(axis=1)).sum(axis=1)
+        return _reduce(loss, reduction, w)
+    y = _labels(target, n, c, "cross_entropy")
+    return apply(CROSS_ENTROPY, x, y, w, smoothing=ls, reduction=reduction, cache={})
+
+
+def nll(input, target, reduction: str = "mean", sample_weight=None) -> Tensor:
+    r"""Negative log-likelihood of log-probabilities ``input`` (shape ``(N, C)``, e.g. the
+    output of ``LogSoftmax``) at integer class labels ``target`` (shape ``(N,)``).
+
+    .. math:: \ell_i = -x_{i, y_i}, \qquad \frac{\partial \ell_i}{\partial x_{ic}} = -[c = y_i]
+
+    ``nll(log_softmax(z), y)`` equals ``cross_entropy(z, y)``.
+    """
+    x = _as_input(input)
+    _check_logits(x, "nll")
+    reduction = _check_reduction(reduction)
+    n, c = x.shape
+    y = _labels(target, n, c, "nll")
+    w = _sample_weight(sample_weight, n, x.dtype)
+    return _reduce(-x[np.arange(n), y], reduction, w)
+
+
+# --------------------------------------------------------------------------- lookup
+LOSSES: dict[str, Callable] = {
+    "mse": mse,
+    "mae": mae,
+    "l1": mae,
+    "huber": huber,
+    "bce": bce,
+    "bce_with_logits": bce_with_logits,
+    "cross_entropy": cross_entropy,
+    "nll": nll,
+}
+"""Every loss by name, for ``pn.fit(loss="...")``."""
+
+
+def get(loss) -> Callable:
+    """The loss function for a name in :data:`LOSSES`, or ``loss`` itself if callable.
+
+    The result is called as ``loss(input, target, sample_weight=None)`` and returns a scalar
+    Tensor. A callable that takes no ``sample_weight`` is wrapped so that it can still be called
+    that way (passing weights to it then raises a ``TypeError``).
+    """
+    if isinstance(loss, str):
+        key = loss.lower().replace("-", "_")
+        if key in LOSSES:
+            return LOSSES[key]
+        raise ValueError(f"unknown loss {loss!r}; choose one of {sorted(LOSSES)}")
+    if not callable(loss):
+        raise TypeError(f"loss must be a name or a callable; got {type(loss).__name__}")
+    if _accepts_sample_weight(loss):
+        return loss
+
+    def unweighted(input, target, sample_weight=None):
+        if sample_weight is not None:
+            raise TypeError(
+                f"the loss {getattr(loss, '__name__', loss)!r} takes no sample_weight argument"
+            )
+        return loss(input, target)
+
+    unweighted.__name__ = getattr(loss, "__name__", "loss")
+    unweighted.__doc__ = getattr(loss, "__doc__", None)
+    return unweighted
+
+
+def _accepts_sample_weight(fn) -> bool:
+    try:
+        params = inspect.signature(fn).parameters.values()
+    except (TypeError, ValueError):
+        return True
+    return any(
+        p.name == "sample_weight" or p.kind is inspect.Parameter.VAR_KEYWORD for p in params
+    )

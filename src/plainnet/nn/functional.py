@@ -1,0 +1,103 @@
+r"""Fused operations of the layers: one graph node where a composition would need several.
+
+``linear(x, W, b)`` computes :math:`x W^\top + b` in one node whose backward computes only the
+gradients that are needed (the engine asks for the gradient of an argument only when it
+requires grad), which is what makes a forward/backward pass through a ``Linear`` layer cost
+about what the matrix products cost. The vjps are written with operators that arrays and
+Tensors share, so the fused op can also be differentiated twice (``create_graph=True``).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..autodiff.engine import Op, apply
+
+
+def _linear_forward(x, w, b):
+    out = np.matmul(x, w.T)
+    if b is not None:
+        out += b
+    return out
+
+
+def _linear_vjp(i, g, out, x, w, b):
+    if i == 0:  # dL/dx = g W
+        return g @ w
+    n_out = w.shape[0]
+    g2 = g.reshape(-1, n_out)  # every leading axis is a batch axis
+    if i == 1:  # dL/dW = g^T x, summed over the batch
+        return g2.T @ x.reshape(-1, w.shape[1])
+    return g2.sum(axis=0)  # dL/db = sum of g over the batch
+
+
+LINEAR = Op("linear", _linear_forward, _linear_vjp)
+
+
+def linear(x, weight, bias=None):
+    r"""The affine map of a layer of neurons, as one differentiable op.
+
+    .. math:: y = x W^\top + b, \qquad
+              \frac{\partial L}{\partial x} = g W, \quad
+              \frac{\partial L}{\partial W} = g^\top x, \quad
+              \frac{\partial L}{\partial b} = \textstyle\sum_{\text{batch}} g
+
+    where ``W`` is ``(out_features, in_features)`` (one row per neuron, as in PyTorch),
+    ``x`` is ``(..., in_features)`` and ``g`` is the gradient of the output.
+    """
+    return apply(LINEAR, x, weight, bias)
+
+
+def _batch_norm_forward(x, weight, bias, axes, eps, cache):
+    mean = x.mean(axis=axes, keepdims=True)
+    xhat = x - mean
+    var = np.mean(xhat * xhat, axis=axes, keepdims=True)
+    inv_std = 1.0 / np.sqrt(var + eps)
+    xhat *= inv_std
+    cache.update(mean=mean, var=var, inv_std=inv_std, xhat=xhat)
+    if weight is None:
+        return xhat.copy()
+    shape = mean.shape
+    return xhat * weight.reshape(shape) + bias.reshape(shape)
+
+
+def _batch_norm_vjp(i, g, out, x, weight, bias, axes, eps, cache):
+    if "xhat" in cache and isinstance(g, np.ndarray):
+        xhat, inv_std = cache["xhat"], cache["inv_std"]
+    else:  # differentiating the backward pass (create_graph): recompute on Tensors
+        xc = x - x.mean(axis=axes, keepdims=True)
+        inv_std = ((xc * xc).mean(axis=axes, keepdims=True) + eps) ** -0.5
+        xhat = xc * inv_std
+    if i == 1:
+        return (g * xhat).sum(axis=axes)
+    if i == 2:
+        return g.sum(axis=axes)
+    gx = g if weight is None else g * weight.reshape(inv_std.shape)
+    return inv_std * (
+        gx - gx.mean(axis=axes, keepdims=True)
+        - xhat * (gx * xhat).mean(axis=axes, keepdims=True)
+    )
+
+
+BATCH_NORM = Op("batch_norm", _batch_norm_forward, _batch_norm_vjp)
+
+
+def batch_norm_train(x, weight=None, bias=None, axes=(0,), eps: float = 1e-5, cache=None):
+    r"""Batch normalization with the batch's own statistics, as one differentiable op.
+
+    .. math:: \hat x = \frac{x - \mu}{\sqrt{\sigma^2 + \epsilon}}, \qquad y = \gamma \hat x
+              + \beta
+
+    with :math:`\mu`, :math:`\sigma^2` the mean and (biased) variance over ``axes``, and
+    :math:`\gamma` = ``weight``, :math:`\beta` = ``bias`` per channel (axis 1). Its vjp is
+
+    .. math:: \frac{\partial L}{\partial x} = \frac{1}{\sqrt{\sigma^2+\epsilon}}
+              \left(\hat g - \overline{\hat g} - \hat x\, \overline{\hat g \hat x}\right),
+              \quad \hat g = \gamma g,
+
+    (bars are means over ``axes``), :math:`\partial L/\partial\gamma = \sum g \hat x`,
+    :math:`\partial L/\partial\beta = \sum g`. If ``cache`` (a dict) is given, the batch
+    ``mean`` and biased ``var`` are left in it, for running statistics.
+    """
+    return apply(BATCH_NORM, x, weight, bias, axes=tuple(axes), eps=float(eps),
+                 cache={} if cache is None else cache)
