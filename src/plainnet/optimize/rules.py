@@ -12,7 +12,27 @@ learning rate and :math:`t` the step count (from 1).
 
 from __future__ import annotations
 
+import threading
+
 import numpy as np
+
+_local = threading.local()
+
+
+def _scratch(like: np.ndarray) -> np.ndarray:
+    """A reusable work array shaped and typed like ``like`` (one per thread, shape and dtype).
+
+    Updating in place through one scratch array instead of fresh temporaries saves an
+    allocation (and, for large arrays, fresh zeroed pages) per operation.
+    """
+    cache = getattr(_local, "cache", None)
+    if cache is None:
+        cache = _local.cache = {}
+    key = (like.shape, like.dtype.str)
+    buf = cache.get(key)
+    if buf is None:
+        buf = cache[key] = np.empty_like(like)
+    return buf
 
 
 def sgd(param, grad, state, lr, momentum=0.0, dampening=0.0, nesterov=False):
@@ -105,10 +125,14 @@ def adam(param, grad, state, lr, betas=(0.9, 0.999), eps=1e-8, amsgrad=False):
         m = state["exp_avg"] = np.zeros_like(param)
         state["exp_avg_sq"] = np.zeros_like(param)
     v = state["exp_avg_sq"]
+    tmp = _scratch(param)
     m *= beta1
-    m += (1 - beta1) * grad
+    np.multiply(grad, 1 - beta1, out=tmp)
+    m += tmp
     v *= beta2
-    v += (1 - beta2) * (grad * grad)
+    np.multiply(grad, grad, out=tmp)
+    tmp *= 1 - beta2
+    v += tmp
     if amsgrad:
         vmax = state.get("max_exp_avg_sq")
         if vmax is None:
@@ -117,10 +141,12 @@ def adam(param, grad, state, lr, betas=(0.9, 0.999), eps=1e-8, amsgrad=False):
         v = vmax
     bias1 = 1 - beta1**t
     bias2 = 1 - beta2**t
-    denom = np.sqrt(v)
-    denom *= 1 / np.sqrt(bias2)
-    denom += eps
-    param -= (lr / bias1) * m / denom
+    np.sqrt(v, out=tmp)
+    tmp /= np.sqrt(bias2)
+    tmp += eps
+    np.divide(m, tmp, out=tmp)
+    tmp *= lr / bias1
+    param -= tmp
 
 
 RULES = {"sgd": sgd, "adagrad": adagrad, "rmsprop": rmsprop, "adam": adam}
