@@ -1,19 +1,24 @@
 """Argument parsing and dispatch for the ``plainnet`` command.
 
 Each sub-command lives in its own module with ``add_parser(subparsers)`` and ``run(args)``.
-Errors the user can fix (:class:`CLIError`, ``ValueError``, ``TypeError``, ``OSError``) print
-one line on stderr and exit with status 2; nothing prints a traceback.
+Errors the user can fix (:class:`CLIError`, ``ValueError`` including
+:class:`plainnet.io.ModelFileError` for a file that is not a model, ``TypeError``, ``OSError``,
+``KeyError``) print one line on stderr and exit with status 2; warnings print one line each;
+nothing prints a traceback. Output piped into a reader that stops early (``| head``) ends
+quietly.
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
+import warnings
 
 from .._version import __version__
 
-COMMANDS = ("demo", "descend")
+COMMANDS = ("demo", "train", "predict", "evaluate", "info", "plot", "descend")
 
 
 class CLIError(Exception):
@@ -39,11 +44,46 @@ def main(argv: list[str] | None = None) -> int:
     if args.command is None:
         parser.print_help()
         return 0
+    prefix = f"plainnet {args.command}"
     try:
-        return int(args.run(args) or 0)
+        with warnings.catch_warnings():
+            warnings.showwarning = _one_line_warning(prefix)
+            return int(args.run(args) or 0)
+    except BrokenPipeError:
+        _silence_stdout()
+        return 1
     except (CLIError, ValueError, TypeError, OSError, KeyError) as err:
-        print(f"plainnet {args.command}: error: {err}", file=sys.stderr)
+        print(f"{prefix}: error: {_one_line(err)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print(f"plainnet {args.command}: interrupted", file=sys.stderr)
+        print(f"{prefix}: interrupted", file=sys.stderr)
         return 130
+
+
+def _one_line(err: BaseException) -> str:
+    """The error's message on one line (a KeyError's without the quotes repr adds)."""
+    if isinstance(err, KeyError) and len(err.args) == 1:
+        text = str(err.args[0])
+    else:
+        text = str(err) or type(err).__name__
+    return " ".join(line.strip() for line in text.splitlines() if line.strip())
+
+
+def _one_line_warning(prefix: str):
+    def show(message, category, filename, lineno, file=None, line=None):
+        stream = sys.stderr if file is None else file
+        try:
+            print(f"{prefix}: warning: {_one_line(Warning(str(message)))}", file=stream)
+        except OSError:
+            pass
+
+    return show
+
+
+def _silence_stdout() -> None:
+    """After the reader of a pipe has gone: point stdout at devnull so exit does not fail."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
