@@ -1,6 +1,6 @@
 """Pictures with matplotlib (imported only when a function draws). Each returns a Figure."""
 
-from .activations import activations
+from .activation_curves import activations
 from .boundary import decision_boundary
 from .confusion import confusion_counts, confusion_matrix
 from .descent import descent_path
