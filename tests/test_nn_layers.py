@@ -208,13 +208,17 @@ ACTIVATION_CASES = [
 ]
 
 
-@pytest.mark.parametrize("module, reference", ACTIVATION_CASES, ids=repr)
+@pytest.mark.parametrize(
+    "module, reference", ACTIVATION_CASES, ids=[repr(m) for m, _ in ACTIVATION_CASES]
+)
 def test_activation_module_values(module, reference):
     x = RNG.normal(size=(4, 5)) * 3
     np.testing.assert_allclose(module(x).data, reference(x), rtol=1e-7, atol=1e-12)
 
 
-@pytest.mark.parametrize("module, reference", ACTIVATION_CASES, ids=repr)
+@pytest.mark.parametrize(
+    "module, reference", ACTIVATION_CASES, ids=[repr(m) for m, _ in ACTIVATION_CASES]
+)
 def test_activation_module_gradients(module, reference):
     x = RNG.normal(size=(4, 5)) * 2
     x[np.abs(x) < 0.05] = 0.5  # keep away from the kinks of relu, leaky_relu, elu
