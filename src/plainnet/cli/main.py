@@ -39,6 +39,20 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run the ``plainnet`` command with ``argv`` (default: ``sys.argv[1:]``).
+
+    Parameters
+    ----------
+    argv : list of str, optional
+        The arguments after ``plainnet``, e.g. ``["info", "model.safetensors"]``.
+
+    Returns
+    -------
+    int
+        The exit status: 0 on success, 2 for bad input (one line on stderr, no traceback),
+        130 when interrupted. ``--help``, ``--version`` and argument syntax errors exit
+        through ``SystemExit`` as argparse does.
+    """
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command is None:
