@@ -28,6 +28,8 @@ def split(X, y=None, test_size: float | int = 0.2, stratify: bool | None = None,
     random_state : int, Generator or None
         None uses plainnet's global generator (:func:`plainnet.seed`).
 
+    Notes
+    -----
     With stratification, class ``c`` with ``n_c`` samples puts ``n_c · n_test / n`` of them
     in the test part, rounded so the counts sum to ``n_test`` (largest remainders first).
     """
