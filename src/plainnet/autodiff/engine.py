@@ -157,6 +157,62 @@ def apply(op: Op, *args, **kw):
     return out
 
 
+_NO_KW: dict = {}
+
+
+def _record(out: Tensor, op: Op, args: tuple, datas) -> Tensor:
+    """Finish a result of ``op``: record it in the graph when recording is on (fast paths)."""
+    out.grad = None
+    out.name = None
+    if STATE.grad_enabled:
+        out.requires_grad = True
+        out._op = op
+        out._args = args
+        out._datas = datas
+        out._kw = _NO_KW
+        out._seq = next(_creation)
+    else:
+        out.requires_grad = False
+        out._op = None
+        out._args = None
+        out._datas = None
+        out._kw = None
+        out._seq = 0
+    if STATE.detect_anomaly:
+        _check_finite(out.data, f"the forward of '{op.name}'")
+    return out
+
+
+def apply_unary(op: Op, a: Tensor) -> Tensor:
+    """:func:`apply` for an op of one Tensor and no keywords (the fast path of methods)."""
+    if not a.requires_grad:
+        return apply(op, a)
+    data = a.data
+    out = _new_object(Tensor)
+    out.data = op.forward(data)
+    return _record(out, op, (a,), (data,))
+
+
+def apply_binary(op: Op, a, b) -> Tensor:
+    """:func:`apply` for an op of two operands, at least one a Tensor, and no keywords (the
+    fast path of operators)."""
+    if isinstance(a, Tensor):
+        if isinstance(b, Tensor):
+            datas = (a.data, b.data)
+            needs = a.requires_grad or b.requires_grad
+        else:
+            datas = (a.data, b)
+            needs = a.requires_grad
+    else:
+        datas = (a, b.data)
+        needs = b.requires_grad
+    if not needs:
+        return apply(op, a, b)
+    out = _new_object(Tensor)
+    out.data = op.forward(*datas)
+    return _record(out, op, (a, b), datas)
+
+
 def apply_or_array(op: Op, *args, **kw):
     """Like :func:`apply` when any argument is a Tensor; on plain arrays, just the forward."""
     for a in args:
@@ -214,12 +270,14 @@ def _backward_pass(root, seed, wanted, create_graph, visited):
     leaves = {}
     found = {}
     anomaly = STATE.detect_anomaly
+    pop, get, taken = grads.pop, grads.get, visited.append
     while heap:
         node = heappop(heap)[1]
-        g = grads.pop(id(node))
-        visited.append(node)
-        if wanted is not None and id(node) in wanted:
-            found[id(node)] = (node, g)
+        nid = id(node)
+        g = pop(nid)
+        taken(node)
+        if wanted is not None and nid in wanted:
+            found[nid] = (node, g)
         args = node._args
         if args is None:
             raise _freed(node)
@@ -229,31 +287,30 @@ def _backward_pass(root, seed, wanted, create_graph, visited):
             vjp_args, out = args, node
         else:
             vjp_args, out = node._datas, node.data
-        i = -1
-        for a in args:
-            i += 1
+        for i, a in enumerate(args):
             if not (isinstance(a, Tensor) and a.requires_grad):
                 continue
-            gi = vjp(i, g, out, *vjp_args, **kw)
+            gi = vjp(i, g, out, *vjp_args, **kw) if kw else vjp(i, g, out, *vjp_args)
             if gi is None:
                 continue
             data = a.data
             if gi.shape != data.shape:
                 gi = unbroadcast(gi, data.shape)
-            if gi.dtype is not data.dtype and gi.dtype != data.dtype:
+            dtype = gi.dtype
+            if dtype is not data.dtype and dtype != data.dtype:
                 gi = gi.astype(data.dtype)
             if anomaly:
                 _check_finite(gi, f"the backward of '{node._op.name}'")
             key = id(a)
-            prev = grads.get(key)
+            prev = get(key)
             if prev is not None:
                 grads[key] = prev + gi
+            elif a._op is None:
+                grads[key] = gi
+                leaves[key] = a
             else:
                 grads[key] = gi
-                if a._op is None:
-                    leaves[key] = a
-                else:
-                    heappush(heap, (-a._seq, a))
+                heappush(heap, (-a._seq, a))
     for key, t in leaves.items():
         if wanted is None or key in wanted:
             found[key] = (t, grads[key])

@@ -78,7 +78,8 @@ def _gradients(y: Tensor, inputs, create_graph=False):
     seed = _unit_seed(y)
     if create_graph:
         seed = Tensor(np.asarray(seed))
-    found = backprop(y, seed, targets=inputs, create_graph=create_graph)
+    # the graph is unreachable once this returns: no need to spend time freeing it
+    found = backprop(y, seed, targets=inputs, create_graph=create_graph, retain_graph=True)
     out = []
     taken = set()
     for t in inputs:

@@ -19,7 +19,8 @@ def to_dot(root: Tensor) -> str:
         if id(t) in seen:
             continue
         seen.add(id(t))
-        label = f"{t.name or 'tensor'}\\n{t.shape} {t.dtype}"
+        name = (t.name or "tensor").replace("\\", "\\\\").replace('"', '\\"')
+        label = f"{name}\\n{t.shape} {t.dtype}"
         style = ", style=filled, fillcolor=lightblue" if t.requires_grad and t._op is None else ""
         lines.append(f'  t{id(t)} [shape=box, label="{label}"{style}];')
         if t._op is not None and t._args is not None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import ops
-from .engine import Tensor, apply
+from .engine import Tensor, apply, apply_binary, apply_unary
 from .graph import to_dot
 
 _constant = ops._constant
@@ -16,13 +16,13 @@ def _binary(op):
         tc = type(other)
         if not (tc is float or tc is int or isinstance(other, Tensor)):
             other = _constant(other, self)
-        return apply(op, self, other)
+        return apply_binary(op, self, other)
 
     def reflected(self, other):
         tc = type(other)
         if not (tc is float or tc is int or isinstance(other, Tensor)):
             other = _constant(other, self)
-        return apply(op, other, self)
+        return apply_binary(op, other, self)
 
     return forward, reflected
 
@@ -41,9 +41,9 @@ Tensor.__mul__, Tensor.__rmul__ = _binary(ops.MUL)
 Tensor.__truediv__, Tensor.__rtruediv__ = _binary(ops.DIV)
 Tensor.__pow__, Tensor.__rpow__ = _binary(ops.POW)
 Tensor.__matmul__, Tensor.__rmatmul__ = _binary(ops.MATMUL)
-Tensor.__neg__ = lambda self: apply(ops.NEG, self)
+Tensor.__neg__ = lambda self: apply_unary(ops.NEG, self)
 Tensor.__pos__ = lambda self: self
-Tensor.__abs__ = lambda self: apply(ops.ABS, self)
+Tensor.__abs__ = lambda self: apply_unary(ops.ABS, self)
 Tensor.__lt__ = _compare(np.less)
 Tensor.__le__ = _compare(np.less_equal)
 Tensor.__gt__ = _compare(np.greater)
@@ -55,9 +55,9 @@ Tensor.__hash__ = object.__hash__
 
 def _getitem(self, index):
     tc = type(index)
-    if tc is int or tc is slice:
-        return apply(ops.GETITEM, self, index)
-    return apply(ops.GETITEM, self, ops._unwrap_index(index))
+    if not (tc is int or tc is slice):
+        index = ops._unwrap_index(index)
+    return apply_binary(ops.GETITEM, self, index)
 
 
 Tensor.__getitem__ = _getitem
@@ -65,7 +65,7 @@ Tensor.__getitem__ = _getitem
 
 def _unary(op, name, doc):
     def method(self):
-        return apply(op, self)
+        return apply_unary(op, self)
 
     method.__name__ = name
     method.__doc__ = doc
@@ -141,14 +141,16 @@ def _gelu(t, act):
 
 
 def _elu(t, act):
-    return ops.where(t.data > 0, t, act.alpha * (ops.exp(ops.minimum(t, 0.0)) - 1))
+    positive = t.data > 0
+    # exp of the non-positive part only: no overflow, and elu'(0) = alpha as documented
+    return ops.where(positive, t, act.alpha * (ops.exp(ops.where(positive, 0.0, t)) - 1))
 
 
 ACTIVATION_RULES = {
-    "sigmoid": lambda t, act: apply(ops.SIGMOID, t),
-    "tanh": lambda t, act: apply(ops.TANH, t),
-    "relu": lambda t, act: apply(ops.RELU, t),
-    "softplus": lambda t, act: apply(ops.SOFTPLUS, t),
+    "sigmoid": lambda t, act: apply_unary(ops.SIGMOID, t),
+    "tanh": lambda t, act: apply_unary(ops.TANH, t),
+    "relu": lambda t, act: apply_unary(ops.RELU, t),
+    "softplus": lambda t, act: apply_unary(ops.SOFTPLUS, t),
     "identity": lambda t, act: t,
     "step": lambda t, act: Tensor(act.forward(t.data)),
     "leaky_relu": lambda t, act: ops.where(t.data > 0, t, t * act.negative_slope),
