@@ -1,0 +1,135 @@
+r"""What the classifiers share: class labels in, probabilities and labels out.
+
+The network outputs raw scores :math:`z` (logits). How they become probabilities depends on the
+output kind chosen from the loss and the number of classes :math:`K`:
+
+* ``"logistic"`` (two classes, one output): :math:`P(\text{class } 1) = \sigma(z)`,
+  trained with binary cross-entropy on the logit;
+* ``"softmax"`` (:math:`K > 2` outputs): :math:`P(k) = e^{z_k} / \sum_j e^{z_j}`, trained with
+  cross-entropy;
+* ``"logistic_ovr"`` (:math:`K > 2` outputs, one sigmoid neuron per class, one-vs-rest): each
+  :math:`\sigma(z_k)` is trained on "class k or not" and the probabilities are
+  :math:`\sigma(z_k) / \sum_j \sigma(z_j)`.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from sklearn.base import ClassifierMixin
+from sklearn.utils import check_array
+from sklearn.utils.class_weight import compute_sample_weight
+from sklearn.utils.multiclass import check_classification_targets
+
+from .. import losses
+from ..functions import sigmoid
+from .base import NetworkEstimator, loss_for_fit
+from .objective import summed_over_outputs
+
+
+def softmax(z: np.ndarray) -> np.ndarray:
+    r""":math:`e^{z_k - m} / \sum_j e^{z_j - m}` row by row, with :math:`m = \max_j z_j`
+    (so nothing overflows)."""
+    e = np.exp(z - z.max(axis=1, keepdims=True))
+    return e / e.sum(axis=1, keepdims=True)
+
+
+def sigmoid_spec(n_classes: int, base, name: str, summed: bool = True) -> tuple:
+    """The loss spec of sigmoid outputs: one logit for two classes, else one per class, whose
+    losses are summed per sample (``summed``) so each is its own binary problem."""
+    if n_classes == 2:
+        return "logistic", 1, base, name
+    return "logistic_ovr", n_classes, summed_over_outputs(base) if summed else base, name
+
+
+class NetworkClassifier(ClassifierMixin, NetworkEstimator):
+    """Base of :class:`MLPClassifier` and :class:`NeuronClassifier`."""
+
+    _metric = "accuracy"
+    _losses: tuple[str, ...] = ("cross_entropy", "bce_with_logits")
+
+    def _y_options(self) -> dict:
+        return {"multi_output": False}
+
+    def _loss_spec(self, n_classes: int) -> tuple:
+        """``(output kind, n_outputs, base loss, name for pn.fit)`` for ``self.loss``."""
+        base, name = loss_for_fit(self.loss, self._losses, type(self).__name__)
+        if name is None:  # a callable gets the logits of every class and integer labels
+            return "softmax", n_classes, base, "cross_entropy"
+        if name == "cross_entropy" and n_classes > 2:
+            return "softmax", n_classes, base, "cross_entropy"
+        return sigmoid_spec(n_classes, losses.bce_with_logits, "bce_with_logits")
+
+    def _targets(self, y, first: bool, classes, incremental: bool):
+        check_classification_targets(y)
+        if classes is not None:
+            classes = np.unique(check_array(classes, ensure_2d=False, dtype=None,
+                                            input_name="classes"))
+        if first:
+            if classes is None and incremental:
+                raise ValueError("classes must be passed on the first call to partial_fit")
+            labels = np.unique(y) if classes is None else classes
+            if len(labels) < 2:
+                raise ValueError(
+                    f"{type(self).__name__} needs at least 2 classes to learn; got 1 class "
+                    f"({labels[0]!r})"
+                )
+            self.classes_ = labels
+        elif classes is not None and not np.array_equal(classes, self.classes_):
+            raise ValueError(
+                f"classes={classes.tolist()} differs from the classes of the first call, "
+                f"{self.classes_.tolist()}"
+            )
+        unknown = np.setdiff1d(y, self.classes_)
+        if unknown.size:
+            raise ValueError(
+                f"y has labels {unknown.tolist()} that are not among the classes "
+                f"{self.classes_.tolist()} this classifier was built for; fit again with "
+                "warm_start=False (or pass every class to the first partial_fit)"
+            )
+        codes = np.searchsorted(self.classes_, y)
+        spec = self._loss_spec(len(self.classes_))
+        kind = spec[0]
+        if kind == "softmax":
+            targets = codes.astype(np.int64)
+        elif kind == "logistic":
+            targets = codes.astype(np.float64).reshape(-1, 1)
+        else:
+            targets = np.zeros((len(codes), len(self.classes_)))
+            targets[np.arange(len(codes)), codes] = 1.0
+        extra = None
+        if self.class_weight is not None:
+            extra = compute_sample_weight(self.class_weight, y)
+        return targets, extra, spec
+
+    def partial_fit(self, X, y, classes=None, sample_weight=None):
+        """Train one epoch on ``(X, y)``, continuing from the current weights.
+
+        ``classes`` (every label that will ever appear) is required on the first call. With
+        ``early_stopping``, each call holds out ``validation_fraction`` of its data to score;
+        once the score has not improved for ``n_iter_no_change`` calls, the best weights are
+        put back and later calls do nothing (``stop_reason_ == "early_stopping"``).
+        """
+        return self._train(X, y, sample_weight, incremental=True, classes=classes)
+
+    def predict_proba(self, X) -> np.ndarray:
+        """Class probabilities, shape ``(n_samples, n_classes)``, columns in ``classes_`` order."""
+        z = self._forward(X)
+        kind = self.out_activation_
+        if kind == "softmax":
+            return softmax(z)
+        if kind == "logistic":
+            p = sigmoid(z[:, 0])
+            return np.column_stack([1.0 - p, p])
+        # sigma(z_k) / sum_j sigma(z_j), as a softmax of log sigma(z) = -log(1 + e^-z), so
+        # it stays finite when every sigmoid underflows
+        return softmax(-np.logaddexp(0.0, -z))
+
+    def predict_log_proba(self, X) -> np.ndarray:
+        """The logarithm of :meth:`predict_proba`."""
+        with np.errstate(divide="ignore"):
+            return np.log(self.predict_proba(X))
+
+    def predict(self, X) -> np.ndarray:
+        """The most probable class of each sample (labels as given in ``y``)."""
+        proba = self.predict_proba(X)
+        return self.classes_[np.argmax(proba, axis=1)]

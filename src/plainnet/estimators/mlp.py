@@ -1,0 +1,236 @@
+"""``MLPClassifier`` and ``MLPRegressor``: multi-layer perceptrons with scikit-learn's API,
+trained by :func:`plainnet.fit`."""
+
+from __future__ import annotations
+
+from . import params as P
+from .classifier import NetworkClassifier
+from .regressor import NetworkRegressor
+
+
+class MLPClassifier(NetworkClassifier):
+    r"""A multi-layer perceptron classifier: ``Linear -> activation [-> Dropout]`` per hidden
+    layer, then one output per class (one logit for two classes), trained on cross-entropy
+    by :func:`plainnet.fit`.
+
+    Parameters
+    ----------
+    hidden_layer_sizes : int or tuple of int, default (100,)
+        The width of each hidden layer; ``()`` gives a linear model.
+    activation : str or tuple of str, default "relu"
+        The activation after each hidden layer: one name for all, or one per layer. Any of
+        :data:`plainnet.nn.ACTIVATION_MODULES` (``"relu"``, ``"tanh"``, ``"sigmoid"``, ``"gelu"``,
+        ``"leaky_relu"``, ``"identity"``, ...) or scikit-learn's ``"logistic"``.
+    solver : str or Optimizer class, default "adam"
+        The optimizer: ``"adam"``, ``"adamw"``, ``"sgd"``, ``"rmsprop"``, ``"adagrad"``
+        (:mod:`plainnet.optim`, its default hyperparameters except the learning rate).
+    learning_rate_init : float, default 0.001
+        The optimizer's learning rate.
+    batch_size : int or "auto", default "auto"
+        Samples per gradient step; ``"auto"`` is ``min(200, n_samples)``.
+    max_iter : int, default 200
+        The most epochs (passes over the data) that ``fit`` runs.
+    alpha : float, default 0.0001
+        L2 penalty: :math:`\frac{\alpha}{2 S}\sum_l \lVert W_l\rVert^2` is added to the
+        batch loss (:math:`S` the batch's total sample weight; biases are not penalized).
+    dropout : float or tuple of float, default 0.0
+        Probability of zeroing each hidden unit while training (one for all hidden layers, or
+        one per layer).
+    early_stopping : bool, default False
+        Hold out ``validation_fraction`` of the training data (stratified for classifiers) and
+        stop when its accuracy has not improved by more than ``tol`` for
+        ``n_iter_no_change`` epochs; the best epoch's weights are kept. Without it, training
+        stops when the training loss has not fallen by more than ``tol`` for
+        ``n_iter_no_change`` epochs.
+    validation_fraction : float, default 0.1
+    n_iter_no_change : int, default 10
+    tol : float, default 1e-4
+    loss : str or callable, default "cross_entropy"
+        ``"cross_entropy"`` (alias ``"log_loss"``: softmax cross-entropy, or binary
+        cross-entropy on one logit for two classes), ``"bce_with_logits"`` (one sigmoid per
+        class, one-vs-rest) or a callable ``loss(logits, labels, sample_weight=None)``
+        receiving logits of shape ``(n, n_classes)`` and integer labels indexing ``classes_``.
+    class_weight : dict, "balanced" or None
+        Multiplies each sample's weight by its class's weight; ``"balanced"`` uses
+        ``n_samples / (n_classes * count(class))``.
+    random_state : int, numpy Generator or RandomState, or None
+        Fixes the initial weights, the shuffling, the validation split and the dropout masks.
+        None draws from plainnet's global generator (:func:`plainnet.seed`).
+    warm_start : bool, default False
+        ``fit`` continues from the current weights instead of starting over.
+    verbose : bool, default False
+        Print one line per epoch (loss, validation score) to stderr.
+    device : None or "cpu"
+        Where the network computes (only the NumPy CPU backend for now).
+
+    Attributes
+    ----------
+    model_ : plainnet.nn.Sequential
+        The trained network; its outputs are logits (``predict_proba`` applies the softmax or
+        sigmoid). Save it with :func:`plainnet.save` (or :meth:`save`, which also keeps
+        ``classes_`` and the feature names).
+    loss_curve_ : list of float
+        The training loss (with the penalty) of every epoch.
+    validation_scores_ : list of float or None
+        The validation score of every epoch (``early_stopping`` only).
+    best_validation_score_ : float or None
+    best_loss_ : float
+        The lowest training loss so far.
+    n_iter_ : int
+        Epochs run (over all ``fit``/``partial_fit`` calls since the network was built).
+    converged_ : bool
+        Whether the last ``fit`` stopped because a criterion was met, not at ``max_iter``.
+    stop_reason_ : str
+        ``"tol"`` (the training loss stopped falling), ``"early_stopping"`` (the validation
+        score stopped rising), ``"max_iter"`` (a ``ConvergenceWarning`` says which criterion
+        was not met, with the last loss and gradient norm), ``"diverged"`` (the loss became
+        NaN or inf; the last finite weights are kept) or ``"partial_fit"`` (one epoch ran).
+    n_features_in_ : int
+    feature_names_in_ : ndarray of str
+        The column names, when ``X`` was a DataFrame with string column names.
+    n_outputs_ : int
+        The number of network outputs.
+    out_activation_ : str
+        How outputs become predictions: ``"logistic"``, ``"softmax"`` or ``"logistic_ovr"``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from plainnet.estimators import MLPClassifier
+    >>> X = np.array([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]] * 25)
+    >>> y = np.array(["no", "yes", "yes", "no"] * 25)
+    >>> clf = MLPClassifier((16,), activation="tanh", learning_rate_init=0.05,
+    ...                     max_iter=300, random_state=0).fit(X, y)
+    >>> clf.predict([[0.0, 1.0], [1.0, 1.0]]).tolist()
+    ['yes', 'no']
+    """
+
+    def __init__(
+        self,
+        hidden_layer_sizes=(100,),
+        activation="relu",
+        solver="adam",
+        learning_rate_init=0.001,
+        batch_size="auto",
+        max_iter=200,
+        alpha=0.0001,
+        dropout=0.0,
+        early_stopping=False,
+        validation_fraction=0.1,
+        n_iter_no_change=10,
+        tol=1e-4,
+        loss="cross_entropy",
+        class_weight=None,
+        random_state=None,
+        warm_start=False,
+        verbose=False,
+        device=None,
+    ):
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.activation = activation
+        self.solver = solver
+        self.learning_rate_init = learning_rate_init
+        self.batch_size = batch_size
+        self.max_iter = max_iter
+        self.alpha = alpha
+        self.dropout = dropout
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.tol = tol
+        self.loss = loss
+        self.class_weight = class_weight
+        self.random_state = random_state
+        self.warm_start = warm_start
+        self.verbose = verbose
+        self.device = device
+
+    def _architecture(self):
+        return mlp_architecture(self)
+
+
+class MLPRegressor(NetworkRegressor):
+    r"""A multi-layer perceptron regressor: ``Linear -> activation [-> Dropout]`` per hidden
+    layer, then one linear output per target column, trained on squared error by
+    :func:`plainnet.fit`.
+
+    The parameters and fitted attributes are those of :class:`MLPClassifier` (without
+    ``class_weight`` and ``classes_``), except:
+
+    Parameters
+    ----------
+    loss : str or callable, default "mse"
+        ``"mse"`` (alias ``"squared_error"``), ``"mae"`` (``"l1"``), ``"huber"``, or a callable
+        ``loss(output, target, sample_weight=None)`` on arrays of shape ``(n, n_outputs)``.
+    early_stopping : bool, default False
+        As in :class:`MLPClassifier`, with the validation score :math:`R^2`.
+
+    Attributes
+    ----------
+    model_ : plainnet.nn.Sequential
+        The trained network; its outputs are the predictions.
+    out_activation_ : str
+        ``"identity"``.
+
+    ``predict`` returns shape ``(n_samples,)`` for one target and ``(n_samples, n_outputs)``
+    for several.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from plainnet.estimators import MLPRegressor
+    >>> X = np.linspace(-1, 1, 200).reshape(-1, 1)
+    >>> reg = MLPRegressor((32,), activation="tanh", learning_rate_init=0.01,
+    ...                    max_iter=300, random_state=0).fit(X, 3 * X[:, 0] + 1)
+    >>> reg.score(X, 3 * X[:, 0] + 1) > 0.98
+    True
+    """
+
+    def __init__(
+        self,
+        hidden_layer_sizes=(100,),
+        activation="relu",
+        solver="adam",
+        learning_rate_init=0.001,
+        batch_size="auto",
+        max_iter=200,
+        alpha=0.0001,
+        dropout=0.0,
+        early_stopping=False,
+        validation_fraction=0.1,
+        n_iter_no_change=10,
+        tol=1e-4,
+        loss="mse",
+        random_state=None,
+        warm_start=False,
+        verbose=False,
+        device=None,
+    ):
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.activation = activation
+        self.solver = solver
+        self.learning_rate_init = learning_rate_init
+        self.batch_size = batch_size
+        self.max_iter = max_iter
+        self.alpha = alpha
+        self.dropout = dropout
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.tol = tol
+        self.loss = loss
+        self.random_state = random_state
+        self.warm_start = warm_start
+        self.verbose = verbose
+        self.device = device
+
+    def _architecture(self):
+        return mlp_architecture(self)
+
+
+def mlp_architecture(est) -> tuple[tuple, tuple, tuple]:
+    """The checked ``(hidden sizes, activations, dropout rates)`` of an MLP estimator."""
+    hidden = P.hidden_sizes(est.hidden_layer_sizes)
+    activations = P.per_layer(est.activation, len(hidden), "activation", P.activation)
+    dropouts = P.per_layer(est.dropout, len(hidden), "dropout", P.dropout)
+    return hidden, activations, dropouts
