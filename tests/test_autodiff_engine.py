@@ -612,3 +612,27 @@ def test_numpy_item_and_shape_helpers():
     assert isinstance(x.numpy(), np.ndarray) and x.shape == (1, 2) and x.ndim == 2
     assert x.sum().item() == 3.0 and math.isclose(float(x.sum()), 3.0)
     assert np.asarray(x).tolist() == [[1.0, 2.0]]
+
+
+def test_no_grad_is_per_thread():
+    import threading
+
+    inside = threading.Event()
+    release = threading.Event()
+
+    def hold_no_grad():
+        with pn.no_grad():
+            inside.set()
+            release.wait(10)
+
+    worker = threading.Thread(target=hold_no_grad)
+    worker.start()
+    try:
+        assert inside.wait(10)
+        x = pn.tensor([1.0, 2.0], requires_grad=True)
+        (x * x).sum().backward()
+        np.testing.assert_array_equal(x.grad, [2.0, 4.0])
+        assert pn.is_grad_enabled()
+    finally:
+        release.set()
+        worker.join()

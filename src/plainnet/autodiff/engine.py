@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import contextlib
 import itertools
+import threading
 from heapq import heappop, heappush
 
 import numpy as np
@@ -52,8 +53,9 @@ class Op:
         return f"Op({self.name})"
 
 
-class _State:
-    __slots__ = ("grad_enabled", "detect_anomaly", "careful")
+class _State(threading.local):
+    """Grad mode and debugging flags, one set per thread (like PyTorch's), so that a
+    ``no_grad`` block in one thread never switches off recording in another."""
 
     def __init__(self):
         self.grad_enabled = True

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import math
 import numbers
-import threading
 import warnings
 
 import numpy as np
@@ -36,12 +35,6 @@ except ImportError:  # scikit-learn < 1.6
 
 
 FLOAT_DTYPES = (np.float64, np.float32)
-
-# plainnet's autodiff keeps its grad mode (``no_grad``) in one process-wide flag, so a
-# prediction in one thread could switch off graph recording under a fit in another. Until that
-# flag is per thread, estimators in one process train and predict one at a time; processes
-# (joblib's default loky backend, Dask workers) still run in parallel.
-_AUTODIFF_LOCK = threading.RLock()
 
 
 def make_rng(random_state) -> np.random.Generator:
@@ -120,10 +113,6 @@ class NetworkEstimator(BaseEstimator):
         return self._train(X, y, sample_weight, incremental=False)
 
     def _train(self, X, y, sample_weight, *, incremental: bool, classes=None):
-        with _AUTODIFF_LOCK:
-            return self._train_locked(X, y, sample_weight, incremental, classes)
-
-    def _train_locked(self, X, y, sample_weight, incremental: bool, classes):
         opts = P.common(self)
         first = not hasattr(self, "model_") or not (incremental or opts["warm_start"])
         architecture = self._architecture() if first else None  # bad values fail before data
@@ -235,8 +224,7 @@ class NetworkEstimator(BaseEstimator):
         """The network's raw outputs on ``X`` (checked against the training data's shape)."""
         check_is_fitted(self, "model_")
         X = validate_data(self, X, reset=False, dtype=FLOAT_DTYPES)
-        with _AUTODIFF_LOCK:
-            return self.model_.predict(X.astype(self.model_.dtype, copy=False), batch_size=4096)
+        return self.model_.predict(X.astype(self.model_.dtype, copy=False), batch_size=4096)
 
     def save(self, path) -> None:
         """Save the fitted network with :func:`plainnet.save`, keeping what turns its outputs

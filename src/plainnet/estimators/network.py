@@ -74,43 +74,16 @@ def weight_matrices(model: Module) -> list:
     return [m.weight for m in model.modules() if isinstance(m, Linear)]
 
 
-class _SeededDropout(Dropout):
-    """Dropout drawing its masks from a given generator (used only while an estimator trains,
-    so fits are reproducible under ``random_state`` and independent across threads)."""
-
-    def __init__(self, p: float, rng: np.random.Generator):
-        super().__init__(p)
-        self.rng = rng
-
-    def forward(self, x):
-        if not self.training or self.p == 0.0:
-            return x
-        dtype = x.dtype
-        if self.p == 1.0:
-            return x * np.zeros(x.shape, dtype)
-        keep = self.rng.random(x.shape, dtype=dtype) >= self.p
-        return x * np.multiply(keep, 1.0 / (1.0 - self.p), dtype=dtype)
-
-
 @contextlib.contextmanager
-def seeded_dropout(model: Sequential, rng: np.random.Generator) -> Iterator[None]:
-    """Within the block, every Dropout child of ``model`` draws from ``rng``; afterwards the
-    plain :class:`plainnet.nn.Dropout` layers are back (so the model saves and loads as usual).
-    """
-    swapped = {}
-    for name, layer in list(model.named_children()):
-        if type(layer) is Dropout:
-            swapped[name] = layer
-            _replace_child(model, name, _SeededDropout(layer.p, rng))
+def seeded_dropout(model: Module, rng: np.random.Generator) -> Iterator[None]:
+    """Within the block, every Dropout layer of ``model`` draws its masks from ``rng`` (so fits
+    are reproducible under ``random_state`` and independent across threads)."""
+    layers = [m for m in model.modules() if isinstance(m, Dropout)]
+    before = [m.rng for m in layers]
+    for m in layers:
+        m.rng = rng
     try:
         yield
     finally:
-        for name, layer in swapped.items():
-            _replace_child(model, name, layer)
-
-
-def _replace_child(model: Module, name: str, layer: Module) -> None:
-    """Put ``layer`` in place of the child ``name``, keeping its position in the chain
-    (``setattr`` would move it to the end)."""
-    model._modules[name] = layer
-    object.__setattr__(model, name, layer)
+        for m, old in zip(layers, before, strict=True):
+            m.rng = old

@@ -17,16 +17,18 @@ class Dropout(Module):
     .. math:: y = x \odot m / (1 - p), \qquad m_i \sim \mathrm{Bernoulli}(1 - p)
 
     In eval mode (``model.eval()``, and always in ``predict``) it is the identity. The masks
-    come from :func:`plainnet.random.get_rng`, so ``pn.seed(n)`` makes them reproducible.
+    come from ``rng`` (a Generator or seed) or, by default, from
+    :func:`plainnet.random.get_rng`, so ``pn.seed(n)`` makes them reproducible.
     """
 
     init_passthrough = True
 
-    def __init__(self, p: float = 0.5):
+    def __init__(self, p: float = 0.5, rng=None):
         super().__init__()
         if isinstance(p, bool) or not isinstance(p, numbers.Real) or not 0.0 <= p <= 1.0:
             raise ValueError(f"dropout probability p must be a number in [0, 1]; got {p!r}")
         self.p = float(p)
+        self.rng = None if rng is None else get_rng(rng)
 
     def forward(self, x):
         if not self.training or self.p == 0.0:
@@ -35,7 +37,7 @@ class Dropout(Module):
         if self.p == 1.0:
             return x * np.zeros(x.shape, dtype)
         draw_dtype = dtype if dtype in (np.float32, np.float64) else np.float64
-        keep = get_rng().random(x.shape, dtype=draw_dtype) >= self.p
+        keep = get_rng(self.rng).random(x.shape, dtype=draw_dtype) >= self.p
         return x * np.multiply(keep, 1.0 / (1.0 - self.p), dtype=dtype)
 
     def get_config(self) -> dict:
