@@ -10,6 +10,14 @@ interleaved, repeated; the medians give samples/s and the ratios.
 
 from __future__ import annotations
 
+import os
+
+# NumPy's OpenBLAS threads spin for about 0.1 s after each call before they sleep; in one
+# process with PyTorch (whose own threads then fight them for the 2 cores) that made PyTorch
+# up to 3x slower than when run alone. A short spin keeps the side-by-side comparison fair.
+# It must be set before NumPy loads; an explicit setting in the environment wins.
+os.environ.setdefault("OPENBLAS_THREAD_TIMEOUT", "4")
+
 import argparse
 import statistics
 import time
@@ -152,8 +160,10 @@ def throughput(X, y, batch_sizes, epochs, repeats):
         for r in runners:
             r.train(1)  # warm-up
         times = {r.name: [] for r in runners}
-        for _ in range(repeats):
-            for r in runners:
+        for k in range(repeats):
+            # rotate the order: a library that runs right after another pays for the
+            # other's lingering threads and heap, so every library takes every position
+            for r in runners[k % len(runners):] + runners[: k % len(runners)]:
                 start = time.perf_counter()
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore")

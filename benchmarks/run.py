@@ -10,6 +10,10 @@ little; the ratios, measured in one process with interleaved repeats, are what t
 
 from __future__ import annotations
 
+import os
+
+os.environ.setdefault("OPENBLAS_THREAD_TIMEOUT", "4")  # before NumPy loads: see bench_training
+
 import argparse
 import pathlib
 import sys
