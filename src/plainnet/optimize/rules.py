@@ -139,13 +139,12 @@ def adam(param, grad, state, lr, betas=(0.9, 0.999), eps=1e-8, amsgrad=False):
             vmax = state["max_exp_avg_sq"] = np.zeros_like(param)
         np.maximum(vmax, v, out=vmax)
         v = vmax
-    bias1 = 1 - beta1**t
-    bias2 = 1 - beta2**t
+    # sqrt(v / b2) + eps == (sqrt(v) + eps sqrt(b2)) / sqrt(b2): one pass fewer
+    root_bias2 = np.sqrt(1 - beta2**t)
     np.sqrt(v, out=tmp)
-    tmp /= np.sqrt(bias2)
-    tmp += eps
+    tmp += eps * root_bias2
     np.divide(m, tmp, out=tmp)
-    tmp *= lr / bias1
+    tmp *= lr * root_bias2 / (1 - beta1**t)
     param -= tmp
 
 

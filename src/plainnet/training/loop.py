@@ -51,7 +51,7 @@ def _prepare_targets(y, n: int, loss_name: str | None, dtype) -> np.ndarray:
 def _check_finite_grads(params) -> bool:
     for p in params:
         g = p.grad
-        if g is not None and not np.isfinite(g.sum()):
+        if g is not None and not np.isfinite(g).all():
             return False
     return True
 
