@@ -380,3 +380,12 @@ def test_standardizer_inverse_and_errors():
         s.fit([["a", "b"]])
     Z32 = ds.Standardizer().fit_transform(X.astype(np.float32))
     assert Z32.dtype == np.float32
+
+
+def test_load_csv_keeps_text_labels(tmp_path):
+    path = tmp_path / "labels.csv"
+    path.write_text("a,b,kind\n1,2,cat\n3,4,dog\n5,6,cat\n")
+    X, y, names = pn.datasets.load_csv(path, "kind")
+    np.testing.assert_array_equal(X, [[1, 2], [3, 4], [5, 6]])
+    assert y.tolist() == ["cat", "dog", "cat"]
+    assert names == ["a", "b"]

@@ -15,12 +15,12 @@ from __future__ import annotations
 
 import csv
 import math
-import os
 import sys
 from pathlib import Path
 
 import numpy as np
 
+from ..datasets.csv import Table, _as_number, read_table  # noqa: F401  (re-exported)
 from .main import CLIError
 
 TRAINED_BY = "plainnet train"
@@ -31,139 +31,6 @@ MAX_AUTO_CLASSES = 20
 """``--task auto`` reads an integer target with at most this many distinct values as labels."""
 
 PREDICT_BATCH = 8192
-
-
-# -- CSV files -------------------------------------------------------------------------
-class Table:
-    """A CSV file with a header row, held as text.
-
-    Attributes
-    ----------
-    path : Path
-    names : list of str
-        The column names (stripped).
-    rows : list of list of str
-        The data rows (blank rows skipped), each as long as ``names``.
-    lines : list of int
-        The file line of each row, for error messages.
-    """
-
-    def __init__(self, path: Path, names: list[str], rows: list[list[str]], lines: list[int]):
-        self.path = path
-        self.names = names
-        self.rows = rows
-        self.lines = lines
-
-    @property
-    def source(self) -> str:
-        return repr(str(self.path))
-
-    def __len__(self) -> int:
-        return len(self.rows)
-
-    def index(self, column: str, why: str | None = None) -> int:
-        """The position of ``column``; ``CLIError`` naming the file's columns if absent.
-
-        ``why`` says what the column is for, e.g. ``"the target"``, in the message.
-        """
-        return self.require([column], why)[0]
-
-    def require(self, columns: list[str], why: str | None = None) -> list[int]:
-        """The positions of ``columns``; one error naming every missing one."""
-        missing = [c for c in columns if c.strip() not in self.names]
-        if missing:
-            s = "" if len(missing) == 1 else "s"
-            reason = f" ({why})" if why else ""
-            raise CLIError(
-                f"{self.source} has no column{s} {', '.join(map(repr, missing))}{reason}; its "
-                f"columns are: {', '.join(self.names)}"
-            )
-        indices = []
-        for column in columns:
-            matches = [j for j, name in enumerate(self.names) if name == column.strip()]
-            if len(matches) > 1:
-                raise CLIError(
-                    f"column {column.strip()!r} appears {len(matches)} times in {self.source}"
-                )
-            indices.append(matches[0])
-        return indices
-
-    def texts(self, column: str, why: str | None = None) -> list[str]:
-        """The stripped cells of ``column``; an empty cell is an error naming its line."""
-        j = self.index(column, why)
-        cells = []
-        for row, line in zip(self.rows, self.lines, strict=True):
-            cell = row[j].strip()
-            if not cell:
-                raise CLIError(f"{self.source} line {line}, column {column!r}: empty cell")
-            cells.append(cell)
-        return cells
-
-    def numbers(self, columns: list[str], why: str | None = None, hint: str = "") -> np.ndarray:
-        """The named columns as a float64 array ``(n_rows, len(columns))``.
-
-        Every cell must be a finite number; the first that is not raises an error naming
-        its line, column and text, followed by ``hint`` (e.g. how to leave the column out).
-        """
-        indices = self.require(columns, why)
-        out = np.empty((len(self.rows), len(indices)), dtype=np.float64)
-        for i, (row, line) in enumerate(zip(self.rows, self.lines, strict=True)):
-            for k, j in enumerate(indices):
-                out[i, k] = self._number(row[j], line, self.names[j], hint)
-        return out
-
-    def _number(self, cell: str, line: int, column: str, hint: str = "") -> float:
-        text = cell.strip()
-        where = f"{self.source} line {line}, column {column!r}"
-        if not text:
-            raise CLIError(f"{where}: empty cell (missing values are not supported)")
-        try:
-            value = float(text)
-        except ValueError:
-            raise CLIError(f"{where}: {cell!r} is not a number{hint}") from None
-        if not math.isfinite(value):
-            raise CLIError(f"{where}: {cell!r} is not a finite number")
-        return value
-
-
-def read_table(path: str | os.PathLike, delimiter: str = ",") -> Table:
-    """Read the CSV file ``path``: a header row, then one sample per non-blank row.
-
-    Raises ``CLIError`` for a missing or unreadable file, an empty file, a file without data
-    rows or a row of the wrong length. (Duplicate column names are an error only when a
-    command uses that column.)
-    """
-    path = Path(os.fspath(path))
-    source = repr(str(path))
-    if not path.exists():
-        raise CLIError(f"no CSV file at {source}")
-    if path.is_dir():
-        raise CLIError(f"{source} is a directory, not a CSV file")
-    try:
-        with open(path, newline="", encoding="utf-8-sig") as f:
-            reader = csv.reader(f, delimiter=delimiter)
-            header = next((row for row in reader if row), None)
-            if header is None:
-                raise CLIError(f"{source} is empty; expected a header row and data rows")
-            names = [name.strip() for name in header]
-            rows, lines = [], []
-            for row in reader:
-                if not row or all(not cell.strip() for cell in row):
-                    continue
-                if len(row) != len(names):
-                    raise CLIError(
-                        f"{source} line {reader.line_num}: {len(row)} fields, but the header "
-                        f"has {len(names)} columns"
-                    )
-                rows.append(row)
-                lines.append(reader.line_num)
-    except UnicodeDecodeError:
-        raise CLIError(f"{source} is not a UTF-8 text file; expected a CSV file") from None
-    except csv.Error as err:
-        raise CLIError(f"{source} is not a readable CSV file: {err}") from None
-    if not rows:
-        raise CLIError(f"{source} has a header but no data rows")
-    return Table(path, names, rows, lines)
 
 
 def write_csv(path: str | None, header: list[str], rows) -> None:
@@ -181,12 +48,6 @@ def write_csv(path: str | None, header: list[str], rows) -> None:
 
 
 # -- class labels ----------------------------------------------------------------------
-def _as_number(text: str) -> float | None:
-    try:
-        value = float(text)
-    except ValueError:
-        return None
-    return value if math.isfinite(value) else None
 
 
 def label_values(cells: list[str]) -> list:
