@@ -50,6 +50,8 @@ def _no_decrease(norm: float) -> str:
 
 
 def run_bfgs(objective: Objective, opts: dict, callback: Callable | None) -> OptimizeResult:
+    r"""BFGS: step along :math:`-B^{-1}\nabla f` with a line search, updating the inverse
+    Hessian estimate :math:`B^{-1}` from each step :math:`s` and gradient change :math:`y`."""
     threshold, gtol, max_iter = opts["threshold"], opts["gtol"], opts["max_iter"]
     x = objective.x0.copy()
     fx, g = objective.value_and_grad(x)

@@ -59,6 +59,8 @@ def make_rule(method: str, opts: dict) -> Callable:
 
 def run_first_order(objective: Objective, method: str, opts: dict,
                     callback: Callable | None) -> OptimizeResult:
+    """Gradient descent and its momentum/adaptive variants: one shared update rule from
+    :mod:`plainnet.optimize.rules` per step, optionally with an Armijo line search."""
     update = make_rule(method, opts)
     threshold, gtol, max_iter = opts["threshold"], opts["gtol"], opts["max_iter"]
     line_search = opts["line_search"]

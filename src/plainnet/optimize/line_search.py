@@ -31,6 +31,7 @@ class Step(NamedTuple):
 
 
 def is_descent(g: np.ndarray, d: np.ndarray) -> bool:
+    r"""Whether :math:`d` points downhill: :math:`\nabla f \cdot d < 0`."""
     return float(g @ d) < 0
 
 

@@ -38,6 +38,8 @@ def newton_direction(H: np.ndarray, g: np.ndarray) -> np.ndarray:
 
 
 def run_newton(objective: Objective, opts: dict, callback: Callable | None) -> OptimizeResult:
+    r"""Newton's method: solve :math:`H d = -\nabla f` with the exact Hessian (eigenvalues
+    made positive where it is not positive definite), then damp or backtrack the step."""
     lr, threshold, gtol = opts["learning_rate"], opts["threshold"], opts["gtol"]
     max_iter, line_search = opts["max_iter"], opts["line_search"]
     x = objective.x0.copy()

@@ -97,6 +97,7 @@ def grad_norm(g: np.ndarray) -> float:
 
 
 def diverged_message(nit: int, hint: str = "") -> str:
+    """The result message when f or its gradient turns non-finite."""
     return (
         f"f or its gradient became non-finite (NaN or inf) at iteration {nit}; "
         f"the last finite point is kept{hint}"
@@ -107,4 +108,5 @@ CALLBACK_MESSAGE = "stopped: the callback raised StopIteration"
 
 
 def max_iter_message(max_iter: int) -> str:
+    """The result message when ``max_iter`` runs out."""
     return f"max_iter = {max_iter} iterations reached before convergence"
