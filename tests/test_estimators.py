@@ -369,7 +369,7 @@ def test_one_vs_rest_probabilities_survive_underflowing_sigmoids(blobs):
     ("params", "error", "match"),
     [
         ({"solver": "lbfgs"}, ValueError, "unknown solver 'lbfgs'"),
-        ({"device": "cuda"}, ValueError, "device must be None or 'cpu'"),
+        ({"device": "tpu"}, ValueError, "unknown device 'tpu'"),
         ({"activation": "swish"}, ValueError, "unknown activation 'swish'"),
         ({"batch_size": 0}, ValueError, "batch_size"),
         ({"hidden_layer_sizes": "64"}, TypeError, "hidden_layer_sizes"),

@@ -16,6 +16,9 @@ epsilon of the input's dtype.
 
 :func:`get` turns a name (``"mse"``, ``"cross_entropy"``, ...) into the function, for
 ``pn.fit(loss=...)``.
+
+On a GPU the loss is computed where its input is. Targets and sample weights given as host data
+(NumPy arrays, lists) are copied to the input's device; a target Tensor must already be there.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from collections.abc import Callable
 
 import numpy as np
 
+from . import backend as _backend
 from ._validation import as_float_array
 from .autodiff import ops
 from .autodiff.engine import Op, Tensor, apply
@@ -51,7 +55,22 @@ def _as_input(x) -> Tensor:
         if x.dtype.kind != "f":
             raise TypeError(f"a loss needs a floating-point input; got dtype {x.dtype}")
         return x
-    return Tensor(as_float_array(x, "input"))
+    return Tensor(_float_array(x, "input"))
+
+
+def _float_array(x, name: str):
+    """``as_float_array`` that leaves a device array on its device."""
+    if type(x) is not np.ndarray and _backend.is_device_array(x):
+        return x if x.dtype.kind == "f" else x.astype(np.float64)
+    return as_float_array(x, name)
+
+
+def _on_input_device(arr, x: Tensor, what: str, strict: bool = False):
+    """``arr`` on the device of the input ``x`` (host data is copied there)."""
+    data = x.data
+    if type(arr) is np.ndarray and type(data) is np.ndarray:
+        return arr
+    return _backend.match_device(arr, data, what, strict=strict)
 
 
 def _check_reduction(reduction) -> str:
@@ -71,7 +90,9 @@ def _float_target(target, x: Tensor):
     if isinstance(target, Tensor) and target.requires_grad:
         t = target if target.dtype == x.dtype else target.astype(x.dtype)
     else:
-        arr = as_float_array(target.data if isinstance(target, Tensor) else target, "target")
+        is_tensor = isinstance(target, Tensor)
+        arr = _float_array(target.data if is_tensor else target, "target")
+        arr = _on_input_device(arr, x, "the loss's target", strict=is_tensor)
         t = arr if arr.dtype == x.dtype else arr.astype(x.dtype)
     if t.shape != x.shape:
         if _squeezed(t.shape) != _squeezed(x.shape):
@@ -82,9 +103,12 @@ def _float_target(target, x: Tensor):
     return t
 
 
-def _labels(target, n: int, n_classes: int, what: str) -> np.ndarray:
-    """Integer class labels in ``[0, n_classes)``, shaped ``(n,)``."""
-    arr = np.asarray(target.data if isinstance(target, Tensor) else target)
+def _labels(target, n: int, n_classes: int, what: str, x: Tensor) -> np.ndarray:
+    """Integer class labels in ``[0, n_classes)``, shaped ``(n,)``, on ``x``'s device."""
+    is_tensor = isinstance(target, Tensor)
+    arr = target.data if is_tensor else target
+    if not _backend.is_device_array(arr):
+        arr = np.asarray(arr)
     if arr.shape != (n,):
         raise ValueError(
             f"{what} expects integer class labels of shape ({n},) or class probabilities of "
@@ -96,29 +120,32 @@ def _labels(target, n: int, n_classes: int, what: str) -> np.ndarray:
     elif arr.dtype.kind not in "iub":
         raise TypeError(f"{what}: class labels must be integers; got dtype {arr.dtype}")
     labels = arr.astype(np.intp, copy=False)
-    if n and (labels.min() < 0 or labels.max() >= n_classes):
-        bad = labels[(labels < 0) | (labels >= n_classes)][0]
+    if type(labels) is np.ndarray:
+        out_of_range = n and (labels.min() < 0 or labels.max() >= n_classes)
+    else:  # one device round trip instead of two
+        out_of_range = n and bool(((labels < 0) | (labels >= n_classes)).any())
+    if out_of_range:
+        bad = labels[(labels < 0) | (labels >= n_classes)][0].item()
         raise ValueError(
             f"{what}: class label {bad} is out of range for {n_classes} classes "
             f"(labels must be in [0, {n_classes - 1}])"
         )
-    return labels
+    return _on_input_device(labels, x, f"{what}'s target", strict=is_tensor)
 
 
-def _sample_weight(sample_weight, n: int, dtype) -> np.ndarray | None:
+def _sample_weight(sample_weight, n: int, x: Tensor) -> np.ndarray | None:
     if sample_weight is None:
         return None
-    w = as_float_array(
-        sample_weight.data if isinstance(sample_weight, Tensor) else sample_weight,
-        "sample_weight",
-    )
+    dtype = x.dtype
+    is_tensor = isinstance(sample_weight, Tensor)
+    w = _float_array(sample_weight.data if is_tensor else sample_weight, "sample_weight")
     if w.shape != (n,):
         raise ValueError(
             f"sample_weight must have one weight per sample, shape ({n},); got {w.shape}"
         )
     if not np.all(np.isfinite(w)) or np.any(w < 0):
         raise ValueError("sample_weight must be finite and non-negative")
-    return w.astype(dtype, copy=False)
+    return _on_input_device(w.astype(dtype, copy=False), x, "sample_weight", strict=is_tensor)
 
 
 def _batch_size(x: Tensor) -> int:
@@ -148,9 +175,7 @@ def _prepare(input, target, reduction, sample_weight):
     x = _as_input(input)
     t = _float_target(target, x)
     reduction = _check_reduction(reduction)
-    w = None if sample_weight is None else _sample_weight(
-        sample_weight, _batch_size(x), x.dtype
-    )
+    w = None if sample_weight is None else _sample_weight(sample_weight, _batch_size(x), x)
     return x, t, reduction, w
 
 
@@ -242,7 +267,7 @@ def bce(input, target, reduction: str = "mean", sample_weight=None) -> Tensor:
 
 
 def _bce_logits_forward(x, t):
-    return np.logaddexp(np.zeros((), x.dtype), x) - x * t
+    return np.logaddexp(x.dtype.type(0), x) - x * t
 
 
 def _bce_logits_vjp(i, g, out, x, t):
@@ -269,9 +294,16 @@ def bce_with_logits(input, target, reduction: str = "mean", sample_weight=None) 
 
 
 # --------------------------------------------------------------------------- multiclass
+def _xp(a):
+    """The array module of ``a`` (an array or a Tensor)."""
+    if isinstance(a, Tensor):
+        a = a.data
+    return np if type(a) is np.ndarray else _backend.array_module(a)
+
+
 def _ce_forward(z, y, w, smoothing, reduction, cache):
     n, c = z.shape
-    rows = np.arange(n)
+    rows = _xp(z).arange(n)
     shifted = z - z.max(axis=1, keepdims=True)
     target_logit = shifted[rows, y]
     if smoothing:
@@ -287,7 +319,9 @@ def _ce_forward(z, y, w, smoothing, reduction, cache):
     total = loss.sum()
     if reduction == "mean":
         total = total / (w.sum() if w is not None else n)
-    return np.asarray(total, dtype=z.dtype)
+    if isinstance(total, (np.ndarray, np.generic)):
+        return np.asarray(total, dtype=z.dtype)
+    return total.astype(z.dtype, copy=False)
 
 
 def _ce_coefficient(g, w, reduction, n):
@@ -302,9 +336,10 @@ def _ce_coefficient(g, w, reduction, n):
 
 def _ce_vjp(i, g, out, z, y, w, smoothing, reduction, cache):
     n, c = z.shape
-    rows = np.arange(n)
+    xp = _xp(z)
+    rows = xp.arange(n)
     if isinstance(g, Tensor) or "e" not in cache:  # differentiable path (create_graph)
-        q = np.full((n, c), smoothing / c, dtype=z.dtype)
+        q = xp.full((n, c), smoothing / c, dtype=z.dtype)
         q[rows, y] += 1.0 - smoothing
         return (ops.softmax(z, axis=1) - q) * _ce_coefficient(g, w, reduction, n)
     grad = cache["e"] / cache["s"]
@@ -358,17 +393,18 @@ def cross_entropy(
     reduction = _check_reduction(reduction)
     ls = _check_smoothing(label_smoothing)
     n, c = x.shape
-    w = _sample_weight(sample_weight, n, x.dtype)
+    w = _sample_weight(sample_weight, n, x)
     if reduction == "mean" and w is not None and not w.sum() > 0:
         raise ValueError("sample_weight sums to 0: the weighted mean is undefined")
-    t_shape = np.shape(target.data if isinstance(target, Tensor) else target)
+    raw = target.data if isinstance(target, Tensor) else target
+    t_shape = raw.shape if _backend.is_device_array(raw) else np.shape(raw)
     if t_shape == x.shape:
         q = _float_target(target, x)
         if ls:
             q = q * (1.0 - ls) + ls / c
         loss = -(q * x.log_softmax(axis=1)).sum(axis=1)
         return _reduce(loss, reduction, w)
-    y = _labels(target, n, c, "cross_entropy")
+    y = _labels(target, n, c, "cross_entropy", x)
     return apply(CROSS_ENTROPY, x, y, w, smoothing=ls, reduction=reduction, cache={})
 
 
@@ -384,9 +420,9 @@ def nll(input, target, reduction: str = "mean", sample_weight=None) -> Tensor:
     _check_logits(x, "nll")
     reduction = _check_reduction(reduction)
     n, c = x.shape
-    y = _labels(target, n, c, "nll")
-    w = _sample_weight(sample_weight, n, x.dtype)
-    return _reduce(-x[np.arange(n), y], reduction, w)
+    y = _labels(target, n, c, "nll", x)
+    w = _sample_weight(sample_weight, n, x)
+    return _reduce(-x[_xp(x.data).arange(n), y], reduction, w)
 
 
 # --------------------------------------------------------------------------- lookup

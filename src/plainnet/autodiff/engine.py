@@ -17,6 +17,10 @@ Engine semantics
 * After ``backward`` the graph is freed (``retain_graph=True`` keeps it).
 * ``create_graph=True`` runs the vjps on Tensors, so the gradient is itself differentiable:
   this is how :func:`plainnet.hessian` differentiates the backward pass.
+* A Tensor computes with the array module of its data (NumPy on ``"cpu"``, CuPy on
+  ``"cuda"``; see :mod:`plainnet.backend`). Data never moves implicitly: an op whose operands
+  are on two devices raises :class:`~plainnet.backend.DeviceMismatchError` naming both. The
+  check costs nothing when the op succeeds: it runs only when a forward fails.
 * A zero upstream gradient stays zero through every elementwise vjp, even where the op is
   singular or its value is inf/NaN, so the unselected branch of ``where`` cannot poison a
   gradient. The fast pass does not pay for this: only when a gradient comes out with a NaN is
@@ -32,6 +36,8 @@ import threading
 from heapq import heappop, heappush
 
 import numpy as np
+
+from .. import backend as _backend
 
 
 class Op:
@@ -117,9 +123,19 @@ class detect_anomaly(contextlib.ContextDecorator):
 
 def _check_finite(value, what: str) -> None:
     arr = value.data if isinstance(value, Tensor) else value
-    if isinstance(arr, (np.ndarray, np.generic)) and arr.dtype.kind in "fc":
+    if (
+        isinstance(arr, (np.ndarray, np.generic)) or _backend.is_device_array(arr)
+    ) and arr.dtype.kind in "fc":
         if not np.all(np.isfinite(arr)):
             raise FloatingPointError(f"detect_anomaly: {what} produced NaN or inf")
+
+
+def _forward_failed(op: Op, datas, kw) -> None:
+    """Called when ``op``'s forward raised: if its operands are on different devices, raise
+    the clear error naming them (the caller re-raises the original error otherwise)."""
+    devices = _backend.devices_in([list(datas), list(kw.values())])
+    if len(devices) > 1:
+        raise _backend.mismatch_error(f"the operation '{op.name}'", devices)
 
 
 _new_object = object.__new__
@@ -137,7 +153,11 @@ def apply(op: Op, *args, **kw):
         else:
             datas.append(a)
     out = _new_object(Tensor)
-    out.data = op.forward(*datas, **kw)
+    try:
+        out.data = op.forward(*datas, **kw)
+    except Exception:
+        _forward_failed(op, datas, kw)
+        raise
     out.grad = None
     out.name = None
     if needs and STATE.grad_enabled and op.vjp is not None:
@@ -211,7 +231,11 @@ def apply_binary(op: Op, a, b) -> Tensor:
     if not needs:
         return apply(op, a, b)
     out = _new_object(Tensor)
-    out.data = op.forward(*datas)
+    try:
+        out.data = op.forward(*datas)
+    except Exception:
+        _forward_failed(op, datas, _NO_KW)
+        raise
     return _record(out, op, (a, b), datas)
 
 
@@ -355,10 +379,13 @@ def backprop(root: Tensor, seed, *, targets=None, create_graph=False, retain_gra
 
 
 def _fresh_array(g, taken: set, seed) -> np.ndarray:
-    """``g`` as an ndarray the caller may own: copied if it is a view, the seed, read-only or
-    already handed out."""
+    """``g`` as an array the caller may own: copied if it is a view, the seed, read-only or
+    already handed out (a device array stays on its device)."""
     if type(g) is not np.ndarray:
-        g = np.array(g)
+        if not _backend.is_device_array(g):
+            g = np.array(g)
+        elif g is seed or g.base is not None or id(g) in taken:
+            g = g.copy()
     elif g is seed or g.base is not None or id(g) in taken or not g.flags.writeable:
         g = g.copy()
     taken.add(id(g))
@@ -373,8 +400,9 @@ class Tensor:
 
     Attributes
     ----------
-    data : numpy.ndarray
-        The values (a NumPy scalar for some 0-d results, as NumPy itself returns).
+    data : numpy.ndarray or cupy.ndarray
+        The values (a NumPy scalar for some 0-d results, as NumPy itself returns); a CuPy
+        array on a GPU (see :attr:`device`).
     grad : numpy.ndarray or None
         The gradient accumulated by :meth:`backward`, shaped and typed like ``data``.
     requires_grad : bool
@@ -390,10 +418,18 @@ class Tensor:
     __array_priority__ = 1000
     _plainnet_tensor = True
 
-    def __init__(self, data, requires_grad: bool = False, dtype=None, name: str | None = None):
+    def __init__(
+        self, data, requires_grad: bool = False, dtype=None, name: str | None = None,
+        device: str | None = None,
+    ):
         if isinstance(data, Tensor):
             data = data.data
-        arr = np.asarray(data, dtype=dtype)
+        if type(data) is np.ndarray or not _backend.is_device_array(data):
+            arr = np.asarray(data, dtype=dtype)
+        else:  # an array of another device stays there
+            arr = data if dtype is None or data.dtype == dtype else data.astype(dtype)
+        if device is not None:
+            arr = _backend.to_device(arr, device)
         if arr.dtype.kind not in "biuf":
             raise TypeError(
                 f"a Tensor holds numbers; got data of dtype {arr.dtype} ({type(data).__name__})"
@@ -434,9 +470,42 @@ class Tensor:
     def is_leaf(self) -> bool:
         return self._op is None
 
+    @property
+    def device(self) -> str:
+        """Where the data lives: ``"cpu"`` (NumPy) or ``"cuda:N"`` (CuPy on GPU ``N``)."""
+        data = self.data
+        return "cpu" if type(data) is np.ndarray else _backend.device_of(data)
+
+    def to(self, device: str) -> Tensor:
+        """This tensor on ``device`` (``"cpu"``, ``"cuda"``, ``"cuda:1"``, ...).
+
+        Returns ``self`` when it is already there, else a copy (through host memory) that
+        stays in the graph: gradients flow back to this tensor's device.
+        """
+        target = _backend.canonical_device(device)
+        if self.device == target:
+            return self
+        return apply(TO_DEVICE, self, device=target)
+
+    def cpu(self) -> Tensor:
+        """This tensor in host memory: ``self.to("cpu")``."""
+        return self.to("cpu")
+
     def numpy(self) -> np.ndarray:
-        """The values as a NumPy array (no copy; shares memory with the tensor)."""
-        return np.asarray(self.data)
+        """The values as a NumPy array (no copy; shares memory with the tensor).
+
+        A tensor on a GPU has no NumPy view: ``t.to("cpu").numpy()`` copies it to the host.
+        """
+        data = self.data
+        if type(data) is not np.ndarray and _backend.is_device_array(data):
+            raise TypeError(self._on_device_message("numpy()"))
+        return np.asarray(data)
+
+    def _on_device_message(self, what: str) -> str:
+        return (
+            f"{what} needs the data in host memory, but this tensor is on {self.device!r}: "
+            "call .to('cpu') (or .cpu()) first, which copies it to the host"
+        )
 
     def item(self) -> float:
         return self.data.item()
@@ -445,7 +514,10 @@ class Tensor:
         return self.data.tolist()
 
     def __array__(self, dtype=None, copy=None):
-        data = np.asarray(self.data)
+        data = self.data
+        if type(data) is not np.ndarray and _backend.is_device_array(data):
+            raise TypeError(self._on_device_message("conversion to a NumPy array"))
+        data = np.asarray(data)
         return data if dtype is None else data.astype(dtype)
 
     def __len__(self) -> int:
@@ -463,8 +535,10 @@ class Tensor:
     __hash__ = object.__hash__
 
     def __repr__(self) -> str:
-        body = np.array2string(np.asarray(self.data), separator=", ", prefix="tensor(")
+        body = np.array2string(_backend.to_numpy(self.data), separator=", ", prefix="tensor(")
         extra = ""
+        if self.device != "cpu":
+            extra += f", device={self.device!r}"
         if self.data.dtype != np.float64 and self.data.dtype.kind == "f":
             extra += f", dtype={self.data.dtype}"
         if self._op is not None:
@@ -512,9 +586,20 @@ class Tensor:
                     f"backward() on a tensor of shape {self.shape} needs a seed gradient; "
                     "reduce it to a scalar first, e.g. t.sum().backward()"
                 )
-            seed = np.ones(self.data.shape, self.data.dtype)
+            data = self.data
+            if type(data) is np.ndarray or not _backend.is_device_array(data):
+                seed = np.ones(data.shape, data.dtype)
+            else:
+                seed = _backend.array_module(data).ones(data.shape, data.dtype)
         else:
-            seed = grad.data if isinstance(grad, Tensor) else np.asarray(grad, self.dtype)
+            if isinstance(grad, Tensor):
+                seed = grad.data
+            elif _backend.is_device_array(grad):
+                seed = grad
+            else:
+                seed = np.asarray(grad, self.dtype)
+            seed = _backend.match_device(seed, self.data, "backward(grad)",
+                                         strict=isinstance(grad, Tensor))
             if seed.shape != self.shape:
                 raise ValueError(
                     f"the seed gradient must have this tensor's shape {self.shape}; "
@@ -552,8 +637,8 @@ def leaf(data: np.ndarray, requires_grad: bool = True) -> Tensor:
     return t
 
 
-def tensor(data, requires_grad: bool = False, dtype=None) -> Tensor:
-    """Make a :class:`Tensor` from a number, list, NumPy array or Tensor.
+def tensor(data, requires_grad: bool = False, dtype=None, device: str | None = None) -> Tensor:
+    """Make a :class:`Tensor` from a number, list, NumPy or CuPy array, or Tensor.
 
     Parameters
     ----------
@@ -563,6 +648,9 @@ def tensor(data, requires_grad: bool = False, dtype=None) -> Tensor:
         Only floating-point tensors can require grad.
     dtype : numpy dtype, optional
         Python floats become float64 and ints int64 unless a dtype is given.
+    device : str, optional
+        Where the data lives: ``"cpu"`` (NumPy), ``"cuda"`` or ``"cuda:N"`` (CuPy; see
+        :mod:`plainnet.backend`). By default, where ``data`` is (host data: the CPU).
 
     Examples
     --------
@@ -572,4 +660,15 @@ def tensor(data, requires_grad: bool = False, dtype=None) -> Tensor:
     >>> x.grad.tolist()
     [2.0, 4.0, 6.0]
     """
-    return Tensor(data, requires_grad=requires_grad, dtype=dtype)
+    return Tensor(data, requires_grad=requires_grad, dtype=dtype, device=device)
+
+
+def _to_device_vjp(i, g, out, a, device):
+    source = _backend.device_of(a)
+    if isinstance(g, Tensor):
+        return apply(TO_DEVICE, g, device=source)
+    return _backend.to_device(g, source)
+
+
+TO_DEVICE = Op("to_device", lambda a, device: _backend.to_device(a, device), _to_device_vjp)
+"""A copy to another device; its vjp copies the gradient back to the input's device."""

@@ -13,7 +13,14 @@ gradient evenly, and a zero upstream gradient stays zero through every elementwi
 so the unselected branch of :func:`where` cannot poison a gradient with NaN.
 
 A constant (array, list or NumPy scalar) combined with a floating Tensor takes the Tensor's
-dtype, so float32 computations stay float32; Python numbers are weak, as in NumPy.
+dtype, so float32 computations stay float32; Python numbers are weak, as in NumPy. Lists and
+numbers go to the Tensor's device; an array must already be there (NumPy arrays are on the
+CPU), or the op raises :class:`~plainnet.backend.DeviceMismatchError`.
+
+The forwards call NumPy functions, which hand CuPy arrays to CuPy (through
+``__array_ufunc__`` and ``__array_function__``), so the same code runs on every device. The
+few calls that do not dispatch (creating arrays, ``np.add.at``, ``erf``) go through
+:mod:`plainnet.backend`.
 """
 
 from __future__ import annotations
@@ -24,6 +31,8 @@ import numbers
 
 import numpy as np
 
+from .. import backend as _backend
+from ..functions.activations import _log_softmax, _logsumexp, _softmax
 from .engine import STATE, Op, Tensor, apply, apply_or_array
 
 
@@ -57,11 +66,14 @@ def _constant(c, like: Tensor):
     tc = type(c)
     if tc is float or tc is int:
         return c
-    if not isinstance(c, (np.ndarray, np.generic)):
+    if not isinstance(c, (np.ndarray, np.generic)) and not _backend.is_device_array(c):
         try:
             c = np.asarray(c)
         except (TypeError, ValueError) as err:
             raise TypeError(f"cannot combine a Tensor with {tc.__name__}") from err
+        data = like.data
+        if type(data) is not np.ndarray and _backend.is_device_array(data):
+            c = _backend.to_device(c, _backend.device_of(data))  # a list: numbers, no device
     if c.dtype.kind not in "biuf":
         raise TypeError(f"cannot combine a Tensor with {tc.__name__} of dtype {c.dtype}")
     dtype = like.data.dtype
@@ -164,15 +176,17 @@ SIGMOID = Op("sigmoid", _sigmoid_forward, lambda i, g, out, a: _times(g, out * (
 RELU = Op("relu", lambda a: np.maximum(a, 0), lambda i, g, out, a: g * (_raw(a) > 0))
 SOFTPLUS = Op(
     "softplus",
-    lambda a: np.logaddexp(np.zeros((), a.dtype), a),
+    lambda a: np.logaddexp(a.dtype.type(0), a),
     lambda i, g, out, a: _times(g, sigmoid(a)),
 )
 
 
 def _erf_forward(a):
-    from ..functions.activations import _erf
+    if type(a) is np.ndarray or isinstance(a, np.generic):
+        from ..functions.activations import _erf
 
-    return _erf(a)
+        return _erf(a)
+    return _backend.erf(a)
 
 
 ERF = Op(
@@ -186,7 +200,7 @@ def _clip_vjp(i, g, out, a, lo, hi):
     if i != 0:
         return None
     r = _raw(a)
-    mask = np.ones(r.shape, bool)
+    mask = np.ones_like(r, dtype=bool)
     if lo is not None:
         mask &= r >= _raw(lo)
     if hi is not None:
@@ -269,13 +283,6 @@ MIN = Op("min", lambda a, axis=None, keepdims=False: a.min(axis=axis, keepdims=k
          _extreme_vjp)
 
 
-def _logsumexp_forward(a, axis=-1, keepdims=False):
-    m = np.max(a, axis=axis, keepdims=True)
-    m = np.where(np.isfinite(m), m, 0)
-    out = np.log(np.sum(np.exp(a - m), axis=axis, keepdims=True)) + m
-    return out if keepdims else np.squeeze(out, axis=axis)
-
-
 def _logsumexp_vjp(i, g, out, a, axis=-1, keepdims=False):
     kd = _keepdims_shape(_raw(a).shape, axis)
     if not keepdims:
@@ -283,28 +290,19 @@ def _logsumexp_vjp(i, g, out, a, axis=-1, keepdims=False):
     return _times(g, exp(a - out))
 
 
-LOGSUMEXP = Op("logsumexp", _logsumexp_forward, _logsumexp_vjp)
-
-
-def _softmax_forward(a, axis=-1):
-    e = np.exp(a - np.max(a, axis=axis, keepdims=True))
-    return e / np.sum(e, axis=axis, keepdims=True)
+LOGSUMEXP = Op("logsumexp", _logsumexp, _logsumexp_vjp)
 
 
 SOFTMAX = Op(
     "softmax",
-    _softmax_forward,
+    _softmax,
     lambda i, g, out, a, axis=-1: out * (g - (g * out).sum(axis=axis, keepdims=True)),
 )
 
 
-def _log_softmax_forward(a, axis=-1):
-    return a - _logsumexp_forward(a, axis=axis, keepdims=True)
-
-
 LOG_SOFTMAX = Op(
     "log_softmax",
-    _log_softmax_forward,
+    _log_softmax,
     lambda i, g, out, a, axis=-1: g - exp(out) * g.sum(axis=axis, keepdims=True),
 )
 
@@ -317,7 +315,7 @@ def _transpose_vjp(i, g, out, a, axes=None):
     if axes is None:
         return transpose(g)
     ndim = len(axes)
-    return transpose(g, tuple(np.argsort([k % ndim for k in axes])))
+    return transpose(g, tuple(int(k) for k in np.argsort([k % ndim for k in axes])))
 
 
 TRANSPOSE = Op("transpose", lambda a, axes=None: np.transpose(a, axes), _transpose_vjp)
@@ -379,15 +377,23 @@ def _without_repeats(index) -> bool:
             isinstance(k, (slice, numbers.Integral)) or k is None or k is Ellipsis
             for k in index
         )
-    return isinstance(index, numbers.Integral)
+    if isinstance(index, numbers.Integral):
+        return True
+    dtype = getattr(index, "dtype", None)  # an index array of another device
+    return dtype is not None and dtype.kind == "b"
 
 
 def _scatter_add_forward(g, index, shape):
-    z = np.zeros(shape, dtype=g.dtype)
+    if type(g) is np.ndarray or isinstance(g, np.generic):
+        z = np.zeros(shape, dtype=g.dtype)
+    else:
+        z = _backend.array_module(g).zeros(shape, dtype=g.dtype)
     if _without_repeats(index):
         z[index] = g
-    else:
+    elif type(z) is np.ndarray:
         np.add.at(z, index, g)
+    else:
+        _backend.add_at(z, index, g)
     return z
 
 

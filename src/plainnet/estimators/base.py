@@ -151,6 +151,7 @@ class NetworkEstimator(BaseEstimator):
                 validation_split=opts["validation_fraction"] if es else 0.0,
                 metrics=(self._metric,) if es else (), callbacks=[stopper], shuffle=True,
                 seed=self._rng, verbose=opts["verbose"], sample_weight=sw,
+                device=opts["device"],
             )
         self._record(history, stopper, opts, incremental)
         if self.stop_reason_ == "max_iter":

@@ -60,8 +60,10 @@ class MLPClassifier(NetworkClassifier):
         ``fit`` continues from the current weights instead of starting over.
     verbose : bool, default False
         Print one line per epoch (loss, validation score) to stderr.
-    device : None or "cpu"
-        Where the network computes (only the NumPy CPU backend for now).
+    device : None, "cpu", "cuda" or "cuda:N"
+        Where the network trains: the CPU (NumPy) or an NVIDIA GPU (CuPy, installed with
+        ``pip install "plainnet[cuda12]"`` or ``"plainnet[cuda13]"``). ``model_`` stays on
+        that device; predictions come back as NumPy arrays.
 
     Attributes
     ----------

@@ -13,6 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import losses
+from ..backend import to_numpy
 from .base import loss_for_fit
 from .classifier import NetworkClassifier, sigmoid_spec
 from .objective import sigmoid_mse
@@ -125,8 +126,8 @@ class NeuronClassifier(NetworkClassifier):
 
     @property
     def coef_(self) -> np.ndarray:
-        return self.model_[-1].weight.data.copy()
+        return np.array(to_numpy(self.model_[-1].weight.data), copy=True)
 
     @property
     def intercept_(self) -> np.ndarray:
-        return self.model_[-1].bias.data.copy()
+        return np.array(to_numpy(self.model_[-1].bias.data), copy=True)

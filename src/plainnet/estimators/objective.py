@@ -16,7 +16,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from .. import losses
+from .. import backend, losses
 from ..autodiff import Tensor
 
 
@@ -76,6 +76,7 @@ def gradient_norm(model, X: np.ndarray, y: np.ndarray, sample_weight, base: Call
     :math:`\alpha W_l / S` to each weight matrix's gradient.
     """
     params = model.parameters()
+    device = model.device
     was_training = model.training
     model.eval()
     model.zero_grad()
@@ -90,13 +91,13 @@ def gradient_norm(model, X: np.ndarray, y: np.ndarray, sample_weight, base: Call
             share = (hi - lo if sw is None else float(np.sum(sw))) / total
             if share == 0:
                 continue
-            out = model(Tensor(X[lo:hi]))
+            out = model(Tensor(X[lo:hi], device=device))
             value = base(out, y[lo:hi]) if sw is None else base(out, y[lo:hi], sample_weight=sw)
             (value * share).backward()
-        grads = {id(p): (np.zeros_like(p.data) if p.grad is None else np.asarray(p.grad))
-                 for p in params}
+        grads = {id(p): (np.zeros(p.shape, p.dtype) if p.grad is None
+                         else backend.to_numpy(p.grad)) for p in params}
         for w in weights:
-            grads[id(w)] = grads[id(w)] + (alpha / total) * w.data
+            grads[id(w)] = grads[id(w)] + (alpha / total) * backend.to_numpy(w.data)
         squares = sum(float(np.sum(np.square(g, dtype=np.float64))) for g in grads.values())
     finally:
         model.zero_grad()

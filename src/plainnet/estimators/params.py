@@ -93,17 +93,28 @@ def verbose(value) -> int:
     raise TypeError(f"verbose must be True/False or an int >= 0; got {value!r}")
 
 
-def device(value) -> None:
-    if value is not None and value != "cpu":
-        raise ValueError(
-            f"device must be None or 'cpu' (the NumPy backend); got {value!r}"
+def device(value) -> str | None:
+    """``device`` as a full device name (``"cuda"`` -> ``"cuda:0"``), or None (the CPU).
+
+    An unknown name is a ``ValueError``; a device this machine lacks (``"cuda"`` without CuPy
+    or a GPU) a :class:`plainnet.backend.DeviceUnavailableError` saying how to install it.
+    """
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise TypeError(
+            f"device must be None, 'cpu', 'cuda' or 'cuda:N'; got {type(value).__name__} "
+            f"{value!r}"
         )
+    from ..backend import canonical_device
+
+    return canonical_device(value)
 
 
 def common(est) -> dict:
     """The checked values of the hyperparameters every network estimator has."""
-    device(est.device)
     return {
+        "device": device(est.device),
         "solver": solver(est.solver),
         "lr": check_positive(est.learning_rate_init, "learning_rate_init"),
         "max_iter": check_int(est.max_iter, "max_iter", minimum=1),

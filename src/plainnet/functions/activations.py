@@ -307,18 +307,41 @@ def get_activation(activation, **params) -> Activation:
     )
 
 
+def _logsumexp(x: np.ndarray, axis=-1, keepdims: bool = False) -> np.ndarray:
+    """The array kernel of :func:`logsumexp` (also the forward of its autodiff op)."""
+    top = np.max(x, axis=axis, keepdims=True)
+    finite = np.isfinite(top)
+    m = np.where(finite, top, 0)
+    with np.errstate(invalid="ignore", divide="ignore"):  # rows whose maximum is +-inf/NaN
+        below = np.sum(np.where(x < m, np.exp(x - m), 0), axis=axis, keepdims=True)
+        ties = np.sum(x == m, axis=axis, keepdims=True) - 1
+        out = np.where(finite, m + np.log1p(below + ties), top).astype(x.dtype, copy=False)
+    return out if keepdims else np.squeeze(out, axis=axis)
+
+
+def _softmax(x: np.ndarray, axis=-1) -> np.ndarray:
+    """The array kernel of :func:`softmax`."""
+    e = np.exp(x - np.max(x, axis=axis, keepdims=True))
+    return e / np.sum(e, axis=axis, keepdims=True)
+
+
+def _log_softmax(x: np.ndarray, axis=-1) -> np.ndarray:
+    """The array kernel of :func:`log_softmax`."""
+    return x - _logsumexp(x, axis=axis, keepdims=True)
+
+
 def logsumexp(x, axis=-1, keepdims: bool = False):
     r"""``log(sum(exp(x)))`` along ``axis``, shifted by the maximum so it cannot overflow.
 
-    .. math:: \mathrm{LSE}(x) = m + \log \sum_k e^{x_k - m}, \quad m = \max_k x_k
+    .. math:: \mathrm{LSE}(x) = m + \log\Big(1 + \sum_{k \ne k^*} e^{x_k - m}\Big),
+              \quad m = x_{k^*} = \max_k x_k
+
+    The maximum's own term is exactly 1, so it is taken out and the rest goes through
+    ``log1p``: accurate to rounding even when the other terms are tiny.
     """
     if _is_tensor(x):
         return x.logsumexp(axis=axis, keepdims=keepdims)
-    x = as_float_array(x, "x")
-    m = np.max(x, axis=axis, keepdims=True)
-    m = np.where(np.isfinite(m), m, 0)
-    out = np.log(np.sum(np.exp(x - m), axis=axis, keepdims=True)) + m
-    return out if keepdims else np.squeeze(out, axis=axis)
+    return _logsumexp(as_float_array(x, "x"), axis=axis, keepdims=keepdims)
 
 
 def softmax(x, axis: int = -1):
@@ -330,14 +353,11 @@ def softmax(x, axis: int = -1):
     """
     if _is_tensor(x):
         return x.softmax(axis=axis)
-    x = as_float_array(x, "x")
-    e = np.exp(x - np.max(x, axis=axis, keepdims=True))
-    return e / np.sum(e, axis=axis, keepdims=True)
+    return _softmax(as_float_array(x, "x"), axis=axis)
 
 
 def log_softmax(x, axis: int = -1):
     r"""The logarithm of :func:`softmax`, computed directly: :math:`x_i - \mathrm{LSE}(x)`."""
     if _is_tensor(x):
         return x.log_softmax(axis=axis)
-    x = as_float_array(x, "x")
-    return x - logsumexp(x, axis=axis, keepdims=True)
+    return _log_softmax(as_float_array(x, "x"), axis=axis)

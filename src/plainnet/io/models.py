@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from .. import backend as _backend
 from .._version import __version__
 from ..nn import Module, module_from_spec, module_to_spec
 from .files import atomic_write_bytes, read_bytes
@@ -49,6 +50,11 @@ def save(model: Module, path: str | os.PathLike, metadata: dict | None = None) -
     metadata : dict, optional
         JSON-able extras to keep with the model (string keys; NumPy arrays and scalars become
         lists and numbers). Read back with :func:`load_with_metadata`.
+
+    Notes
+    -----
+    A model on a GPU is saved from a host copy of its weights (the model stays where it is);
+    the file is the same as from the CPU.
     """
     if not isinstance(model, Module):
         raise TypeError(f"save expects a plainnet Module; got {type(model).__name__}")
@@ -65,7 +71,7 @@ def save(model: Module, path: str | os.PathLike, metadata: dict | None = None) -
         KEY_ARCHITECTURE: architecture,
         KEY_METADATA: _metadata_to_json(metadata),
     }
-    state = {name: np.asarray(value) for name, value in model.state_dict().items()}
+    state = {name: _backend.to_numpy(value) for name, value in model.state_dict().items()}
     atomic_write_bytes(path, encode(state, header))
 
 
@@ -75,7 +81,8 @@ def load(path: str | os.PathLike, device: str | None = None) -> Module:
     Raises ``FileNotFoundError`` for a missing file and :class:`ModelFileError` (a
     ``ValueError``) for a truncated, foreign (pickle, zip, text, ...) or corrupt file, a
     safetensors file without plainnet's architecture, or an unknown module class. Nothing in
-    the file is executed. ``device`` None or ``"cpu"`` keeps the NumPy backend.
+    the file is executed. ``device`` None or ``"cpu"`` keeps the model in host memory (NumPy);
+    ``"cuda"`` or ``"cuda:N"`` moves it to that GPU after loading (``model.to(device)``).
     """
     return load_with_metadata(path, device=device)[0]
 

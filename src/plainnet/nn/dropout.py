@@ -6,6 +6,7 @@ import numbers
 
 import numpy as np
 
+from .. import backend as _backend
 from ..random import get_rng
 from .module import Module
 
@@ -18,7 +19,9 @@ class Dropout(Module):
 
     In eval mode (``model.eval()``, and always in ``predict``) it is the identity. The masks
     come from ``rng`` (a Generator or seed) or, by default, from
-    :func:`plainnet.random.get_rng`, so ``pn.seed(n)`` makes them reproducible.
+    :func:`plainnet.random.get_rng`, so ``pn.seed(n)`` makes them reproducible. The masks are
+    drawn on the host and copied to the input's device, so a seed gives the same masks (and
+    the same training) on every device.
     """
 
     init_passthrough = True
@@ -35,10 +38,13 @@ class Dropout(Module):
             return x
         dtype = x.dtype
         if self.p == 1.0:
-            return x * np.zeros(x.shape, dtype)
+            return x * np.zeros_like(x.data, dtype=dtype)
         draw_dtype = dtype if dtype in (np.float32, np.float64) else np.float64
         keep = get_rng(self.rng).random(x.shape, dtype=draw_dtype) >= self.p
-        return x * np.multiply(keep, 1.0 / (1.0 - self.p), dtype=dtype)
+        mask = np.multiply(keep, 1.0 / (1.0 - self.p), dtype=dtype)
+        if type(x.data) is not np.ndarray:
+            mask = _backend.match_device(mask, x.data, "Dropout")
+        return x * mask
 
     def get_config(self) -> dict:
         return {"p": self.p}

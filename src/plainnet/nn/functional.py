@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..autodiff.engine import Op, apply
+from ..autodiff.engine import Op, Tensor, apply
 
 
 def _linear_forward(x, w, b):
@@ -62,7 +62,7 @@ def _batch_norm_forward(x, weight, bias, axes, eps, cache):
 
 
 def _batch_norm_vjp(i, g, out, x, weight, bias, axes, eps, cache):
-    if "xhat" in cache and isinstance(g, np.ndarray):
+    if "xhat" in cache and not isinstance(g, Tensor):
         xhat, inv_std = cache["xhat"], cache["inv_std"]
     else:  # differentiating the backward pass (create_graph): recompute on Tensors
         xc = x - x.mean(axis=axes, keepdims=True)

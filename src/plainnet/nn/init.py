@@ -13,7 +13,8 @@ about constant from layer to layer:
 Every function here works in place on a :class:`~plainnet.nn.Parameter` (or Tensor or NumPy
 array), returns it, and follows PyTorch's ``torch.nn.init`` formulas and argument names. Random
 draws come from :func:`plainnet.random.get_rng`, so ``pn.seed(n)`` makes them reproducible;
-pass ``rng=`` (a Generator or an int) for an independent stream.
+pass ``rng=`` (a Generator or an int) for an independent stream. Draws are made on the host
+and copied to the parameter's device, so a seed gives the same weights on every device.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ import numbers
 
 import numpy as np
 
+from .. import backend as _backend
 from .._validation import check_positive
 from ..autodiff import Tensor
 from ..random import get_rng
@@ -77,7 +79,10 @@ def calculate_gain(nonlinearity: str, param: float | None = None) -> float:
 
 def _array(tensor) -> np.ndarray:
     arr = tensor.data if isinstance(tensor, Tensor) else tensor
-    if not isinstance(arr, np.ndarray) or arr.dtype.kind != "f":
+    if (
+        not (isinstance(arr, np.ndarray) or _backend.is_device_array(arr))
+        or arr.dtype.kind != "f"
+    ):
         raise TypeError(
             "initializers fill a floating-point Parameter, Tensor or NumPy array in place; "
             f"got {type(tensor).__name__}"
@@ -86,7 +91,10 @@ def _array(tensor) -> np.ndarray:
 
 
 def _fill(tensor, values):
-    _array(tensor)[...] = values
+    arr = _array(tensor)
+    if isinstance(values, np.ndarray) and type(arr) is not np.ndarray:
+        values = _backend.to_device(values.astype(arr.dtype), _backend.device_of(arr))
+    arr[...] = values
     return tensor
 
 

@@ -3,7 +3,8 @@
 A Module registers the Parameters and sub-Modules assigned to its attributes, so
 ``parameters()``, ``state_dict()`` and ``zero_grad()`` find them all. Every Module can describe
 itself as JSON (``get_config()`` gives its constructor arguments), which is how
-:func:`plainnet.save` stores architectures without pickle.
+:func:`plainnet.save` stores architectures without pickle. ``model.to(device)`` moves every
+parameter and buffer to a device (see :mod:`plainnet.backend`).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from collections.abc import Iterator
 
 import numpy as np
 
+from .. import backend as _backend
 from .._validation import as_float_array
 from ..autodiff import Tensor, no_grad
 
@@ -26,7 +28,11 @@ class Parameter(Tensor):
     __slots__ = ()
 
     def __init__(self, data, dtype=None):
-        arr = np.array(data.data if isinstance(data, Tensor) else data, dtype=dtype)
+        src = data.data if isinstance(data, Tensor) else data
+        if _backend.is_device_array(src):  # a copy on the same device
+            arr = src.astype(src.dtype if dtype is None else dtype, copy=True)
+        else:
+            arr = np.array(src, dtype=dtype)
         if arr.dtype.kind != "f":
             arr = arr.astype(np.float32)
         super().__init__(arr, requires_grad=True)
@@ -59,8 +65,10 @@ class Module:
                 f"call super().__init__() in {type(self).__name__}.__init__ before assigning "
                 "attributes"
             )
-        if name in self._buffers and isinstance(value, (np.ndarray, np.generic)):
-            self._set_buffer(name, np.asarray(value))  # assigning updates the buffer (PyTorch)
+        if name in self._buffers and (
+            isinstance(value, (np.ndarray, np.generic)) or _backend.is_device_array(value)
+        ):
+            self._set_buffer(name, _as_buffer(value))  # assigning updates the buffer (PyTorch)
             return
         for store in (self._parameters, self._modules, self._buffers):
             store.pop(name, None)
@@ -80,7 +88,7 @@ class Module:
 
         Buffers are saved in the ``state_dict`` but not returned by ``parameters()``.
         """
-        arr = np.asarray(value)
+        arr = _as_buffer(value)
         object.__setattr__(self, name, arr)
         self._buffers[name] = arr
 
@@ -136,12 +144,15 @@ class Module:
                     seen.add(id(p))
                     state[prefix + name] = p.data.copy()
             for name, b in module._buffers.items():
-                state[prefix + name] = np.array(b, copy=True)
+                state[prefix + name] = b.copy() if _backend.is_device_array(b) else np.array(
+                    b, copy=True
+                )
         return state
 
     def load_state_dict(self, state_dict, strict: bool = True) -> None:
         """Copy values from ``state_dict`` into this module's parameters and buffers.
 
+        Values may be on any device; each is copied to the device of the entry it fills.
         Raises ``KeyError`` for missing or unexpected names (when ``strict``) and
         ``ValueError`` for a mis-shaped entry, before changing anything.
         """
@@ -156,21 +167,24 @@ class Module:
                 f"unexpected {unexpected}"
             )
         for name in sorted(expected & given):
-            value = np.asarray(state_dict[name])
+            value = _as_buffer(state_dict[name])
             target = own[name].data if name in own else own_buffers[name]
-            if value.shape != np.shape(target):
+            if value.shape != target.shape:
                 raise ValueError(
                     f"state_dict entry {name!r} has shape {value.shape}; the module expects "
-                    f"{np.shape(target)}"
+                    f"{target.shape}"
                 )
         for name in sorted(expected & given):
-            value = np.asarray(state_dict[name])
+            value = _as_buffer(state_dict[name])
+            target = own[name].data if name in own else own_buffers[name]
+            if type(value) is not type(target) or _backend.is_device_array(value):
+                value = _backend.to_device(value, _backend.device_of(target))
             if name in own:
                 own[name].data[...] = value
             else:
                 module_name, _, attr = name.rpartition(".")
                 module = self.get_submodule(module_name)
-                module._set_buffer(attr, value.astype(np.asarray(own_buffers[name]).dtype))
+                module._set_buffer(attr, value.astype(target.dtype))
 
     def get_submodule(self, target: str) -> Module:
         """The sub-module at a dotted path, e.g. ``"0"`` or ``"encoder.1"``."""
@@ -204,6 +218,40 @@ class Module:
         p = self._first_parameter()
         return np.dtype(np.float32) if p is None else p.dtype
 
+    @property
+    def device(self) -> str:
+        """Where the module computes: the device of its first parameter (or buffer);
+        ``"cpu"`` for a module with neither."""
+        p = self._first_parameter()
+        if p is not None:
+            return p.device
+        for _, b in self.named_buffers():
+            return _backend.device_of(b)
+        return "cpu"
+
+    def to(self, device: str) -> Module:
+        """Move every parameter, gradient and buffer to ``device`` (``"cpu"``, ``"cuda"``,
+        ``"cuda:N"``), in place, and return the module.
+
+        Parameters stay the same objects (an optimizer made before still holds them), but an
+        optimizer's existing state is not moved: make the optimizer after ``to``, or use
+        :func:`plainnet.fit` with ``device=``, which moves both.
+        """
+        target = _backend.canonical_device(device)
+        for p in self.parameters():
+            p.data = _backend.to_device(p.data, target)
+            g = p.grad
+            if g is not None:
+                p.grad = g.to(target) if isinstance(g, Tensor) else _backend.to_device(g, target)
+        for m in self.modules():
+            for name, b in list(m._buffers.items()):
+                m._set_buffer(name, _backend.to_device(b, target))
+        return self
+
+    def cpu(self) -> Module:
+        """Move the module to host memory: ``self.to("cpu")``."""
+        return self.to("cpu")
+
     def _first_parameter(self) -> Parameter | None:
         for _, p in self.named_parameters():
             return p
@@ -218,28 +266,44 @@ class Module:
             x = Tensor(self._as_input(x))
         return self.forward(x, *args, **kwargs)
 
-    def _as_input(self, x) -> np.ndarray:
+    def _as_input(self, x):
         """``x`` as a float array of the parameters' dtype (a module without parameters keeps
-        the input's float dtype)."""
-        arr = as_float_array(x, "input")
+        the input's float dtype). A device array stays on its device."""
+        if type(x) is not np.ndarray and _backend.is_device_array(x):
+            arr = x if x.dtype.kind == "f" else x.astype(np.float64)
+        else:
+            arr = as_float_array(x, "input")
         p = self._first_parameter()
         return arr if p is None or arr.dtype == p.dtype else arr.astype(p.dtype)
 
-    def predict(self, X, batch_size: int | None = None) -> np.ndarray:
+    def predict(self, X, batch_size: int | None = None):
         """The model's output on ``X`` as an array, in eval mode, without building a graph.
 
-        ``batch_size`` bounds memory on large inputs (None: all at once).
+        ``batch_size`` bounds memory on large inputs (None: all at once). On a module that
+        lives on a GPU, host data ``X`` (NumPy, lists) is copied over batch by batch and the
+        output comes back as a NumPy array; a device array ``X`` gives output on its device.
         """
         X = self._as_input(X)
+        device = self.device
+        host_input = type(X) is np.ndarray or not _backend.is_device_array(X)
+        if device == "cpu" or not host_input:
+            move = back = None
+        else:
+            move = _backend.to_device
+            back = _backend.to_numpy
         was_training = self.training
         self.eval()
         try:
             with no_grad():
                 if batch_size is None or len(X) <= batch_size:
-                    return self(Tensor(X)).data
-                parts = [self(Tensor(X[i : i + batch_size])).data
-                         for i in range(0, len(X), batch_size)]
-                return np.concatenate(parts)
+                    batches = [X]
+                else:
+                    batches = [X[i : i + batch_size] for i in range(0, len(X), batch_size)]
+                parts = []
+                for batch in batches:
+                    out = self(Tensor(batch if move is None else move(batch, device))).data
+                    parts.append(out if back is None else back(out))
+                return parts[0] if len(parts) == 1 else np.concatenate(parts)
         finally:
             self.train(was_training)
 
@@ -264,6 +328,11 @@ class Module:
             child_repr = repr(child).replace("\n", "\n  ")
             lines.append(f"  ({name}): {child_repr}")
         return "\n".join(lines) + "\n)"
+
+
+def _as_buffer(value):
+    """A buffer value as an array: device arrays stay on their device."""
+    return value if _backend.is_device_array(value) else np.asarray(value)
 
 
 def module_to_spec(module: Module) -> dict:

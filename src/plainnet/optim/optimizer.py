@@ -3,7 +3,8 @@
 An optimizer holds a list of *parameter groups* (dicts with ``"params"`` and the
 hyperparameters, as in PyTorch) and a ``state`` dict per parameter. ``step()`` hands each
 parameter that has a gradient to the subclass's :meth:`Optimizer._update`, which changes
-``param.data`` in place through a rule of :mod:`plainnet.optimize.rules`.
+``param.data`` in place through a rule of :mod:`plainnet.optimize.rules`. State arrays live on
+their parameter's device (the rules make them with ``zeros_like``).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from collections.abc import Callable, Iterable
 
 import numpy as np
 
+from .. import backend as _backend
 from ..autodiff import Tensor, enable_grad
 
 
@@ -145,7 +147,12 @@ class Optimizer:
                 grad = p.grad
                 if grad is None:
                     continue
-                self._update(p.data, _as_grad_array(p, grad), self.state[p], group)
+                state = self.state[p]
+                try:
+                    self._update(p.data, _as_grad_array(p, grad), state, group)
+                except Exception:
+                    _check_state_device(p, state, type(self).__name__)
+                    raise
         return loss
 
     def zero_grad(self, set_to_none: bool = True) -> None:
@@ -180,7 +187,10 @@ class Optimizer:
             for p in group["params"]:
                 if p in self.state and self.state[p]:
                     state[index[id(p)]] = {
-                        k: (np.array(v, copy=True) if isinstance(v, np.ndarray) else v)
+                        k: (
+                            np.array(v, copy=True) if isinstance(v, np.ndarray)
+                            else v.copy() if _backend.is_device_array(v) else v
+                        )
                         for k, v in self.state[p].items()
                     }
         return {"state": state, "param_groups": groups}
@@ -189,7 +199,8 @@ class Optimizer:
         """Restore the state saved by :meth:`state_dict`; training then continues exactly.
 
         The optimizer must have the same groups with the same numbers of parameters. Arrays
-        are copied (and cast to each parameter's dtype); nothing changes if a check fails.
+        are copied (and cast to each parameter's dtype) to each parameter's device; nothing
+        changes if a check fails.
         """
         name = type(self).__name__
         if not isinstance(state_dict, dict) or not {"state", "param_groups"} <= set(state_dict):
@@ -233,8 +244,33 @@ class Optimizer:
         return "\n".join(lines) + "\n)"
 
 
+def move_state(optimizer: Optimizer, device: str) -> None:
+    """Move every state array of ``optimizer`` to ``device`` (after ``model.to(device)``)."""
+    for state in optimizer.state.values():
+        for key, value in state.items():
+            if isinstance(value, np.ndarray) or _backend.is_device_array(value):
+                state[key] = _backend.to_device(value, device)
+
+
+def _check_state_device(p: Tensor, state: dict, owner: str) -> None:
+    """After an update failed: raise a clear error if the state is on another device."""
+    devices = _backend.devices_in([p.data, list(state.values())])
+    if len(devices) > 1:
+        raise _backend.DeviceMismatchError(
+            f"{owner}: a parameter is on {p.device!r} but its optimizer state is on "
+            f"{[d for d in devices if d != p.device][0]!r} (the model was moved after the "
+            "optimizer took steps). Make the optimizer after model.to(...), or train with "
+            "pn.fit(..., device=...), which moves both"
+        )
+
+
 def _as_grad_array(p: Tensor, grad) -> np.ndarray:
-    g = grad.data if isinstance(grad, Tensor) else np.asarray(grad)
+    if isinstance(grad, Tensor):
+        g = grad.data
+    elif type(grad) is np.ndarray or _backend.is_device_array(grad):
+        g = grad
+    else:
+        g = np.asarray(grad)
     if g.shape != p.data.shape:
         raise ValueError(f"a gradient of shape {g.shape} was set on a parameter of shape {p.shape}")
     if g.dtype != p.data.dtype:
@@ -243,14 +279,18 @@ def _as_grad_array(p: Tensor, grad) -> np.ndarray:
 
 
 def _restore(value, p: Tensor, key: str, owner: str):
-    if not isinstance(value, np.ndarray):
+    on_host = isinstance(value, np.ndarray)
+    if not (on_host or _backend.is_device_array(value)):
         return copy.deepcopy(value)
     if value.shape != p.data.shape:
         raise ValueError(
             f"{owner}: state {key!r} has shape {value.shape}; its parameter has shape {p.shape}"
         )
     dtype = p.data.dtype if value.dtype.kind == "f" else value.dtype
-    return np.array(value, dtype=dtype, copy=True)
+    if on_host and type(p.data) is np.ndarray:
+        return np.array(value, dtype=dtype, copy=True)
+    moved = _backend.to_device(value, p.device)
+    return moved.astype(dtype, copy=moved is value)
 
 
 def params_list(params: Iterable | Tensor) -> list[Tensor]:

@@ -4,7 +4,8 @@ Each rule updates a parameter array **in place** from its gradient and a per-par
 ``state`` dict (created empty by the caller, filled on the first step). They are shared by
 :func:`plainnet.optimize.minimize` (where the parameter is the point ``x``) and by the
 neural-network optimizers of :mod:`plainnet.optim` (one call per parameter). The equations
-and defaults are PyTorch's, so results match step for step.
+and defaults are PyTorch's, so results match step for step. The rules call only NumPy functions
+that hand CuPy arrays on to CuPy, so state arrays are made on the parameter's device.
 
 In the formulas :math:`\theta` is the parameter, :math:`g` its gradient, :math:`\eta` the
 learning rate and :math:`t` the step count (from 1).
@@ -15,6 +16,8 @@ from __future__ import annotations
 import threading
 
 import numpy as np
+
+from ..backend import device_of
 
 _local = threading.local()
 
@@ -28,11 +31,19 @@ def _scratch(like: np.ndarray) -> np.ndarray:
     cache = getattr(_local, "cache", None)
     if cache is None:
         cache = _local.cache = {}
-    key = (like.shape, like.dtype.str)
+    if type(like) is np.ndarray:
+        key = (like.shape, like.dtype.str)
+    else:  # one scratch array per device
+        key = (like.shape, like.dtype.str, device_of(like))
     buf = cache.get(key)
     if buf is None:
         buf = cache[key] = np.empty_like(like)
     return buf
+
+
+def _copy(a):
+    """A copy of the array ``a`` on its own device."""
+    return np.array(a, copy=True) if isinstance(a, (np.ndarray, np.generic)) else a.copy()
 
 
 def sgd(param, grad, state, lr, momentum=0.0, dampening=0.0, nesterov=False):
@@ -47,7 +58,7 @@ def sgd(param, grad, state, lr, momentum=0.0, dampening=0.0, nesterov=False):
     if momentum:
         buf = state.get("momentum_buffer")
         if buf is None:
-            buf = state["momentum_buffer"] = np.array(grad, copy=True)
+            buf = state["momentum_buffer"] = _copy(grad)
         else:
             buf *= momentum
             buf += (1 - dampening) * grad

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from .. import backend as _backend
 from .._validation import as_float_array, check_int
 from ..autodiff import Tensor, no_grad
 from ..callbacks import Callback
@@ -56,8 +57,20 @@ def _check_finite_grads(params) -> bool:
     return True
 
 
-def _evaluate(model, X, y, loss_fn, metric_fns, loss_name, batch_size) -> dict:
-    """Loss and metrics on ``(X, y)`` in eval mode, batch by batch, with no graph."""
+def _finite_on_device(loss, params) -> tuple[float, bool]:
+    """``(loss value, whether it and every gradient are finite)`` with one wait for the device
+    (each separate check would wait for it again)."""
+    xp = _backend.array_module(loss.data)
+    flags = [xp.isfinite(loss.data).all()]
+    flags += [xp.isfinite(p.grad).all() for p in params if p.grad is not None]
+    ok = bool(xp.stack(flags).all())
+    return float(loss.data), ok
+
+
+def _evaluate(model, X, y, loss_fn, metric_fns, loss_name, batch_size, y_host=None) -> dict:
+    """Loss and metrics on ``(X, y)`` in eval mode, batch by batch, with no graph.
+
+    On a device, ``y_host`` is ``y`` in host memory: the metrics are computed there."""
     was_training = model.training
     model.eval()
     total, outputs = 0.0, []
@@ -73,6 +86,8 @@ def _evaluate(model, X, y, loss_fn, metric_fns, loss_name, batch_size) -> dict:
     logs = {"loss": total / len(X)}
     if metric_fns:
         output = np.concatenate(outputs)
+        if y_host is not None:
+            output, y = _backend.to_numpy(output), y_host
         for name, fn in metric_fns:
             logs[name] = fn(output, y, loss_name)
     return logs
@@ -94,6 +109,7 @@ def fit(
     seed=None,
     verbose: int = 1,
     sample_weight=None,
+    device: str | None = None,
 ) -> History:
     r"""Train ``model`` on ``(X, y)`` by mini-batch gradient descent.
 
@@ -130,6 +146,11 @@ def fit(
         0 silent, 1 a progress bar per epoch, 2 one line per epoch.
     sample_weight : array_like, optional
         One weight per sample, passed to the loss.
+    device : str, optional
+        Where to train: ``"cpu"``, ``"cuda"`` or ``"cuda:N"`` (see :mod:`plainnet.backend`).
+        The model and the optimizer's state are moved there (and stay there), and the data
+        is copied there once; losses and metrics are logged as host floats. By default the
+        model trains where it is.
 
     Returns
     -------
@@ -140,10 +161,13 @@ def fit(
     -----
     If the loss or a gradient turns NaN or infinite, the step is not taken, training stops,
     the last finite weights stay in the model and a ``RuntimeWarning`` says where it
-    happened and what to try. Validation and prediction build no graph.
+    happened and what to try. Validation and prediction build no graph. A seed gives the same
+    shuffling, dropout masks and so the same training on every device (up to the devices'
+    rounding).
     """
     from ..losses import get as get_loss
     from ..optim import get_optimizer
+    from ..optim.optimizer import move_state
 
     epochs = check_int(epochs, "epochs", minimum=1)
     batch_size = check_int(batch_size, "batch_size", minimum=1)
@@ -153,6 +177,13 @@ def fit(
         raise ValueError(f"validation_split must be in [0, 1); got {validation_split!r}")
     loss_name = _loss_name(loss)
     loss_fn = get_loss(loss)
+    if device is not None:
+        device = _backend.canonical_device(device)
+        model.to(device)
+        if not isinstance(optimizer, str):
+            move_state(optimizer, device)
+    device = model.device
+    on_host = device == "cpu"
     if isinstance(optimizer, str):
         optimizer = get_optimizer(optimizer, model.parameters())
     params = model.parameters()
@@ -215,18 +246,34 @@ def fit(
     history = History()
     history.params = {"epochs": epochs, "batch_size": batch_size, "n_samples": n}
     eval_batch = max(batch_size, 1024)
+    y_val_host = None
+    if not on_host:  # the data go to the device once; shuffling gathers there
+        y_host = y
+        X, y = _backend.to_device(X, device), _backend.to_device(y, device)
+        if weights is not None:
+            weights = _backend.to_device(weights, device)
+        if X_val is not None:
+            y_val_host = y_val
+            X_val, y_val = _backend.to_device(X_val, device), _backend.to_device(y_val, device)
     model.train()
     for cb in all_callbacks:
         cb.on_train_begin({})
     try:
         # divergence is detected and reported clearly; NumPy's overflow chatter is noise
-        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"), \
+                _backend.device_context(device):
             for epoch in range(1, epochs + 1):
                 for cb in all_callbacks:
                     cb.on_epoch_begin(epoch, {})
                 start = time.perf_counter()
                 order = rng.permutation(n) if shuffle else np.arange(n)
-                Xs, ys = X[order], y[order]
+                if on_host:
+                    ys_host = ys = y[order]
+                    Xs = X[order]
+                else:
+                    ys_host = y_host[order] if metric_fns else None
+                    order = _backend.to_device(order, device)
+                    Xs, ys = X[order], y[order]
                 ws = weights[order] if weights is not None else None
                 total_loss = 0.0
                 outputs = [] if metric_fns else None
@@ -241,11 +288,16 @@ def fit(
                         batch_loss = loss_fn(out, yb)
                     else:
                         batch_loss = loss_fn(out, yb, sample_weight=ws[lo:hi])
-                    value = float(batch_loss.data)
                     optimizer.zero_grad()
-                    if np.isfinite(value):
+                    if on_host:
+                        value = float(batch_loss.data)
+                        if np.isfinite(value):
+                            batch_loss.backward()
+                        finite = np.isfinite(value) and _check_finite_grads(params)
+                    else:  # a NaN loss gives NaN gradients, and no step: as above
                         batch_loss.backward()
-                    if not (np.isfinite(value) and _check_finite_grads(params)):
+                        value, finite = _finite_on_device(batch_loss, params)
+                    if not finite:
                         _diverged(model, params, snapshot, epoch, b, value, optimizer)
                         trainer.stop_training = True
                         trainer.stop_reason = "diverged"
@@ -263,11 +315,12 @@ def fit(
                 seen = hi if trainer.stop_training else n
                 logs = {"loss": total_loss / max(seen, 1)}
                 if metric_fns:
-                    output = np.concatenate(outputs)
+                    output = _backend.to_numpy(np.concatenate(outputs))
                     for name, fn in metric_fns:
-                        logs[name] = fn(output, ys[: len(output)], loss_name)
+                        logs[name] = fn(output, ys_host[: len(output)], loss_name)
                 if X_val is not None:
-                    val = _evaluate(model, X_val, y_val, loss_fn, metric_fns, loss_name, eval_batch)
+                    val = _evaluate(model, X_val, y_val, loss_fn, metric_fns, loss_name,
+                                    eval_batch, y_val_host)
                     logs.update({f"val_{k}": v for k, v in val.items()})
                 logs["lr"] = float(optimizer.param_groups[0]["lr"])
                 logs["epoch_time"] = time.perf_counter() - start

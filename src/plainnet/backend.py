@@ -1,0 +1,533 @@
+"""Where arrays live: a small registry of devices, each an array module and a way to and from
+the host.
+
+Every :class:`~plainnet.Tensor` computes with the array module of its own data: NumPy for
+``"cpu"`` arrays, CuPy for ``"cuda"`` / ``"cuda:N"`` arrays. Operations never move data
+between devices; :func:`to_device` (and ``Tensor.to``, ``Module.to``) is the only way across,
+always through the host.
+
+A device *kind* is a :class:`Backend`: its name (``"cpu"``, ``"cuda"``), its array module
+(loaded on first use, so ``import plainnet`` never imports CuPy), the array types it owns, and
+how arrays go to and come from host memory. ``"cpu"`` and ``"cuda"`` are registered here;
+:func:`register_backend` adds another kind (the tests register a fake device this way, to test
+every transfer on a machine without a GPU).
+
+Device names: ``"cpu"``; ``"cuda"`` (the current GPU) and ``"cuda:N"`` (GPU ``N``). Functions
+that report a device give the full name, e.g. ``"cuda:0"``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from types import ModuleType
+
+import numpy as np
+
+__all__ = [
+    "Backend",
+    "DeviceMismatchError",
+    "DeviceUnavailableError",
+    "array_module",
+    "canonical_device",
+    "device_context",
+    "device_count",
+    "device_of",
+    "get_backend",
+    "is_available",
+    "is_device_array",
+    "register_backend",
+    "synchronize",
+    "to_device",
+    "to_numpy",
+    "unregister_backend",
+]
+
+INSTALL_HINT = (
+    'pip install "plainnet[cuda12]" (CUDA 12.x) or pip install "plainnet[cuda13]" (CUDA 13.x), '
+    "whichever matches your NVIDIA driver (nvidia-smi shows its CUDA version)"
+)
+
+
+class DeviceUnavailableError(ValueError, RuntimeError):
+    """A device was named that this machine cannot use: CuPy is missing, no GPU is visible,
+    or the GPU index does not exist. The message says how to fix it."""
+
+
+class DeviceMismatchError(ValueError):
+    """One operation was given arrays on two devices; plainnet never moves data implicitly."""
+
+
+class Backend:
+    """One kind of device: its array module and how its arrays move to and from the host.
+
+    Subclasses set :attr:`name` (and :attr:`indexed` when devices are numbered, as
+    ``"cuda:0"``) and implement :meth:`_load`, :meth:`to_host` and :meth:`from_host`; the other
+    methods have defaults that suit a device kind with a single device.
+    """
+
+    name: str = ""
+    indexed: bool = False
+    """Whether devices of this kind are numbered (``"cuda:1"``) or there is one (``"cpu"``)."""
+
+    def __init__(self):
+        self._module: ModuleType | None = None
+
+    # -- loading -------------------------------------------------------------------------
+    def _load(self):
+        """Import and check the array module; raise :class:`DeviceUnavailableError` if it
+        cannot be used here."""
+        raise NotImplementedError
+
+    def module(self):
+        """The array module (e.g. ``numpy`` or ``cupy``), loaded on first use."""
+        if self._module is None:
+            self._module = self._load()
+            _TYPES.clear()  # types that were unknown may be this backend's arrays now
+        return self._module
+
+    @property
+    def loaded(self) -> bool:
+        return self._module is not None
+
+    def array_types(self) -> tuple[type, ...]:
+        """The array types this backend owns (empty until loaded)."""
+        return ()
+
+    # -- devices -------------------------------------------------------------------------
+    def device_count(self) -> int:
+        return 1
+
+    def current_index(self) -> int:
+        """The device that ``name`` alone (without ``:N``) means."""
+        return 0
+
+    def index_of(self, array) -> int:
+        """The device number ``array`` lives on."""
+        return 0
+
+    def device_name(self, index: int) -> str:
+        return f"{self.name}:{index}" if self.indexed else self.name
+
+    def device_context(self, index: int):
+        """A context manager in which new arrays and kernels go to device ``index``."""
+        return contextlib.nullcontext()
+
+    def synchronize(self, index: int) -> None:
+        """Wait until the device has finished all queued work (for timing)."""
+
+    # -- transfers -----------------------------------------------------------------------
+    def to_host(self, array) -> np.ndarray:
+        """A NumPy copy of ``array`` in host memory."""
+        raise NotImplementedError
+
+    def from_host(self, array: np.ndarray, index: int):
+        """A copy of the host array ``array`` on device ``index``."""
+        raise NotImplementedError
+
+    def move(self, array, index: int):
+        """``array`` (of this kind, on another device number) copied to device ``index``."""
+        return self.from_host(self.to_host(array), index)
+
+    # -- the few operations NumPy's dispatch does not reach -------------------------------
+    def add_at(self, target, index, values) -> None:
+        """``target[index] += values`` with repeated indices accumulating (``np.add.at``)."""
+        self.module().add.at(target, index, values)
+
+    def erf(self, array):
+        """The error function, elementwise."""
+        raise NotImplementedError(f"erf is not available on {self.name!r} arrays")
+
+
+class CPUBackend(Backend):
+    """NumPy in host memory: always available."""
+
+    name = "cpu"
+
+    def _load(self):
+        return np
+
+    def array_types(self) -> tuple[type, ...]:
+        return (np.ndarray, np.generic)
+
+    def to_host(self, array) -> np.ndarray:
+        return np.asarray(array)
+
+    def from_host(self, array: np.ndarray, index: int) -> np.ndarray:
+        return np.asarray(array)
+
+    def erf(self, array):
+        try:
+            from scipy.special import erf
+        except ImportError:  # pragma: no cover - scipy is optional
+            import math
+
+            erf = np.frompyfunc(math.erf, 1, 1)
+        return np.asarray(erf(array), dtype=array.dtype)
+
+
+class CUDABackend(Backend):
+    """CuPy on NVIDIA GPUs (``"cuda"``, ``"cuda:N"``). CuPy is imported on first use."""
+
+    name = "cuda"
+    indexed = True
+
+    def _load(self):
+        try:
+            import cupy
+        except Exception as err:  # ImportError, or a CuPy whose CUDA libraries fail to load
+            raise DeviceUnavailableError(
+                f"device 'cuda' needs CuPy, which could not be imported ({type(err).__name__}: "
+                f"{err}). Install the CuPy wheel for your CUDA version: {INSTALL_HINT}. "
+                "Without it, device must be None or 'cpu'."
+            ) from None
+        try:
+            count = int(cupy.cuda.runtime.getDeviceCount())
+        except Exception as err:  # no driver, or a driver older than CuPy's CUDA
+            raise DeviceUnavailableError(
+                f"device 'cuda' needs an NVIDIA GPU, but CuPy cannot reach one "
+                f"({type(err).__name__}: {err}). Check the driver with nvidia-smi and that the "
+                f"CuPy wheel matches its CUDA version: {INSTALL_HINT}. Without a GPU, device "
+                "must be None or 'cpu'."
+            ) from None
+        if count == 0:
+            raise DeviceUnavailableError(
+                "device 'cuda' needs an NVIDIA GPU, but CuPy sees none (is CUDA_VISIBLE_DEVICES "
+                "empty?). Without a GPU, device must be None or 'cpu'."
+            )
+        self._count = count
+        return cupy
+
+    def array_types(self) -> tuple[type, ...]:
+        return (self._module.ndarray,) if self._module is not None else ()
+
+    def device_count(self) -> int:
+        self.module()
+        return self._count
+
+    def current_index(self) -> int:
+        return int(self.module().cuda.runtime.getDevice())
+
+    def index_of(self, array) -> int:
+        return int(array.device.id)
+
+    def device_context(self, index: int):
+        return self.module().cuda.Device(index)
+
+    def synchronize(self, index: int) -> None:
+        self.module().cuda.Device(index).synchronize()
+
+    def to_host(self, array) -> np.ndarray:
+        return array.get()
+
+    def from_host(self, array: np.ndarray, index: int):
+        cupy = self.module()
+        with cupy.cuda.Device(index):
+            return cupy.asarray(array)
+
+    def move(self, array, index: int):
+        cupy = self.module()
+        with cupy.cuda.Device(index):
+            return cupy.array(array, copy=True)  # a peer-to-peer copy when the GPUs allow it
+
+    def add_at(self, target, index, values) -> None:
+        cupy = self.module()
+        at = getattr(cupy.add, "at", None)
+        if at is not None:
+            at(target, index, values)
+        else:  # CuPy < 13
+            import cupyx
+
+            cupyx.scatter_add(target, index, values)
+
+    def erf(self, array):
+        from cupyx.scipy.special import erf
+
+        return erf(array)
+
+
+_TYPES: dict[type, Backend | None] = {}
+"""Array type -> its backend (None: not an array of any loaded backend), filled on lookup."""
+_PARSED: dict[str, tuple[Backend, int]] = {}
+CPU = CPUBackend()
+CPU.module()
+_BACKENDS: dict[str, Backend] = {"cpu": CPU, "cuda": CUDABackend()}
+
+
+# -- the registry ------------------------------------------------------------------------
+def register_backend(backend: Backend) -> Backend | None:
+    """Add a device kind (or replace the one of the same name); returns the one replaced.
+
+    ``backend.name`` becomes a device name: ``"name"``, or ``"name:N"`` when
+    ``backend.indexed``.
+    """
+    if not isinstance(backend, Backend):
+        raise TypeError(f"register_backend expects a Backend; got {type(backend).__name__}")
+    if not isinstance(backend.name, str) or not backend.name.isidentifier():
+        raise ValueError(f"a backend's name must be an identifier; got {backend.name!r}")
+    previous = _BACKENDS.get(backend.name)
+    _BACKENDS[backend.name] = backend
+    _TYPES.clear()
+    _PARSED.clear()
+    return previous
+
+
+def unregister_backend(name: str) -> Backend | None:
+    """Remove the device kind ``name`` (not ``"cpu"``); returns it, or None if absent."""
+    if name == "cpu":
+        raise ValueError("the 'cpu' backend cannot be removed")
+    backend = _BACKENDS.pop(name, None)
+    _TYPES.clear()
+    _PARSED.clear()
+    return backend
+
+
+def get_backend(device) -> Backend:
+    """The :class:`Backend` of a device name (``"cpu"``, ``"cuda:1"``, ...), loaded."""
+    return _parse(device)[0]
+
+
+def _parse(device) -> tuple[Backend, int]:
+    """``(backend, device number)`` for a device name; loads the backend (so errors about a
+    missing CuPy or GPU come from here) and checks the number."""
+    found = _PARSED.get(device) if type(device) is str else None
+    if found is not None:
+        return found
+    if not isinstance(device, str):
+        raise TypeError(
+            f"device must be a string such as 'cpu' or 'cuda'; got {type(device).__name__} "
+            f"{device!r}"
+        )
+    kind, sep, number = device.strip().lower().partition(":")
+    backend = _BACKENDS.get(kind)
+    if backend is None:
+        raise ValueError(f"unknown device {device!r}; known devices: {_known()}")
+    if sep and not backend.indexed:
+        raise ValueError(f"device {kind!r} has no numbered devices; use {kind!r}, not {device!r}")
+    if sep and not (number.isdigit() and number.isascii()):
+        raise ValueError(f"bad device {device!r}; expected {kind!r} or '{kind}:N' with N >= 0")
+    backend.module()
+    index = int(number) if sep else backend.current_index()
+    count = backend.device_count()
+    if index >= count:
+        names = ", ".join(backend.device_name(i) for i in range(count))
+        raise DeviceUnavailableError(
+            f"device {device!r} does not exist: this machine has {count} {kind} "
+            f"device{'s' if count != 1 else ''} ({names})"
+        )
+    _PARSED[device] = (backend, index)
+    return backend, index
+
+
+def _known() -> str:
+    names = []
+    for name, backend in _BACKENDS.items():
+        names += [repr(name), repr(f"{name}:N")] if backend.indexed else [repr(name)]
+    return ", ".join(names)
+
+
+def canonical_device(device) -> str:
+    """The full name of a device, checked: ``"cuda"`` -> ``"cuda:0"``, ``"CPU"`` -> ``"cpu"``.
+
+    Raises ``ValueError`` for an unknown name and :class:`DeviceUnavailableError` (a
+    ``ValueError``) for a device this machine lacks, e.g. ``"cuda"`` without CuPy or a GPU.
+    """
+    backend, index = _parse(device)
+    return backend.device_name(index)
+
+
+def is_available(device: str = "cuda") -> bool:
+    """Whether ``device`` can be used here (True for ``"cpu"``; for ``"cuda"``: CuPy imports
+    and sees a GPU). Never raises for a known device name."""
+    try:
+        _parse(device)
+    except DeviceUnavailableError:
+        return False
+    return True
+
+
+def device_count(kind: str = "cuda") -> int:
+    """The number of devices of ``kind`` (0 when it is unavailable)."""
+    backend = _BACKENDS.get(kind)
+    if backend is None:
+        raise ValueError(f"unknown device kind {kind!r}; known: {sorted(_BACKENDS)}")
+    try:
+        backend.module()
+    except DeviceUnavailableError:
+        return 0
+    return backend.device_count()
+
+
+# -- arrays ------------------------------------------------------------------------------
+def _backend_of(x) -> Backend | None:
+    """The backend owning array ``x``, or None when ``x`` is not an array (a list, a
+    number, ...). NumPy arrays and scalars belong to ``"cpu"``."""
+    t = type(x)
+    try:
+        return _TYPES[t]
+    except KeyError:
+        pass
+    found = None
+    if issubclass(t, (np.ndarray, np.generic)):
+        found = CPU
+    else:
+        loaded = [b for b in _BACKENDS.values() if b.loaded]
+        found = next((b for b in loaded if t in b.array_types()), None) or next(
+            (b for b in loaded if issubclass(t, b.array_types())), None
+        )
+        cuda = _BACKENDS.get("cuda")
+        if (
+            found is None and cuda is not None and not cuda.loaded
+            and t.__module__.partition(".")[0] == "cupy"
+        ):
+            cuda.module()  # a CuPy array made outside plainnet
+            return _backend_of(x)
+    _TYPES[t] = found
+    return found
+
+
+def _data(x):
+    """The array of a Tensor (anything with ``_plainnet_tensor``), else ``x`` itself."""
+    return x.data if getattr(type(x), "_plainnet_tensor", False) else x
+
+
+def is_device_array(x) -> bool:
+    """Whether ``x`` is an array of a device other than the CPU (e.g. a CuPy array)."""
+    t = type(x)
+    if t is np.ndarray:
+        return False
+    backend = _TYPES.get(t, False)
+    if backend is False:
+        backend = _backend_of(x)
+    return backend is not None and backend is not CPU
+
+
+def device_of(x) -> str:
+    """The device of an array or Tensor: ``"cpu"`` for NumPy data (and numbers, lists),
+    ``"cuda:N"`` for a CuPy array on GPU ``N``."""
+    x = _data(x)
+    if type(x) is np.ndarray:
+        return "cpu"
+    backend = _backend_of(x)
+    if backend is None or backend is CPU:
+        return "cpu"
+    return backend.device_name(backend.index_of(x) if backend.indexed else 0)
+
+
+def array_module(x):
+    """The array module that computes on ``x``: ``numpy`` or ``cupy`` (NumPy for anything
+    that is not a device array)."""
+    x = _data(x)
+    if type(x) is np.ndarray:
+        return np
+    backend = _backend_of(x)
+    return np if backend is None else backend.module()
+
+
+def to_device(x, device):
+    """``x`` (an array, number or nested list) on ``device``; ``x`` itself when it is already
+    there, else a copy made through host memory."""
+    target, index = _parse(device)
+    source = _backend_of(x)
+    if source is None:
+        x, source = np.asarray(x), CPU
+    if source is target:
+        if not target.indexed or target.index_of(x) == index:
+            return x
+        return target.move(x, index)
+    host = x if source is CPU else source.to_host(x)
+    return target.from_host(host, index)
+
+
+def to_numpy(x) -> np.ndarray:
+    """``x`` (an array of any device, a Tensor, a number or a list) as a NumPy array in host
+    memory: a copy for device arrays, NumPy data unchanged."""
+    x = _data(x)
+    if type(x) is np.ndarray:
+        return x
+    backend = _backend_of(x)
+    if backend is None or backend is CPU:
+        return np.asarray(x)
+    return backend.to_host(x)
+
+
+def match_device(x, like, what: str, *, strict: bool = False):
+    """``x`` on the device of the array ``like``, for data that accompanies an input (loss
+    targets, sample weights, dropout masks).
+
+    Host data (NumPy arrays, lists, numbers) is copied to ``like``'s device unless ``strict``;
+    a device array must already be on ``like``'s device, else :class:`DeviceMismatchError`
+    naming ``what`` and both devices.
+    """
+    if type(x) is type(like) and type(x) is np.ndarray:
+        return x
+    source, target = _backend_of(x), _backend_of(like)
+    if source is None:
+        x, source = np.asarray(x), CPU
+    if target is None:
+        target = CPU
+    if source is target and (
+        not target.indexed or target.index_of(x) == target.index_of(like)
+    ):
+        return x
+    here, there = device_of(x), device_of(like)
+    if source is not CPU or strict:
+        raise mismatch_error(what, [there, here])
+    return to_device(x, there)
+
+
+def mismatch_error(what: str, devices) -> DeviceMismatchError:
+    """The error for one operation given arrays on several ``devices``."""
+    seen = list(dict.fromkeys(devices))
+    names = " and ".join(repr(d) for d in seen)
+    return DeviceMismatchError(
+        f"{what} got arrays on different devices, {names}: plainnet never moves data "
+        f"implicitly. Move them to one device first, e.g. x.to({seen[-1]!r}) or "
+        f"model.to({seen[-1]!r})."
+    )
+
+
+def devices_in(values) -> list[str]:
+    """The distinct devices of the arrays among ``values`` (Tensors, arrays; nested lists and
+    tuples are searched). NumPy scalars are left out: every backend accepts them as numbers."""
+    found: dict[str, None] = {}
+
+    def visit(v):
+        if isinstance(v, (list, tuple)):
+            for item in v:
+                visit(item)
+            return
+        v = _data(v)
+        if isinstance(v, np.generic):
+            return
+        backend = _backend_of(v)
+        if backend is not None:
+            found[device_of(v)] = None
+
+    visit(values)
+    return list(found)
+
+
+def add_at(target, index, values) -> None:
+    """``target[index] += values`` where repeated indices accumulate, on any device."""
+    backend = _backend_of(target)
+    (backend or CPU).add_at(target, index, values)
+
+
+def erf(x):
+    """The error function of the array ``x``, on its device."""
+    backend = _backend_of(x)
+    return (backend or CPU).erf(x)
+
+
+def device_context(device):
+    """A context manager making ``device`` current (which GPU new arrays and kernels use);
+    does nothing for ``"cpu"``."""
+    backend, index = _parse(device)
+    return backend.device_context(index)
+
+
+def synchronize(device) -> None:
+    """Wait until ``device`` has finished its queued work (GPU kernels run asynchronously;
+    time a GPU only after this)."""
+    backend, index = _parse(device)
+    backend.synchronize(index)

@@ -1,0 +1,809 @@
+"""The device backend, tested on the CPU with a fake second device.
+
+The fake device ("fake") holds its data in NumPy, but its arrays are as strict as CuPy's: they
+refuse implicit conversion to NumPy (``np.asarray`` raises), refuse NumPy arrays as operands of
+ufuncs and array functions (``TypeError``, as CuPy), return 0-d arrays from reductions, do not
+support ``np.add.at`` and live on their own device. So every path that would break on a GPU
+(a NumPy call that does not dispatch, an implicit transfer) breaks here too, and training on
+"fake" must give the weights that training on "cpu" gives. A second fake device ("fake2")
+stands for a second GPU.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+import warnings
+
+import numpy as np
+import pytest
+
+import plainnet as pn
+from plainnet import backend
+
+# --------------------------------------------------------------------------- the fake device
+
+
+class DeviceArray(np.lib.mixins.NDArrayOperatorsMixin):
+    """An array on a fake device (NumPy inside, CuPy's manners outside)."""
+
+    __slots__ = ("a",)
+    device = ""
+
+    def __init__(self, a):
+        self.a = np.asarray(a) if isinstance(a, np.generic) else a
+
+    # -- strictness, as CuPy --------------------------------------------------------------
+    def __array__(self, dtype=None, copy=None):
+        raise TypeError(f"implicit conversion of a {self.device} array to NumPy is not allowed")
+
+    @classmethod
+    def _operand(cls, x):
+        if type(x) is cls:
+            return x.a
+        if isinstance(x, DeviceArray):
+            raise TypeError(f"arrays on two devices: {cls.device} and {x.device}")
+        if isinstance(x, np.ndarray):
+            raise TypeError(f"Unsupported type {type(x)} (a host array on {cls.device})")
+        if isinstance(x, (list, tuple)):
+            return type(x)(cls._operand(v) for v in x)
+        return x
+
+    @classmethod
+    def _wrap(cls, x):
+        if isinstance(x, (np.ndarray, np.generic)):
+            return cls(x)
+        if isinstance(x, tuple):
+            return tuple(cls._wrap(v) for v in x)
+        if isinstance(x, list):
+            return [cls._wrap(v) for v in x]
+        return x
+
+    def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+        if method != "__call__":  # CuPy: no ufunc.at / reduce through NumPy
+            return NotImplemented
+        cls = type(self)
+        args = [cls._operand(x) for x in inputs]
+        out = kwargs.get("out")
+        if out is not None:
+            kwargs["out"] = tuple(cls._operand(o) for o in out)
+        result = ufunc(*args, **kwargs)
+        if out is not None:
+            return out[0] if len(out) == 1 else out
+        return cls._wrap(result)
+
+    def __array_function__(self, func, types, args, kwargs):
+        cls = type(self)
+        args = cls._operand(args)
+        kwargs = {k: cls._operand(v) for k, v in kwargs.items()}
+        return cls._wrap(func(*args, **kwargs))
+
+    # -- indexing (like CuPy, NumPy index arrays are accepted; values must be on device) ----
+    @classmethod
+    def _index(cls, index):
+        if isinstance(index, tuple):
+            return tuple(cls._index(k) for k in index)
+        if type(index) is cls:
+            return index.a
+        if isinstance(index, DeviceArray):
+            raise TypeError("an index array on another device")
+        return index
+
+    def __getitem__(self, index):
+        return type(self)._wrap(self.a[type(self)._index(index)])
+
+    def __setitem__(self, index, value):
+        self.a[type(self)._index(index)] = type(self)._operand(value)
+
+    # -- the rest of the ndarray interface ---------------------------------------------------
+    def __getattr__(self, name):
+        attr = getattr(self.a, name)
+        cls = type(self)
+        if callable(attr):
+            def method(*args, **kwargs):
+                args = cls._operand(args)
+                kwargs = {k: cls._operand(v) for k, v in kwargs.items()}
+                return cls._wrap(attr(*args, **kwargs))
+
+            return method
+        return cls._wrap(attr) if isinstance(attr, np.ndarray) else attr
+
+    def __len__(self):
+        return len(self.a)
+
+    def __iter__(self):
+        return (type(self)._wrap(v) for v in self.a)
+
+    def __float__(self):
+        return float(self.a)
+
+    def __int__(self):
+        return int(self.a)
+
+    def __index__(self):
+        return int(self.a)
+
+    def __bool__(self):
+        return bool(self.a)
+
+    def __repr__(self):
+        return f"{type(self).__name__}({self.a!r})"
+
+
+class FakeArray(DeviceArray):
+    __slots__ = ()
+    device = "fake"
+
+
+class Fake2Array(DeviceArray):
+    __slots__ = ()
+    device = "fake2"
+
+
+class FakeModule:
+    """The fake device's array module: NumPy's functions, returning fake arrays (host NumPy
+    arrays are accepted as inputs, as ``cupy.asarray`` accepts them)."""
+
+    def __init__(self, array_type):
+        self.array_type = array_type
+        self.ndarray = array_type
+
+    def __getattr__(self, name):
+        func = getattr(np, name)
+        cls = self.array_type
+
+        def unwrap(x):
+            if isinstance(x, cls):
+                return x.a
+            if isinstance(x, (list, tuple)):
+                return type(x)(unwrap(v) for v in x)
+            return x
+
+        def call(*args, **kwargs):
+            args = unwrap(args)
+            kwargs = {k: unwrap(v) for k, v in kwargs.items()}
+            return cls._wrap(func(*args, **kwargs))
+
+        return call
+
+
+class FakeBackend(backend.Backend):
+    """A device kind whose arrays are ``array_type``; counts the transfers."""
+
+    def __init__(self, name, array_type):
+        super().__init__()
+        self.name = name
+        self.array_type = array_type
+        self.uploads = 0
+        self.downloads = 0
+
+    def _load(self):
+        return FakeModule(self.array_type)
+
+    def array_types(self):
+        return (self.array_type,)
+
+    def to_host(self, array):
+        self.downloads += 1
+        return array.a.copy()
+
+    def from_host(self, array, index):
+        self.uploads += 1
+        return self.array_type(np.array(array, copy=True))
+
+    def add_at(self, target, index, values):
+        np.add.at(target.a, self.array_type._index(index), self.array_type._operand(values))
+
+    def erf(self, array):
+        from scipy.special import erf
+
+        return self.array_type(erf(array.a).astype(array.dtype))
+
+
+class MultiArray(DeviceArray):
+    __slots__ = ("index",)
+    device = "multi"
+
+
+class MultiBackend(FakeBackend):
+    """A kind with two numbered devices, "multi:0" and "multi:1" (as two GPUs)."""
+
+    indexed = True
+
+    def device_count(self):
+        return 2
+
+    def index_of(self, array):
+        return getattr(array, "index", 0)
+
+    def from_host(self, array, index):
+        out = super().from_host(array, index)
+        out.index = index
+        return out
+
+
+@pytest.fixture
+def fake():
+    """Register "fake" and "fake2" for one test."""
+    device = FakeBackend("fake", FakeArray)
+    backend.register_backend(device)
+    backend.register_backend(FakeBackend("fake2", Fake2Array))
+    yield device
+    backend.unregister_backend("fake")
+    backend.unregister_backend("fake2")
+
+
+def mlp(seed=0, dropout=0.0, batchnorm=False, dtype=np.float32):
+    pn.seed(seed)
+    layers = [pn.nn.Linear(6, 8, dtype=dtype)]
+    if batchnorm:
+        layers.append(pn.nn.BatchNorm1d(8, dtype=dtype))
+    layers.append(pn.nn.ReLU())
+    if dropout:
+        layers.append(pn.nn.Dropout(dropout))
+    layers.append(pn.nn.Linear(8, 3, dtype=dtype))
+    return pn.nn.Sequential(*layers)
+
+
+def blobs(n=120, seed=0):
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((n, 6)).astype(np.float32)
+    y = (X[:, 0] + 2 * X[:, 1] > 0).astype(np.int64) + (X[:, 2] > 1)
+    return X, y
+
+
+def host_state(model):
+    return {k: backend.to_numpy(v) for k, v in model.state_dict().items()}
+
+
+# --------------------------------------------------------------------------- device names
+def test_cpu_names_and_arrays():
+    assert backend.canonical_device("cpu") == "cpu"
+    assert backend.canonical_device(" CPU ") == "cpu"
+    assert backend.device_of(np.zeros(2)) == "cpu"
+    assert backend.device_of(np.float32(1)) == "cpu"
+    assert backend.device_of([1, 2]) == "cpu"
+    assert backend.array_module(np.zeros(2)) is np
+    assert not backend.is_device_array(np.zeros(2))
+    assert backend.is_available("cpu")
+
+
+@pytest.mark.parametrize(
+    ("device", "error", "match"),
+    [
+        ("tpu", ValueError, r"unknown device 'tpu'; known devices: 'cpu', 'cuda', 'cuda:N'"),
+        ("cpu:0", ValueError, "has no numbered devices"),
+        ("cuda:x", ValueError, "expected 'cuda' or 'cuda:N'"),
+        (0, TypeError, "device must be a string"),
+        (None, TypeError, "device must be a string"),
+    ],
+)
+def test_bad_device_names_are_refused(device, error, match):
+    with pytest.raises(error, match=match):
+        backend.canonical_device(device)
+
+
+def test_fake_device_registry(fake):
+    assert backend.canonical_device("fake") == "fake"
+    assert backend.is_available("fake") and backend.device_count("fake") == 1
+    a = backend.to_device(np.arange(3.0), "fake")
+    assert type(a) is FakeArray and backend.device_of(a) == "fake"
+    assert backend.is_device_array(a)
+    assert backend.array_module(a).zeros(2).__class__ is FakeArray
+    with pytest.raises(ValueError, match="known devices: 'cpu', 'cuda', 'cuda:N', 'fake'"):
+        backend.canonical_device("fake3")
+
+
+def test_unregistered_device_is_unknown_again(fake):
+    backend.unregister_backend("fake2")
+    with pytest.raises(ValueError, match="unknown device 'fake2'"):
+        backend.canonical_device("fake2")
+    with pytest.raises(ValueError, match="cannot be removed"):
+        backend.unregister_backend("cpu")
+
+
+def test_numbered_devices():
+    backend.register_backend(MultiBackend("multi", MultiArray))
+    try:
+        assert backend.canonical_device("multi") == "multi:0"
+        assert backend.canonical_device("multi:1") == "multi:1"
+        missing = r"'multi:2' does not exist: .* 2 multi devices \(multi:0, multi:1\)"
+        with pytest.raises(backend.DeviceUnavailableError, match=missing):
+            backend.canonical_device("multi:2")
+        a = backend.to_device(np.arange(3.0), "multi:1")
+        assert backend.device_of(a) == "multi:1"
+        assert backend.to_device(a, "multi:1") is a
+        b = backend.to_device(a, "multi:0")
+        assert backend.device_of(b) == "multi:0"
+        np.testing.assert_array_equal(backend.to_numpy(b), [0.0, 1.0, 2.0])
+        assert pn.tensor([1.0], device="multi:1").to("multi:0").device == "multi:0"
+    finally:
+        backend.unregister_backend("multi")
+
+
+def test_transfers_copy_only_across_devices(fake):
+    host = np.arange(4.0)
+    assert backend.to_device(host, "cpu") is host
+    on_fake = backend.to_device(host, "fake")
+    assert backend.to_device(on_fake, "fake") is on_fake
+    assert fake.uploads == 1
+    back = backend.to_numpy(on_fake)
+    assert type(back) is np.ndarray and fake.downloads == 1
+    np.testing.assert_array_equal(back, host)
+    back[0] = 99.0  # a copy: the device array is untouched
+    assert float(on_fake[0]) == 0.0
+    other = backend.to_device(on_fake, "fake2")  # device to device, through the host
+    assert type(other) is Fake2Array
+    np.testing.assert_array_equal(backend.to_numpy(other), host)
+
+
+# --------------------------------------------------------------------------- CUDA without CuPy
+@pytest.fixture
+def no_cupy(monkeypatch):
+    """A fresh "cuda" backend whose ``import cupy`` fails (as on this machine, or any)."""
+    monkeypatch.setitem(sys.modules, "cupy", None)
+    previous = backend.register_backend(backend.CUDABackend())
+    yield
+    backend.register_backend(previous)
+
+
+def test_cuda_without_cupy_says_how_to_install(no_cupy):
+    with pytest.raises(backend.DeviceUnavailableError) as info:
+        pn.tensor([1.0, 2.0], device="cuda")
+    message = str(info.value)
+    assert 'pip install "plainnet[cuda12]"' in message
+    assert 'pip install "plainnet[cuda13]"' in message
+    assert "CuPy" in message
+    assert info.value.__cause__ is None and info.value.__suppress_context__
+    assert isinstance(info.value, ValueError) and isinstance(info.value, RuntimeError)
+    assert not backend.is_available("cuda") and backend.device_count("cuda") == 0
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda: pn.tensor([1.0]).to("cuda"),
+        lambda: mlp().to("cuda:0"),
+        lambda: pn.fit(mlp(), *blobs(), epochs=1, verbose=0, device="cuda"),
+        lambda: pn.estimators.MLPClassifier((4,), max_iter=1, device="cuda").fit(*blobs()),
+    ],
+    ids=["tensor.to", "model.to", "fit", "estimator"],
+)
+def test_every_entry_point_gives_the_one_clear_error(no_cupy, call):
+    with pytest.raises(backend.DeviceUnavailableError, match=r"plainnet\[cuda12\]"):
+        call()
+
+
+def test_cuda_with_cupy_but_no_gpu(monkeypatch):
+    class Runtime:
+        @staticmethod
+        def getDeviceCount():
+            return 0
+
+    class Cuda:
+        runtime = Runtime
+
+    class CuPy:
+        cuda = Cuda
+
+    monkeypatch.setitem(sys.modules, "cupy", CuPy)
+    previous = backend.register_backend(backend.CUDABackend())
+    try:
+        with pytest.raises(backend.DeviceUnavailableError, match="needs an NVIDIA GPU"):
+            backend.canonical_device("cuda")
+    finally:
+        backend.register_backend(previous)
+
+
+def test_cpu_work_never_tries_to_import_cupy():
+    code = textwrap.dedent("""
+        import sys
+
+        tried = []
+
+        class Spy:
+            def find_spec(self, name, path=None, target=None):
+                tried.append(name)
+
+        sys.meta_path.insert(0, Spy())
+        import numpy as np
+        import plainnet as pn
+
+        model = pn.nn.Sequential(pn.nn.Linear(3, 4), pn.nn.ReLU(), pn.nn.Linear(4, 2))
+        pn.fit(model, np.ones((8, 3)), np.arange(8) % 2, epochs=1, verbose=0, device="cpu")
+        pn.tensor([1.0]).to("cpu")
+        print(sorted({n for n in tried if n.split(".")[0] in ("cupy", "cupyx")}))
+    """)
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"
+
+
+# --------------------------------------------------------------------------- tensors
+def test_tensor_round_trip(fake):
+    t = pn.tensor([[1.0, 2.0], [3.0, 4.0]], device="fake")
+    assert t.device == "fake" and type(t.data) is FakeArray
+    assert t.dtype == np.float64 and t.shape == (2, 2)
+    assert t.to("fake") is t
+    back = t.to("cpu")
+    assert back.device == "cpu" and type(back.data) is np.ndarray
+    np.testing.assert_array_equal(back.numpy(), [[1.0, 2.0], [3.0, 4.0]])
+    assert t.cpu().device == "cpu"
+    assert "device='fake'" in repr(t) and "3." in repr(t)
+    assert pn.tensor(t.data).device == "fake"  # a device array stays where it is
+
+
+def test_numpy_of_a_device_tensor_says_to_move_it(fake):
+    t = pn.tensor([1.0, 2.0], device="fake")
+    with pytest.raises(TypeError, match=r"on 'fake': call \.to\('cpu'\)"):
+        t.numpy()
+    with pytest.raises(TypeError, match=r"call \.to\('cpu'\)"):
+        np.asarray(t)
+
+
+def test_gradients_flow_back_through_to(fake):
+    x = pn.tensor([1.0, -2.0, 3.0], requires_grad=True)
+    y = x.to("fake")
+    assert not y.is_leaf and y.requires_grad
+    loss = (y * y).sum() * 0.5
+    loss.backward()
+    assert type(x.grad) is np.ndarray
+    np.testing.assert_array_equal(x.grad, [1.0, -2.0, 3.0])
+
+
+def test_ops_and_gradients_match_the_cpu(fake):
+    rng = np.random.default_rng(1)
+    a0, b0 = rng.standard_normal((4, 3)), rng.standard_normal((3, 4))
+    idx = np.array([0, 2, 2, 1])
+
+    def f(a, b):
+        z = (a @ b).tanh() + a.sum(axis=1, keepdims=True).exp() / 10
+        z = z.sigmoid() * z.relu() + z.softplus() - (z * z + 1.0).sqrt().log() + z ** 3
+        w = pn.where(z.data > 0, z, -z) + pn.maximum(z, 0.1) + z.clip(-0.5, 0.5)
+        v = w.log_softmax(axis=1) + w.softmax(axis=0) + w.logsumexp(axis=1, keepdims=True)
+        g = v[idx] + pn.erf(v[:, :1]) + pn.concatenate([v[:, 2:], v[:, :2]], axis=1)
+        return (g.max(axis=0) + g.var(axis=0) + g.abs().mean(axis=0)).sum()
+
+    results = []
+    for device in ("cpu", "fake"):
+        a = pn.tensor(a0, requires_grad=True, device=device)
+        b = pn.tensor(b0, requires_grad=True, device=device)
+        value = f(a, b)
+        value.backward()
+        results.append((float(value), backend.to_numpy(a.grad), backend.to_numpy(b.grad)))
+        assert a.grad.__class__ is (np.ndarray if device == "cpu" else FakeArray)
+    (v0, ga0, gb0), (v1, ga1, gb1) = results
+    assert v0 == pytest.approx(v1, rel=1e-12)
+    np.testing.assert_allclose(ga1, ga0, rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(gb1, gb0, rtol=1e-12, atol=1e-14)
+
+
+def test_repeated_index_gradient_accumulates_on_device(fake):
+    x = pn.tensor([1.0, 2.0, 3.0], requires_grad=True, device="fake")
+    x[[0, 0, 2, 0]].sum().backward()
+    np.testing.assert_array_equal(backend.to_numpy(x.grad), [3.0, 0.0, 1.0])
+
+
+def test_second_derivatives_on_device(fake):
+    x = pn.tensor([0.5, -1.0], requires_grad=True, device="fake")
+    y = (x ** 3).sum()
+    y.backward(create_graph=True)
+    g = x.grad
+    assert g.device == "fake"
+    x.grad = None
+    g.sum().backward()
+    np.testing.assert_allclose(backend.to_numpy(x.grad), 6 * np.array([0.5, -1.0]))
+
+
+@pytest.mark.parametrize(
+    "combine",
+    [
+        lambda a, b: a + b,
+        lambda a, b: a @ b,
+        lambda a, b: pn.where(a.data > 0, a, b),
+        lambda a, b: pn.concatenate([a, b]),
+        lambda a, b: pn.nn.functional.linear(a, b),
+    ],
+    ids=["add", "matmul", "where", "concatenate", "linear"],
+)
+def test_mixing_devices_names_both(fake, combine):
+    a = pn.tensor(np.ones((2, 2)), requires_grad=True)
+    b = pn.tensor(np.ones((2, 2)), device="fake")
+    with pytest.raises(backend.DeviceMismatchError) as info:
+        combine(a, b)
+    message = str(info.value)
+    assert "'cpu'" in message and "'fake'" in message
+    assert "never moves data implicitly" in message
+
+
+def test_mixing_two_devices_names_both(fake):
+    a = pn.tensor([1.0, 2.0], device="fake")
+    b = pn.tensor([1.0, 2.0], device="fake2")
+    with pytest.raises(backend.DeviceMismatchError, match="'fake' and 'fake2'"):
+        a * b
+
+
+def test_a_numpy_constant_is_cpu_data_but_a_list_is_numbers(fake):
+    t = pn.tensor([1.0, 2.0], device="fake")
+    with pytest.raises(backend.DeviceMismatchError, match="'cpu' and 'fake'|'fake' and 'cpu'"):
+        t + np.array([1.0, 1.0])
+    s = t + [1.0, 1.0]
+    assert s.device == "fake"
+    np.testing.assert_array_equal(backend.to_numpy(s.data), [2.0, 3.0])
+    assert (t * 2.0 + np.float64(1.0)).device == "fake"  # numbers work everywhere
+
+
+def test_a_model_on_one_device_refuses_input_on_another(fake):
+    model = mlp().to("fake")
+    with pytest.raises(backend.DeviceMismatchError, match="'linear'"):
+        model(pn.tensor(np.ones((2, 6), np.float32)))
+
+
+# --------------------------------------------------------------------------- modules
+def test_model_to_moves_parameters_and_buffers_in_place(fake):
+    model = mlp(batchnorm=True)
+    params = model.parameters()
+    before = host_state(model)
+    assert model.to("fake") is model
+    assert model.device == "fake"
+    assert [id(p) for p in model.parameters()] == [id(p) for p in params]
+    assert all(type(p.data) is FakeArray for p in params)
+    assert all(type(b) is FakeArray for _, b in model.named_buffers())
+    after = host_state(model)
+    assert before.keys() == after.keys()
+    for k in before:
+        np.testing.assert_array_equal(after[k], before[k])
+    model.cpu()
+    assert model.device == "cpu" and all(type(p.data) is np.ndarray for p in params)
+
+
+def test_predict_on_device_returns_host_output_for_host_input(fake):
+    X, _ = blobs(50)
+    model = mlp()
+    expected = model.predict(X)
+    model.to("fake")
+    out = model.predict(X, batch_size=16)
+    assert type(out) is np.ndarray
+    np.testing.assert_allclose(out, expected, rtol=1e-6, atol=1e-7)
+    on_device = model.predict(backend.to_device(X, "fake"))
+    assert type(on_device) is FakeArray
+    np.testing.assert_allclose(backend.to_numpy(on_device), expected, rtol=1e-6, atol=1e-7)
+
+
+def test_initializers_fill_device_parameters_like_cpu_ones(fake):
+    cpu = pn.nn.Linear(5, 4)
+    dev = pn.nn.Linear(5, 4).to("fake")
+    for fn in (pn.nn.init.kaiming_normal_, pn.nn.init.xavier_uniform_):
+        fn(cpu.weight, rng=7)
+        fn(dev.weight, rng=7)
+        assert type(dev.weight.data) is FakeArray
+        np.testing.assert_array_equal(backend.to_numpy(dev.weight.data), cpu.weight.data)
+    pn.nn.init.constant_(dev.bias, 0.25)
+    np.testing.assert_array_equal(backend.to_numpy(dev.bias.data), np.full(4, 0.25))
+
+
+def test_load_state_dict_across_devices(fake):
+    source = mlp(seed=1, batchnorm=True)
+    target = mlp(seed=2, batchnorm=True).to("fake")
+    target.load_state_dict(source.state_dict())  # host values into device parameters
+    assert target.device == "fake"
+    for k, v in source.state_dict().items():
+        np.testing.assert_array_equal(host_state(target)[k], v)
+    back = mlp(seed=3, batchnorm=True)
+    back.load_state_dict(target.state_dict())  # device values into host parameters
+    assert all(type(p.data) is np.ndarray for p in back.parameters())
+    for k, v in source.state_dict().items():
+        np.testing.assert_array_equal(back.state_dict()[k], v)
+
+
+# --------------------------------------------------------------------------- losses
+@pytest.mark.parametrize(
+    ("loss", "target"),
+    [
+        ("mse", lambda n: np.linspace(-1, 1, n * 3).reshape(n, 3)),
+        ("mae", lambda n: np.linspace(-1, 1, n * 3).reshape(n, 3)),
+        ("huber", lambda n: np.linspace(-3, 3, n * 3).reshape(n, 3)),
+        ("bce_with_logits", lambda n: (np.arange(n * 3).reshape(n, 3) % 2).astype(float)),
+        ("cross_entropy", lambda n: np.arange(n) % 3),
+        ("nll", lambda n: np.arange(n) % 3),
+    ],
+)
+def test_losses_and_their_gradients_match_the_cpu(fake, loss, target):
+    rng = np.random.default_rng(0)
+    z0 = rng.standard_normal((5, 3))
+    fn = pn.losses.get(loss)
+    weights = np.array([1.0, 2.0, 0.5, 0.0, 1.0])
+    results = []
+    for device in ("cpu", "fake"):
+        z = pn.tensor(z0, requires_grad=True, device=device)
+        value = fn(z.log_softmax(axis=1) if loss == "nll" else z, target(5),
+                   sample_weight=weights)
+        assert value.device == device
+        value.backward()
+        results.append((float(value), backend.to_numpy(z.grad)))
+    assert results[1][0] == pytest.approx(results[0][0], rel=1e-12)
+    np.testing.assert_allclose(results[1][1], results[0][1], rtol=1e-12, atol=1e-15)
+
+
+def test_loss_checks_still_run_on_device(fake):
+    z = pn.tensor(np.zeros((2, 3)), device="fake")
+    with pytest.raises(ValueError, match="class label 3 is out of range"):
+        pn.losses.cross_entropy(z, backend.to_device(np.array([0, 3]), "fake"))
+    with pytest.raises(backend.DeviceMismatchError, match="target"):
+        pn.losses.cross_entropy(z, pn.tensor(np.array([0, 1])))  # a CPU Tensor target
+
+
+# --------------------------------------------------------------------------- optimizers
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda p: pn.optim.SGD(p, lr=0.1, momentum=0.9, nesterov=True),
+        lambda p: pn.optim.Adam(p, lr=0.01, amsgrad=True),
+        lambda p: pn.optim.AdamW(p, lr=0.01),
+        lambda p: pn.optim.RMSprop(p, lr=0.01, momentum=0.5, centered=True),
+        lambda p: pn.optim.Adagrad(p, lr=0.1),
+    ],
+    ids=["sgd", "adam", "adamw", "rmsprop", "adagrad"],
+)
+def test_optimizers_step_on_device_like_on_cpu(fake, make):
+    finals = []
+    for device in ("cpu", "fake"):
+        w = pn.tensor(np.linspace(-1, 1, 6).reshape(2, 3), requires_grad=True, device=device)
+        opt = make([w])
+        for _ in range(4):
+            opt.zero_grad()
+            ((w * w).sum() + w.sum() * 0.3).backward()
+            opt.step()
+        assert w.device == device
+        for value in opt.state[w].values():
+            if hasattr(value, "dtype"):
+                assert backend.device_of(value) == device
+        finals.append(backend.to_numpy(w.data))
+        state = opt.state_dict()
+        fresh = make([w])
+        fresh.load_state_dict(state)
+        for key, value in fresh.state[w].items():
+            if hasattr(value, "shape") and value.shape:
+                assert backend.device_of(value) == device, key
+    np.testing.assert_allclose(finals[1], finals[0], rtol=1e-12)
+
+
+def test_optimizer_state_left_behind_is_a_clear_error(fake):
+    model = mlp()
+    opt = pn.optim.Adam(model.parameters())
+    X, y = blobs(20)
+    pn.fit(model, X, y, optimizer=opt, epochs=1, verbose=0)
+    model.to("fake")
+    for p in model.parameters():
+        p.grad = backend.to_device(np.ones(p.shape, p.dtype), "fake")
+    with pytest.raises(backend.DeviceMismatchError, match="optimizer state is on 'cpu'"):
+        opt.step()
+
+
+def test_gradient_clipping_on_device(fake):
+    w = pn.tensor(np.array([3.0, 4.0]), requires_grad=True, device="fake")
+    (w * w).sum().backward()
+    norm = pn.optim.clip_grad_norm([w], 1.0)
+    assert norm == pytest.approx(10.0)
+    assert type(w.grad) is FakeArray
+    np.testing.assert_allclose(backend.to_numpy(w.grad), [0.6, 0.8], rtol=1e-6)
+
+
+# --------------------------------------------------------------------------- training
+@pytest.mark.parametrize(
+    "options",
+    [
+        {},
+        {"dropout": 0.3, "batchnorm": True, "validation_split": 0.25,
+         "metrics": ("accuracy",)},
+        {"sample_weight": True, "optimizer": "sgd"},
+    ],
+    ids=["plain", "dropout-batchnorm-validation", "weighted-sgd"],
+)
+def test_fit_on_device_gives_the_cpu_weights(fake, options):
+    X, y = blobs()
+    options = dict(options)
+    build = {k: options.pop(k) for k in ("dropout", "batchnorm") if k in options}
+    if options.pop("sample_weight", False):
+        options["sample_weight"] = np.linspace(0.5, 1.5, len(X))
+    runs = []
+    for device in ("cpu", "fake"):
+        model = mlp(seed=3, **build)
+        history = pn.fit(model, X, y, epochs=3, batch_size=16, seed=5, verbose=0,
+                         device=device, **options)
+        assert model.device == device
+        runs.append((host_state(model), history.history))
+    # the fake device runs the very NumPy kernels the CPU runs, in the same order, with the
+    # same seeded shuffles and dropout masks: the results are identical, bit for bit
+    (cpu_state, cpu_hist), (dev_state, dev_hist) = runs
+    for key in cpu_state:
+        np.testing.assert_array_equal(dev_state[key], cpu_state[key])
+    assert cpu_hist.keys() == dev_hist.keys()
+    for key in cpu_hist:
+        if key != "epoch_time":
+            assert all(isinstance(v, float) for v in dev_hist[key])
+            assert dev_hist[key] == cpu_hist[key], key
+
+
+def test_fit_without_device_trains_where_the_model_is(fake):
+    X, y = blobs(40)
+    model = mlp().to("fake")
+    pn.fit(model, X, y, epochs=1, verbose=0)
+    assert model.device == "fake"
+
+
+def test_fit_moves_an_optimizers_state_with_the_model(fake):
+    X, y = blobs(40)
+    model = mlp()
+    opt = pn.optim.Adam(model.parameters())
+    pn.fit(model, X, y, optimizer=opt, epochs=1, verbose=0)
+    pn.fit(model, X, y, optimizer=opt, epochs=1, verbose=0, device="fake")
+    assert all(type(v) is FakeArray for s in opt.state.values() for v in s.values()
+               if hasattr(v, "shape") and v.shape)
+
+
+def test_divergence_on_device_keeps_the_last_finite_weights(fake):
+    X, y = blobs(64)
+    X[40] = np.inf
+    model = mlp()
+    with pytest.warns(RuntimeWarning, match="training diverged"):
+        history = pn.fit(model, X, y, epochs=1, batch_size=16, shuffle=False, verbose=0,
+                         device="fake")
+    assert history.stop_reason == "diverged"
+    assert all(np.isfinite(backend.to_numpy(p.data)).all() for p in model.parameters())
+
+
+def test_early_stopping_restores_weights_on_device(fake):
+    X, y = blobs()
+    model = mlp()
+    stop = pn.callbacks.EarlyStopping(monitor="val_loss", patience=1, restore_best_weights=True)
+    pn.fit(model, X, y, epochs=6, validation_split=0.3, callbacks=[stop], verbose=0,
+           device="fake")
+    assert model.device == "fake"
+
+
+# --------------------------------------------------------------------------- files
+def test_save_from_device_and_load_onto_it(fake, tmp_path):
+    X, y = blobs(40)
+    model = mlp(batchnorm=True)
+    pn.fit(model, X, y, epochs=1, verbose=0, device="fake")
+    path = tmp_path / "m.safetensors"
+    pn.save(model, path)
+    assert model.device == "fake"  # saving copies to the host; the model stays
+    on_cpu = pn.load(path)
+    assert on_cpu.device == "cpu"
+    for k, v in host_state(model).items():
+        np.testing.assert_array_equal(on_cpu.state_dict()[k], v)
+    on_fake = pn.load(path, device="fake")
+    assert on_fake.device == "fake"
+    assert all(type(b) is FakeArray for _, b in on_fake.named_buffers())
+    np.testing.assert_allclose(on_fake.predict(X), on_cpu.predict(X), rtol=1e-6)
+
+
+# --------------------------------------------------------------------------- estimators
+def test_estimator_on_device_matches_the_cpu(fake, tmp_path):
+    X, y = blobs()
+    kwargs = {"hidden_layer_sizes": (8,), "max_iter": 5, "random_state": 0, "batch_size": 32}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        cpu = pn.estimators.MLPClassifier(**kwargs).fit(X, y)
+        dev = pn.estimators.MLPClassifier(device="fake", **kwargs).fit(X, y)
+    assert dev.model_.device == "fake"
+    proba = dev.predict_proba(X)
+    assert type(proba) is np.ndarray
+    np.testing.assert_array_equal(proba, cpu.predict_proba(X))
+    assert dev.loss_curve_ == cpu.loss_curve_
+    dev.save(tmp_path / "clf.safetensors")
+    assert pn.load(tmp_path / "clf.safetensors").device == "cpu"
+
+
+def test_neuron_estimator_coefficients_come_back_to_the_host(fake):
+    X, y = blobs()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        clf = pn.estimators.NeuronClassifier(max_iter=3, random_state=0, device="fake")
+        clf.fit(X, (y > 0).astype(int))
+    assert type(clf.coef_) is np.ndarray and clf.coef_.shape == (1, 6)
+    assert type(clf.intercept_) is np.ndarray

@@ -1,0 +1,281 @@
+"""The CUDA backend on a real GPU: every result equals the CPU backend's within float32
+tolerance (float64 runs are held to float64 tolerance).
+
+Run on a machine with an NVIDIA GPU and CuPy (``pip install "plainnet[cuda12]"`` or
+``"plainnet[cuda13]"``)::
+
+    pytest -m gpu tests/test_gpu.py
+
+Everything here is skipped where CuPy is missing or sees no GPU (as in CI). The same
+behaviour is tested on every machine, without a GPU, by the fake device of
+``tests/test_backend.py``.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import warnings
+
+import numpy as np
+import pytest
+
+import plainnet as pn
+from plainnet import backend
+
+
+def _gpu_reason() -> str | None:
+    if importlib.util.find_spec("cupy") is None:
+        return "CuPy is not installed"
+    try:
+        import cupy
+
+        if cupy.cuda.runtime.getDeviceCount() == 0:
+            return "CuPy sees no CUDA device"
+    except Exception as err:  # no driver, or a CuPy built for another CUDA
+        return f"CuPy cannot reach a CUDA device ({type(err).__name__}: {err})"
+    return None
+
+
+REASON = _gpu_reason()
+pytestmark = [pytest.mark.gpu, pytest.mark.skipif(REASON is not None, reason=REASON or "")]
+
+F32 = {"rtol": 1e-4, "atol": 1e-5}
+F64 = {"rtol": 1e-10, "atol": 1e-12}
+
+
+@pytest.fixture(scope="module")
+def cupy():
+    import cupy
+
+    return cupy
+
+
+def host(x):
+    return backend.to_numpy(x)
+
+
+def mlp(seed=0, dtype=np.float32, dropout=0.0, batchnorm=False, sizes=(6, 16, 3)):
+    pn.seed(seed)
+    layers = [pn.nn.Linear(sizes[0], sizes[1], dtype=dtype)]
+    if batchnorm:
+        layers.append(pn.nn.BatchNorm1d(sizes[1], dtype=dtype))
+    layers.append(pn.nn.ReLU())
+    if dropout:
+        layers.append(pn.nn.Dropout(dropout))
+    layers.append(pn.nn.Linear(sizes[1], sizes[2], dtype=dtype))
+    return pn.nn.Sequential(*layers)
+
+
+def blobs(n=256, seed=0):
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((n, 6)).astype(np.float32)
+    y = (X[:, 0] + 2 * X[:, 1] > 0).astype(np.int64) + (X[:, 2] > 1)
+    return X, y
+
+
+# --------------------------------------------------------------------------- devices
+def test_cuda_names_and_transfers(cupy):
+    assert backend.is_available("cuda")
+    assert backend.device_count("cuda") == cupy.cuda.runtime.getDeviceCount()
+    assert backend.canonical_device("cuda") == f"cuda:{cupy.cuda.runtime.getDevice()}"
+    t = pn.tensor([1.0, 2.0, 3.0], device="cuda")
+    assert isinstance(t.data, cupy.ndarray) and t.device == "cuda:0"
+    assert backend.array_module(t) is cupy
+    back = t.to("cpu")
+    assert type(back.data) is np.ndarray and back.device == "cpu"
+    np.testing.assert_array_equal(back.numpy(), [1.0, 2.0, 3.0])
+    assert t.to("cuda") is t
+    assert "device='cuda:0'" in repr(t)
+    assert pn.tensor(cupy.arange(3.0)).device == "cuda:0"  # a CuPy array stays on its GPU
+
+
+def test_missing_gpu_index_is_refused():
+    count = backend.device_count("cuda")
+    with pytest.raises(backend.DeviceUnavailableError, match=f"'cuda:{count}' does not exist"):
+        pn.tensor([1.0], device=f"cuda:{count}")
+
+
+def test_numpy_of_a_cuda_tensor_says_to_move_it():
+    t = pn.tensor([1.0], device="cuda")
+    with pytest.raises(TypeError, match=r"call \.to\('cpu'\)"):
+        t.numpy()
+
+
+def test_mixing_cpu_and_cuda_names_both():
+    a = pn.tensor(np.ones((2, 2)), requires_grad=True)
+    b = pn.tensor(np.ones((2, 2)), device="cuda")
+    for combine in (lambda: a + b, lambda: a @ b, lambda: b * np.ones((2, 2))):
+        with pytest.raises(backend.DeviceMismatchError, match="'cpu'.*'cuda:0'|'cuda:0'.*'cpu'"):
+            combine()
+
+
+# --------------------------------------------------------------------------- ops and gradients
+def _program(a, b, idx):
+    z = (a @ b).tanh() + a.sum(axis=1, keepdims=True).exp() / 10
+    z = z.sigmoid() * z.relu() + z.softplus() - (z * z + 1.0).sqrt().log() + z ** 3
+    w = pn.where(z.data > 0, z, -z) + pn.maximum(z, 0.1) + z.clip(-0.5, 0.5)
+    v = w.log_softmax(axis=1) + w.softmax(axis=0) + w.logsumexp(axis=1, keepdims=True)
+    g = v[idx] + pn.erf(v[:, :1]) + pn.concatenate([v[:, 2:], v[:, :2]], axis=1)
+    g = g + pn.stack([g[:, 0], g[:, 1]], axis=1).mean(axis=1, keepdims=True)
+    return (g.max(axis=0) + g.var(axis=0) + g.abs().mean(axis=0) + g.T.min(axis=1)).sum()
+
+
+@pytest.mark.parametrize(("dtype", "tol"), [(np.float32, F32), (np.float64, F64)])
+def test_ops_and_gradients_equal_the_cpu(dtype, tol):
+    rng = np.random.default_rng(1)
+    a0 = rng.standard_normal((64, 32)).astype(dtype)
+    b0 = rng.standard_normal((32, 64)).astype(dtype) / 4
+    idx = rng.integers(0, 64, 64)  # repeated indices: the gradient scatters with add.at
+    results = []
+    for device in ("cpu", "cuda"):
+        a = pn.tensor(a0, requires_grad=True, device=device)
+        b = pn.tensor(b0, requires_grad=True, device=device)
+        value = _program(a, b, idx)
+        value.backward()
+        assert value.device == a.device
+        assert backend.device_of(a.grad) == a.device and a.grad.dtype == dtype
+        results.append((float(value), host(a.grad), host(b.grad)))
+    (v0, ga0, gb0), (v1, ga1, gb1) = results
+    assert v1 == pytest.approx(v0, rel=tol["rtol"] * 10)
+    np.testing.assert_allclose(ga1, ga0, **tol)
+    np.testing.assert_allclose(gb1, gb0, **tol)
+
+
+def test_second_derivatives_on_the_gpu():
+    x0 = np.array([0.5, -1.0, 2.0])
+    hess = []
+    for device in ("cpu", "cuda"):
+        x = pn.tensor(x0, requires_grad=True, device=device)
+        (x.tanh() * x * x).sum().backward(create_graph=True)
+        g = x.grad
+        x.grad = None
+        g.sum().backward()
+        hess.append(host(x.grad))
+    np.testing.assert_allclose(hess[1], hess[0], **F64)
+
+
+@pytest.mark.parametrize(
+    ("loss", "target"),
+    [
+        ("mse", lambda n: np.linspace(-1, 1, n * 3).reshape(n, 3)),
+        ("mae", lambda n: np.linspace(-1, 1, n * 3).reshape(n, 3)),
+        ("huber", lambda n: np.linspace(-3, 3, n * 3).reshape(n, 3)),
+        ("bce_with_logits", lambda n: (np.arange(n * 3).reshape(n, 3) % 2).astype(float)),
+        ("cross_entropy", lambda n: np.arange(n) % 3),
+        ("nll", lambda n: np.arange(n) % 3),
+    ],
+)
+def test_losses_equal_the_cpu(loss, target):
+    rng = np.random.default_rng(0)
+    z0 = rng.standard_normal((50, 3)).astype(np.float32)
+    fn = pn.losses.get(loss)
+    weights = np.linspace(0.0, 2.0, 50)
+    results = []
+    for device in ("cpu", "cuda"):
+        z = pn.tensor(z0, requires_grad=True, device=device)
+        value = fn(z.log_softmax(axis=1) if loss == "nll" else z, target(50),
+                   sample_weight=weights)
+        value.backward()
+        results.append((float(value), host(z.grad)))
+    assert results[1][0] == pytest.approx(results[0][0], rel=1e-5)
+    np.testing.assert_allclose(results[1][1], results[0][1], **F32)
+
+
+# --------------------------------------------------------------------------- optimizers
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda p: pn.optim.SGD(p, lr=0.1, momentum=0.9, nesterov=True),
+        lambda p: pn.optim.Adam(p, lr=0.01, amsgrad=True),
+        lambda p: pn.optim.AdamW(p, lr=0.01),
+        lambda p: pn.optim.RMSprop(p, lr=0.01, momentum=0.5, centered=True),
+        lambda p: pn.optim.Adagrad(p, lr=0.1),
+    ],
+    ids=["sgd", "adam", "adamw", "rmsprop", "adagrad"],
+)
+def test_optimizers_equal_the_cpu(make, cupy):
+    finals = []
+    w0 = np.linspace(-1, 1, 600, dtype=np.float32).reshape(20, 30)
+    for device in ("cpu", "cuda"):
+        w = pn.tensor(w0.copy(), requires_grad=True, device=device)  # the CPU one shares w0
+        opt = make([w])
+        for _ in range(10):
+            opt.zero_grad()
+            ((w * w).sum() + w.sum() * 0.3).backward()
+            opt.step()
+        for value in opt.state[w].values():
+            if hasattr(value, "shape") and value.shape:
+                assert isinstance(value, cupy.ndarray) == (device == "cuda")
+        finals.append(host(w.data))
+    np.testing.assert_allclose(finals[1], finals[0], **F32)
+
+
+def test_gradient_clipping_on_the_gpu():
+    w = pn.tensor(np.array([3.0, 4.0], np.float32), requires_grad=True, device="cuda")
+    (w * w).sum().backward()
+    assert pn.optim.clip_grad_norm([w], 1.0) == pytest.approx(10.0, rel=1e-6)
+    np.testing.assert_allclose(host(w.grad), [0.6, 0.8], rtol=1e-5)
+
+
+# --------------------------------------------------------------------------- training
+@pytest.mark.parametrize(
+    ("dtype", "build", "options"),
+    [
+        (np.float32, {}, {}),
+        (np.float32, {"dropout": 0.2, "batchnorm": True}, {"validation_split": 0.2}),
+        (np.float64, {"dropout": 0.2, "batchnorm": True},
+         {"validation_split": 0.2, "optimizer": "sgd"}),
+    ],
+    ids=["float32", "float32-dropout-batchnorm", "float64-sgd"],
+)
+def test_training_equals_the_cpu(dtype, build, options):
+    X, y = blobs()
+    runs = []
+    for device in ("cpu", "cuda"):
+        model = mlp(seed=3, dtype=dtype, **build)
+        history = pn.fit(model, X.astype(dtype), y, epochs=3, batch_size=32, seed=5,
+                         verbose=0, device=device, **options)
+        assert model.device == ("cpu" if device == "cpu" else "cuda:0")
+        runs.append(({k: host(v) for k, v in model.state_dict().items()}, history.history))
+    (cpu_state, cpu_hist), (gpu_state, gpu_hist) = runs
+    # Adam's m / sqrt(v) amplifies rounding where a gradient is near 0: allow 1e-3 in float32
+    tol = {"rtol": 1e-3, "atol": 1e-4} if dtype == np.float32 else {"rtol": 1e-8, "atol": 1e-10}
+    for key in cpu_state:
+        np.testing.assert_allclose(gpu_state[key], cpu_state[key], **tol, err_msg=key)
+    for key in ("loss", "val_loss", "accuracy"):
+        if key in cpu_hist:
+            np.testing.assert_allclose(gpu_hist[key], cpu_hist[key], **tol, err_msg=key)
+            assert all(isinstance(v, float) for v in gpu_hist[key])
+
+
+def test_estimator_on_the_gpu_equals_the_cpu():
+    X, y = blobs()
+    kwargs = {"hidden_layer_sizes": (16,), "max_iter": 5, "random_state": 0, "batch_size": 32}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        cpu = pn.estimators.MLPClassifier(**kwargs).fit(X, y)
+        gpu = pn.estimators.MLPClassifier(device="cuda", **kwargs).fit(X, y)
+    assert gpu.model_.device == "cuda:0"
+    proba = gpu.predict_proba(X)
+    assert type(proba) is np.ndarray
+    np.testing.assert_allclose(proba, cpu.predict_proba(X), rtol=1e-3, atol=1e-4)
+
+
+# --------------------------------------------------------------------------- files
+def test_save_from_the_gpu_and_load_onto_it(tmp_path, cupy):
+    X, y = blobs()
+    model = mlp(batchnorm=True)
+    pn.fit(model, X, y, epochs=2, verbose=0, device="cuda")
+    path = tmp_path / "m.safetensors"
+    pn.save(model, path)
+    assert model.device == "cuda:0"
+    on_cpu = pn.load(path)
+    assert on_cpu.device == "cpu"
+    for k, v in model.state_dict().items():
+        np.testing.assert_array_equal(on_cpu.state_dict()[k], host(v))
+    on_gpu = pn.load(path, device="cuda")
+    assert on_gpu.device == "cuda:0"
+    assert all(isinstance(b, cupy.ndarray) for _, b in on_gpu.named_buffers())
+    out = on_gpu.predict(X)
+    assert type(out) is np.ndarray
+    np.testing.assert_allclose(out, on_cpu.predict(X), **F32)
