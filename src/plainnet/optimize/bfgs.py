@@ -21,13 +21,11 @@ from .line_search import backtrack
 from .objective import Objective
 from .result import OptimizeResult
 from .trace import (
-    CALLBACK_MESSAGE,
     Trace,
     diverged_message,
     grad_norm,
     is_finite,
     max_iter_message,
-    stop_message,
 )
 
 
@@ -79,11 +77,8 @@ def run_bfgs(objective: Objective, opts: dict, callback: Callable | None) -> Opt
             B = np.eye(objective.n) * (float(y @ s) / float(y @ y))
             first = False
         B = bfgs_update(B, s, y)
-        fx_old = fx
-        if trace.accept(x_new, fx_new, g_new):
-            return trace.finish(3, CALLBACK_MESSAGE)
+        done = trace.step(x_new, fx_new, g_new, threshold, gtol)
+        if done is not None:
+            return done
         x, fx, g = x_new, fx_new, g_new
-        message = stop_message(trace, fx_old, threshold, gtol)
-        if message is not None:
-            return trace.finish(0, message)
     return trace.finish(1, max_iter_message(max_iter))

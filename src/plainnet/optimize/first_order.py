@@ -23,13 +23,11 @@ from .line_search import backtrack, is_descent
 from .objective import Objective
 from .result import OptimizeResult
 from .trace import (
-    CALLBACK_MESSAGE,
     Trace,
     diverged_message,
     grad_norm,
     is_finite,
     max_iter_message,
-    stop_message,
 )
 
 FIRST_ORDER = ("gd", "momentum", "nesterov", "adagrad", "rmsprop", "adam")
@@ -88,11 +86,8 @@ def run_first_order(objective: Objective, method: str, opts: dict,
         if not is_finite(fx_new, g_new, x_new):
             hint = "" if line_search else " (try a smaller learning_rate or line_search=True)"
             return trace.finish(2, diverged_message(trace.nit + 1, hint))
-        fx_old = fx
-        if trace.accept(x_new, fx_new, g_new):
-            return trace.finish(3, CALLBACK_MESSAGE)
+        done = trace.step(x_new, fx_new, g_new, threshold, gtol)
+        if done is not None:
+            return done
         x, fx, g = x_new, fx_new, g_new
-        message = stop_message(trace, fx_old, threshold, gtol)
-        if message is not None:
-            return trace.finish(0, message)
     return trace.finish(1, max_iter_message(max_iter))

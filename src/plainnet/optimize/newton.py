@@ -18,13 +18,11 @@ from .line_search import backtrack
 from .objective import Objective
 from .result import OptimizeResult
 from .trace import (
-    CALLBACK_MESSAGE,
     Trace,
     diverged_message,
     grad_norm,
     is_finite,
     max_iter_message,
-    stop_message,
 )
 
 
@@ -64,11 +62,8 @@ def run_newton(objective: Objective, opts: dict, callback: Callable | None) -> O
             fx_new, g_new = objective.value_and_grad(x_new)
         if not is_finite(fx_new, g_new, x_new):
             return trace.finish(2, diverged_message(trace.nit + 1))
-        fx_old = fx
-        if trace.accept(x_new, fx_new, g_new):
-            return trace.finish(3, CALLBACK_MESSAGE)
+        done = trace.step(x_new, fx_new, g_new, threshold, gtol)
+        if done is not None:
+            return done
         x, fx, g = x_new, fx_new, g_new
-        message = stop_message(trace, fx_old, threshold, gtol)
-        if message is not None:
-            return trace.finish(0, message)
     return trace.finish(1, max_iter_message(max_iter))

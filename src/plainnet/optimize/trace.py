@@ -58,6 +58,16 @@ class Trace:
             return True
         return False
 
+    def step(self, x: np.ndarray, fx: float, g: np.ndarray, threshold: float,
+             gtol: float) -> OptimizeResult | None:
+        """Accept the new point and return the final result if the run ends here: the
+        callback asked to stop (status 3) or a convergence rule fired (status 0)."""
+        fx_old = self.fx
+        if self.accept(x, fx, g):
+            return self.finish(3, CALLBACK_MESSAGE)
+        message = stop_message(self, fx_old, threshold, gtol)
+        return None if message is None else self.finish(0, message)
+
     def finish(self, status: int, message: str) -> OptimizeResult:
         obj = self.objective
         return OptimizeResult(
