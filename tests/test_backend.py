@@ -98,6 +98,8 @@ class DeviceArray(np.lib.mixins.NDArrayOperatorsMixin):
 
     # -- the rest of the ndarray interface ---------------------------------------------------
     def __getattr__(self, name):
+        if name.startswith("__"):  # e.g. __array_interface__: NumPy would read the data
+            raise AttributeError(name)
         attr = getattr(self.a, name)
         cls = type(self)
         if callable(attr):
@@ -807,3 +809,215 @@ def test_neuron_estimator_coefficients_come_back_to_the_host(fake):
         clf.fit(X, (y > 0).astype(int))
     assert type(clf.coef_) is np.ndarray and clf.coef_.shape == (1, 6)
     assert type(clf.intercept_) is np.ndarray
+
+
+# --------------------------------------------------------------------------- functional API
+def _cubic(t):
+    return (t * t * t).sum() + (t[0] * t[1]).tanh()
+
+
+@pytest.mark.parametrize("as_tensor", [False, True], ids=["array", "tensor"])
+def test_grad_and_value_and_grad_return_on_the_arguments_device(fake, as_tensor):
+    x0 = np.array([0.5, -1.0, 2.0])
+    x = backend.to_device(x0, "fake")
+    if as_tensor:
+        x = pn.tensor(x, requires_grad=True)
+    g = pn.grad(_cubic)(x)
+    assert type(g) is FakeArray
+    np.testing.assert_allclose(backend.to_numpy(g), pn.grad(_cubic)(x0), rtol=1e-14)
+    value, g2 = pn.value_and_grad(_cubic)(x)
+    assert isinstance(value, float) and value == pytest.approx(float(_cubic(pn.tensor(x0))))
+    assert type(g2) is FakeArray
+    ints = backend.to_device(np.array([1, 2]), "fake")  # integers become float64 there
+    gi = pn.grad(lambda t: (t * t).sum())(ints)
+    assert type(gi) is FakeArray and gi.dtype == np.float64
+    np.testing.assert_array_equal(backend.to_numpy(gi), [2.0, 4.0])
+
+
+def test_grad_with_several_argnums_and_a_shaped_output_on_device(fake):
+    a = backend.to_device(np.array([1.0, 2.0]), "fake")
+    b = backend.to_device(np.array([3.0, -1.0]), "fake")
+    ga, gb = pn.grad(lambda u, v: (u * v).sum().reshape(1), argnums=(0, 1))(a, b)
+    assert type(ga) is FakeArray and type(gb) is FakeArray
+    np.testing.assert_array_equal(backend.to_numpy(ga), [3.0, -1.0])
+    np.testing.assert_array_equal(backend.to_numpy(gb), [1.0, 2.0])
+    unused = pn.grad(lambda u, v: (u * u).sum(), argnums=1)(a, b)
+    assert type(unused) is FakeArray
+    np.testing.assert_array_equal(backend.to_numpy(unused), [0.0, 0.0])
+
+
+def test_jacobian_and_hessian_on_device(fake):
+    x0 = np.array([0.5, -1.0, 2.0])
+    x = backend.to_device(x0, "fake")
+    jac = pn.jacobian(lambda t: t * t.sum())(x)
+    assert type(jac) is FakeArray
+    np.testing.assert_allclose(backend.to_numpy(jac), np.diag(np.full(3, x0.sum())) + x0[:, None])
+    hess = pn.hessian(_cubic)(x)
+    assert type(hess) is FakeArray
+    np.testing.assert_allclose(backend.to_numpy(hess), pn.hessian(_cubic)(x0), rtol=1e-14)
+    constant = pn.jacobian(lambda t: pn.tensor(np.ones(2)).to("fake"))(x)
+    assert type(constant) is FakeArray and constant.shape == (2, 3)
+
+
+def test_numerical_grad_and_check_grad_on_device(fake):
+    x0 = np.array([0.5, -1.0, 2.0])
+    x = pn.tensor(x0, device="fake")
+    seen = []
+
+    def f(t):
+        seen.append(t.device)
+        return _cubic(t)
+
+    num = pn.numerical_grad(f, x)
+    assert type(num) is FakeArray and set(seen) == {"fake"}  # f ran on the device
+    np.testing.assert_allclose(backend.to_numpy(num), pn.numerical_grad(_cubic, x0), rtol=1e-12)
+    assert pn.check_grad(_cubic, x.data) < 1e-8
+    assert pn.check_grad(_cubic, x.astype(np.float32)) < 1e-8  # checked in float64 there
+
+
+# --------------------------------------------------------------------------- raw device arrays
+ACTIVATION_NAMES = sorted(set(pn.ACTIVATIONS) - {"linear"})
+
+
+@pytest.mark.parametrize("name", ACTIVATION_NAMES)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_activations_on_raw_device_arrays(fake, name, dtype):
+    act = pn.get_activation(name)
+    x0 = np.array([[-30.0, -1.5, 0.0], [0.25, 2.0, 40.0]], dtype)
+    x = backend.to_device(x0, "fake")
+    for fn in (act, act.derivative):
+        out = fn(x)
+        assert type(out) is FakeArray and out.dtype == dtype
+        np.testing.assert_array_equal(backend.to_numpy(out), fn(x0))
+
+
+def test_activations_keep_their_input_rules_on_device(fake):
+    out = pn.relu(backend.to_device(np.array([-1, 2]), "fake"))
+    assert type(out) is FakeArray and out.dtype == np.float64
+    with pytest.raises(TypeError, match="x must be a number or an array of numbers"):
+        pn.sigmoid(backend.to_device(np.array(["a", "b"]), "fake"))
+    zero_d = pn.tanh(backend.to_device(np.array(0.5), "fake"))
+    assert type(zero_d) is FakeArray and float(zero_d) == pytest.approx(np.tanh(0.5))
+
+
+@pytest.mark.parametrize(
+    "fn",
+    [
+        lambda x: pn.softmax(x, axis=1),
+        lambda x: pn.log_softmax(x, axis=0),
+        lambda x: pn.logsumexp(x, axis=1),
+        lambda x: pn.logsumexp(x, axis=0, keepdims=True),
+        lambda x: pn.magnitude(x, axis=-1),
+        lambda x: pn.magnitude(x),
+        lambda x: pn.normalize(x, axis=1),
+        lambda x: pn.augment(x),
+        lambda x: pn.integrate(x, [0.5, -1.0, 2.0], b=0.25),
+        lambda x: pn.fold_bias(x[0], 0.5),
+    ],
+    ids=["softmax", "log_softmax", "logsumexp", "logsumexp-keepdims", "magnitude-axis",
+         "magnitude", "normalize", "augment", "integrate", "fold_bias"],
+)
+def test_array_functions_on_raw_device_arrays(fake, fn):
+    x0 = np.array([[1.0, -2.0, 3.0], [1e3, 0.0, -50.0]])
+    expected = fn(x0)
+    out = fn(backend.to_device(x0, "fake"))
+    assert type(out) is FakeArray
+    np.testing.assert_array_equal(backend.to_numpy(out), expected)
+
+
+def test_array_functions_refuse_mixed_devices(fake):
+    x = backend.to_device(np.ones((2, 2)), "fake")
+    with pytest.raises(backend.DeviceMismatchError, match="'fake' and 'fake2'"):
+        pn.integrate(x, backend.to_device(np.ones(2), "fake2"))
+    with pytest.raises(ValueError, match="zero vector"):
+        pn.normalize(backend.to_device(np.zeros(3), "fake"))
+
+
+def test_host_only_functions_say_to_move_device_data(fake):
+    with pytest.raises(TypeError, match=r"X is an array on 'fake'.*to_numpy\(X\)"):
+        pn.datasets.standardize(backend.to_device(np.ones((3, 2)), "fake"))
+    with pytest.raises(TypeError, match=r"A is an array on 'fake'"):
+        pn.optimize.functions.make_quadratic(pn.tensor(np.eye(2), device="fake"), np.ones(2))
+
+
+# --------------------------------------------------------------------------- comparisons
+@pytest.mark.parametrize(
+    "compare",
+    [
+        lambda a, b: a < b, lambda a, b: a <= b, lambda a, b: a > b,
+        lambda a, b: a >= b, lambda a, b: a == b, lambda a, b: a != b,
+    ],
+    ids=["lt", "le", "gt", "ge", "eq", "ne"],
+)
+def test_comparisons_across_devices_name_both(fake, compare):
+    t = pn.tensor([1.0, 2.0], device="fake")
+    for other, names in (
+        (pn.tensor([1.0, 3.0]), "'fake' and 'cpu'"),
+        (np.array([1.0, 3.0]), "'fake' and 'cpu'"),  # a NumPy array is CPU data
+        (pn.tensor([1.0, 3.0], device="fake2"), "'fake' and 'fake2'"),
+    ):
+        with pytest.raises(backend.DeviceMismatchError, match=names) as info:
+            compare(t, other)
+        assert "never moves data implicitly" in str(info.value)
+    with pytest.raises(backend.DeviceMismatchError, match="'cpu' and 'fake'"):
+        compare(pn.tensor([1.0, 3.0]), t)
+    same = compare(t, pn.tensor([1.0, 3.0], device="fake"))
+    assert same.device == "fake"
+    np.testing.assert_array_equal(
+        backend.to_numpy(same.data), compare(np.array([1.0, 2.0]), np.array([1.0, 3.0]))
+    )
+    assert compare(t, [1.0, 3.0]).device == "fake"  # a list is numbers: it goes anywhere
+    assert compare(t, 1.5).device == "fake"
+
+
+# --------------------------------------------------------------------------- fit on device data
+@pytest.mark.parametrize(
+    "options",
+    [{}, {"validation_split": 0.25, "sample_weight": True}, {"validation_data": True}],
+    ids=["plain", "split-weights", "validation-data"],
+)
+def test_fit_on_data_already_on_the_device(fake, options):
+    X, y = blobs()
+    X_val, y_val = blobs(30, seed=1)
+    options = dict(options)
+    weights = np.linspace(0.5, 1.5, len(X)) if options.pop("sample_weight", False) else None
+    use_val = options.pop("validation_data", False)
+    runs = []
+    for on_device in (False, True):
+        put = (lambda a: backend.to_device(a, "fake")) if on_device else (lambda a: a)
+        kwargs = dict(options)
+        if weights is not None:
+            kwargs["sample_weight"] = put(weights)
+        if use_val:
+            kwargs["validation_data"] = (put(X_val), put(y_val))
+        model = mlp(seed=3)
+        history = pn.fit(model, put(X), put(y), epochs=2, batch_size=16, seed=5, verbose=0,
+                         device="fake", **kwargs)
+        runs.append((host_state(model), history.history))
+    (host_state_, host_hist), (dev_state, dev_hist) = runs
+    for key in host_state_:
+        np.testing.assert_array_equal(dev_state[key], host_state_[key])
+    for key in host_hist:
+        if key != "epoch_time":
+            assert dev_hist[key] == host_hist[key], key
+
+
+def test_fit_on_a_device_tensor_without_naming_the_device(fake):
+    X, y = blobs(40)
+    model = mlp().to("fake")
+    pn.fit(model, pn.tensor(X, device="fake"), backend.to_device(y, "fake"), epochs=1,
+           verbose=0)
+    assert model.device == "fake"
+
+
+@pytest.mark.parametrize("what", ["X", "y", "sample_weight", "X_val", "y_val"])
+def test_fit_refuses_data_on_another_device(fake, what):
+    X, y = blobs(40)
+    data = {"X": X, "y": y, "sample_weight": np.ones(len(X)), "X_val": X[:8], "y_val": y[:8]}
+    data[what] = backend.to_device(data[what], "fake2")
+    with pytest.raises(backend.DeviceMismatchError, match=rf"{what} on 'fake2'.*'fake'"):
+        pn.fit(mlp(), data["X"], data["y"], sample_weight=data["sample_weight"],
+               validation_data=(data["X_val"], data["y_val"]), epochs=1, verbose=0,
+               device="fake")
+    with pytest.raises(backend.DeviceMismatchError, match=r"trains on 'cpu'"):
+        pn.fit(mlp(), backend.to_device(X, "fake"), y, epochs=1, verbose=0)

@@ -279,3 +279,74 @@ def test_save_from_the_gpu_and_load_onto_it(tmp_path, cupy):
     out = on_gpu.predict(X)
     assert type(out) is np.ndarray
     np.testing.assert_allclose(out, on_cpu.predict(X), **F32)
+
+
+# --------------------------------------------------------------------------- functional API
+def _cubic(t):
+    return (t * t * t).sum() + (t[0] * t[1]).tanh()
+
+
+def test_grad_jacobian_hessian_on_cupy_arrays(cupy):
+    x0 = np.array([0.5, -1.0, 2.0])
+    x = cupy.asarray(x0)
+    for transform in (pn.grad, pn.hessian, lambda f: pn.jacobian(lambda t: t * t.sum())):
+        out = transform(_cubic)(x)
+        assert isinstance(out, cupy.ndarray)
+        np.testing.assert_allclose(host(out), transform(_cubic)(x0), **F64)
+    value, g = pn.value_and_grad(_cubic)(pn.tensor(x, requires_grad=True))
+    assert isinstance(g, cupy.ndarray) and value == pytest.approx(float(_cubic(pn.tensor(x0))))
+    num = pn.numerical_grad(_cubic, x)
+    assert isinstance(num, cupy.ndarray)
+    np.testing.assert_allclose(host(num), pn.numerical_grad(_cubic, x0), rtol=1e-9)
+    assert pn.check_grad(_cubic, x) < 1e-8
+
+
+# --------------------------------------------------------------------------- raw CuPy arrays
+@pytest.mark.parametrize("name", sorted(set(pn.ACTIVATIONS) - {"linear"}))
+def test_activations_on_cupy_arrays(cupy, name):
+    act = pn.get_activation(name)
+    x0 = np.array([[-30.0, -1.5, 0.0], [0.25, 2.0, 40.0]], np.float32)
+    for fn in (act, act.derivative):
+        out = fn(cupy.asarray(x0))
+        assert isinstance(out, cupy.ndarray) and out.dtype == np.float32
+        np.testing.assert_allclose(host(out), fn(x0), **F32)
+
+
+@pytest.mark.parametrize(
+    "fn",
+    [
+        lambda x: pn.softmax(x, axis=1), lambda x: pn.log_softmax(x, axis=0),
+        lambda x: pn.logsumexp(x, axis=1), lambda x: pn.magnitude(x, axis=-1),
+        lambda x: pn.normalize(x, axis=1), lambda x: pn.augment(x),
+        lambda x: pn.integrate(x, [0.5, -1.0, 2.0], b=0.25),
+    ],
+    ids=["softmax", "log_softmax", "logsumexp", "magnitude", "normalize", "augment",
+         "integrate"],
+)
+def test_array_functions_on_cupy_arrays(cupy, fn):
+    x0 = np.array([[1.0, -2.0, 3.0], [1e3, 0.0, -50.0]])
+    out = fn(cupy.asarray(x0))
+    assert isinstance(out, cupy.ndarray)
+    np.testing.assert_allclose(host(out), fn(x0), **F64)
+
+
+def test_comparing_cpu_and_cuda_names_both():
+    t = pn.tensor([1.0, 2.0], device="cuda")
+    for other in (pn.tensor([1.0, 3.0]), np.array([1.0, 3.0])):
+        with pytest.raises(backend.DeviceMismatchError, match="'cuda:0' and 'cpu'"):
+            _ = t < other
+    assert (t < [1.5, 1.5]).device == "cuda:0"
+
+
+def test_fit_on_cupy_data_equals_fit_on_host_data(cupy):
+    X, y = blobs()
+    runs = []
+    for put in (lambda a: a, cupy.asarray):
+        model = mlp(seed=3)
+        history = pn.fit(model, put(X), put(y), epochs=2, batch_size=32, seed=5, verbose=0,
+                         validation_split=0.2, sample_weight=put(np.ones(len(X))),
+                         device="cuda")
+        runs.append(({k: host(v) for k, v in model.state_dict().items()}, history.history))
+    for key in runs[0][0]:
+        np.testing.assert_allclose(runs[1][0][key], runs[0][0][key], **F32, err_msg=key)
+    np.testing.assert_allclose(runs[1][1]["val_loss"], runs[0][1]["val_loss"], **F32)

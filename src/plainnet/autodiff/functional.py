@@ -1,4 +1,8 @@
-"""Gradients as functions, in the style of JAX and HIPS autograd, and gradient checking."""
+"""Gradients as functions, in the style of JAX and HIPS autograd, and gradient checking.
+
+Arguments may be arrays or Tensors on any device (NumPy, CuPy): each gradient, Jacobian and
+Hessian is computed on the argument's device and returned there.
+"""
 
 from __future__ import annotations
 
@@ -7,12 +11,13 @@ from collections.abc import Callable
 
 import numpy as np
 
+from .. import backend as _backend
 from .engine import STATE, Tensor, _fresh_array, backprop, leaf, no_grad
 
 
 def _as_input(x) -> Tensor:
     data = x.data if isinstance(x, Tensor) else x
-    if type(data) is not np.ndarray:
+    if type(data) is not np.ndarray and not _backend.is_device_array(data):
         data = np.asarray(data)
     kind = data.dtype.kind
     if kind in "biu":
@@ -24,13 +29,20 @@ def _as_input(x) -> Tensor:
 
 def _scalar_output(y, fname: str) -> Tensor:
     if not isinstance(y, Tensor):
-        y = Tensor(np.asarray(y, dtype=float))
+        y = _output_tensor(y)
     if y.data.size != 1:
         raise ValueError(
             f"{fname} needs f to return a scalar; it returned shape {y.shape}. "
             "Reduce it (e.g. .sum()) or use pn.jacobian"
         )
     return y
+
+
+def _output_tensor(y) -> Tensor:
+    """A non-Tensor result of ``f`` as a constant Tensor (a device array stays there)."""
+    if type(y) is not np.ndarray and _backend.is_device_array(y):
+        return Tensor(y if y.dtype.kind == "f" else y.astype(np.float64))
+    return Tensor(np.asarray(y, dtype=float))
 
 
 def _argnums_tuple(argnums) -> tuple:
@@ -59,12 +71,16 @@ _ONES = {}
 
 
 def _unit_seed(y: Tensor):
-    """A gradient of ones shaped like the scalar ``y`` (a NumPy scalar when 0-d: fastest)."""
-    dtype = y.data.dtype
-    one = _ONES.get(dtype)
-    if one is None:
-        one = _ONES[dtype] = dtype.type(1)
-    return one if y.data.ndim == 0 else np.ones(y.data.shape, dtype)
+    """A gradient of ones shaped like the scalar ``y`` (a NumPy scalar when 0-d: fastest),
+    on ``y``'s device."""
+    data = y.data
+    dtype = data.dtype
+    if data.ndim == 0 and (isinstance(data, np.generic) or type(data) is np.ndarray):
+        one = _ONES.get(dtype)
+        if one is None:
+            one = _ONES[dtype] = dtype.type(1)
+        return one
+    return _backend.array_module(data).ones(data.shape, dtype)
 
 
 def _gradients(y: Tensor, inputs, create_graph=False):
@@ -77,7 +93,7 @@ def _gradients(y: Tensor, inputs, create_graph=False):
         return [Tensor(z) for z in zeros] if create_graph else zeros
     seed = _unit_seed(y)
     if create_graph:
-        seed = Tensor(np.asarray(seed))
+        seed = Tensor(seed if _backend.is_device_array(seed) else np.asarray(seed))
     # the graph is unreachable once this returns: no need to spend time freeing it
     found = backprop(y, seed, targets=inputs, create_graph=create_graph, retain_graph=True)
     out = []
@@ -160,11 +176,13 @@ def grad(f: Callable, argnums=0) -> Callable:
 def _jacobian_of_tensor(y: Tensor, x: Tensor) -> np.ndarray:
     """The Jacobian of ``y`` with respect to ``x``: one backward pass per element of ``y``."""
     shape = y.shape + x.shape
+    xp = _backend.array_module(x.data)
     if not y.requires_grad:
-        return np.zeros(shape, dtype=x.data.dtype)
+        return xp.zeros(shape, dtype=x.data.dtype)
+    xp = _backend.array_module(y.data)
     rows = []
     for k in range(y.data.size):
-        seed = np.zeros(y.shape, dtype=y.dtype)
+        seed = xp.zeros(y.shape, dtype=y.dtype)
         seed.reshape(-1)[k] = 1
         found = backprop(y, seed, targets=[x], retain_graph=True)
         entry = found.get(id(x))
@@ -193,7 +211,7 @@ def jacobian(f: Callable, argnums: int = 0) -> Callable:
         x, args = _differentiable_input(args, argnums)
         y = _call_recording(f, args, kwargs)
         if not isinstance(y, Tensor):
-            y = Tensor(np.asarray(y, dtype=float))
+            y = _output_tensor(y)
         return _jacobian_of_tensor(y, x)
 
     wrapper.__name__ = f"jacobian({getattr(f, '__name__', 'f')})"
@@ -223,10 +241,15 @@ def hessian(f: Callable, argnums: int = 0) -> Callable:
     return wrapper
 
 
-def _call_scalar(f, x, args, kwargs) -> float:
+def _call_scalar(f, x, args, kwargs, device: str = "cpu") -> float:
+    if device != "cpu":
+        x = _backend.to_device(x, device)
     with no_grad():
         y = f(Tensor(x), *args, **kwargs)
-    y = y.data if isinstance(y, Tensor) else np.asarray(y)
+    if isinstance(y, Tensor):
+        y = y.data
+    elif not _backend.is_device_array(y):
+        y = np.asarray(y)
     if y.size != 1:
         raise ValueError(f"f must return a scalar; it returned shape {y.shape}")
     return float(y.reshape(()))
@@ -240,8 +263,17 @@ def numerical_grad(f: Callable, x, eps: float | None = None, *args, **kwargs) ->
 
     with :math:`\epsilon = \sqrt[3]{\text{machine eps}}` (about 6e-6 in float64) by default,
     which balances truncation and rounding error. Evaluated in float64.
+
+    For ``x`` on a device (a CuPy array or Tensor), the steps are taken on a float64 host
+    copy, each shifted point is copied to ``x``'s device for ``f`` (so ``f`` computes where
+    ``x`` lives: two transfers per element), and the gradient is returned on that device.
     """
-    x = np.array(x.data if isinstance(x, Tensor) else x, dtype=np.float64)
+    data = x.data if isinstance(x, Tensor) else x
+    device = "cpu"
+    if type(data) is not np.ndarray and _backend.is_device_array(data):
+        device = _backend.device_of(data)
+        data = _backend.to_numpy(data)
+    x = np.array(data, dtype=np.float64)
     if eps is None:
         eps = float(np.finfo(np.float64).eps ** (1 / 3))
     elif not eps > 0:
@@ -252,12 +284,12 @@ def numerical_grad(f: Callable, x, eps: float | None = None, *args, **kwargs) ->
         orig = flat[i]
         h = eps * max(1.0, abs(orig))
         flat[i] = orig + h
-        up = _call_scalar(f, x, args, kwargs)
+        up = _call_scalar(f, x, args, kwargs, device)
         flat[i] = orig - h
-        down = _call_scalar(f, x, args, kwargs)
+        down = _call_scalar(f, x, args, kwargs, device)
         flat[i] = orig
         gflat[i] = (up - down) / (2 * h)
-    return g
+    return g if device == "cpu" else _backend.to_device(g, device)
 
 
 def check_grad(f: Callable, x, eps: float | None = None) -> float:
@@ -267,11 +299,19 @@ def check_grad(f: Callable, x, eps: float | None = None) -> float:
               \tau = 10^{-7} \max(1, \|a\|_\infty)
 
     where :math:`\tau` keeps entries that are both nearly zero from dividing noise by noise.
-    Values around 1e-8 or less mean the gradient is right (in float64).
+    Values around 1e-8 or less mean the gradient is right (in float64). For ``x`` on a device
+    both gradients are computed there, in float64 (see :func:`numerical_grad`), and compared
+    on the host.
     """
-    x64 = np.array(x.data if isinstance(x, Tensor) else x, dtype=np.float64)
-    a = np.asarray(grad(f)(x64), dtype=np.float64)
-    n = numerical_grad(f, x64, eps)
+    data = x.data if isinstance(x, Tensor) else x
+    if type(data) is not np.ndarray and _backend.is_device_array(data):
+        x64 = data.astype(np.float64)
+        a = _backend.to_numpy(grad(f)(x64))
+        n = _backend.to_numpy(numerical_grad(f, x64, eps))
+    else:
+        x64 = np.array(data, dtype=np.float64)
+        a = np.asarray(grad(f)(x64), dtype=np.float64)
+        n = numerical_grad(f, x64, eps)
     if a.size == 0:
         return 0.0
     tau = 1e-7 * max(1.0, float(np.max(np.abs(a))))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import backend as _backend
 from . import ops
 from .engine import Tensor, apply, apply_binary, apply_unary
 from .graph import to_dot
@@ -30,7 +31,15 @@ def _binary(op):
 def _compare(ufunc):
     def method(self, other):
         other = other.data if isinstance(other, Tensor) else _constant(other, self)
-        return Tensor(ufunc(self.data, other))
+        try:
+            return Tensor(ufunc(self.data, other))
+        except Exception:
+            devices = _backend.devices_in([self.data, other])
+            if len(devices) > 1:
+                raise _backend.mismatch_error(
+                    f"the comparison '{ufunc.__name__}'", devices
+                ) from None
+            raise
 
     return method
 

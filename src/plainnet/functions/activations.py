@@ -2,8 +2,9 @@ r"""Activation functions: the smooth (and one jumpy) curves a neuron passes its 
 
 Each activation is a callable object with ``.derivative(x)``. Called on a NumPy array (or list,
 or scalar) it returns a NumPy array of the same floating dtype (float32 stays float32; integers
-become float64). Called on a :class:`plainnet.Tensor` it records the operation so that
-gradients flow through it.
+become float64). Called on a device array (e.g. CuPy) it computes on that device with its array
+module and returns an array there. Called on a :class:`plainnet.Tensor` it records the
+operation so that gradients flow through it.
 
 Every formula here is evaluated in a form that cannot overflow: ``sigmoid(-1000)`` is 0 and
 ``sigmoid(1000)`` is 1, with no RuntimeWarning.
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import backend as _backend
 from .._validation import as_float_array
 
 
@@ -32,15 +34,18 @@ class Activation:
     def __call__(self, x):
         if _is_tensor(x):
             return x.activation(self)
-        return np.asarray(self.forward(as_float_array(x, "x")))
+        x = as_float_array(x, "x", allow_device=True)
+        out = self.forward(x)
+        return np.asarray(out) if type(x) is np.ndarray else out
 
     def forward(self, x: np.ndarray) -> np.ndarray:  # pragma: no cover - abstract
         raise NotImplementedError
 
     def derivative(self, x) -> np.ndarray:
         """The derivative ``f'(x)``, elementwise, as an array of ``x``'s dtype."""
-        x = as_float_array(x, "x")
-        return np.asarray(self._derivative(x, None))
+        x = as_float_array(x, "x", allow_device=True)
+        out = self._derivative(x, None)
+        return np.asarray(out) if type(x) is np.ndarray else out
 
     def _derivative(self, x: np.ndarray, y: np.ndarray | None) -> np.ndarray:
         """``f'(x)``; ``y = f(x)`` is passed when already known, so it can be reused."""
@@ -198,13 +203,15 @@ class Softplus(Activation):
     name = "softplus"
 
     def forward(self, x):
-        return np.logaddexp(np.zeros((), x.dtype), x)
+        return np.logaddexp(x.dtype.type(0), x)  # a scalar zero: any device takes it
 
     def _derivative(self, x, y):
         return sigmoid.forward(x)
 
 
 def _erf(x: np.ndarray) -> np.ndarray:
+    if type(x) is not np.ndarray and _backend.is_device_array(x):
+        return _backend.erf(x)
     try:
         from scipy.special import erf
     except ImportError:  # pragma: no cover - scipy is an optional speed-up here
@@ -341,7 +348,7 @@ def logsumexp(x, axis=-1, keepdims: bool = False):
     """
     if _is_tensor(x):
         return x.logsumexp(axis=axis, keepdims=keepdims)
-    return _logsumexp(as_float_array(x, "x"), axis=axis, keepdims=keepdims)
+    return _logsumexp(as_float_array(x, "x", allow_device=True), axis=axis, keepdims=keepdims)
 
 
 def softmax(x, axis: int = -1):
@@ -353,11 +360,11 @@ def softmax(x, axis: int = -1):
     """
     if _is_tensor(x):
         return x.softmax(axis=axis)
-    return _softmax(as_float_array(x, "x"), axis=axis)
+    return _softmax(as_float_array(x, "x", allow_device=True), axis=axis)
 
 
 def log_softmax(x, axis: int = -1):
     r"""The logarithm of :func:`softmax`, computed directly: :math:`x_i - \mathrm{LSE}(x)`."""
     if _is_tensor(x):
         return x.log_softmax(axis=axis)
-    return _log_softmax(as_float_array(x, "x"), axis=axis)
+    return _log_softmax(as_float_array(x, "x", allow_device=True), axis=axis)

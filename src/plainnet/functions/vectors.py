@@ -1,10 +1,30 @@
-"""A neuron's integration, the bias trick, and the length of a vector."""
+"""A neuron's integration, the bias trick, and the length of a vector.
+
+Each function also takes device arrays (e.g. CuPy) and computes on the first argument's device;
+accompanying host data (NumPy arrays, lists, numbers) is copied there, and a device array on
+another device is refused with :class:`plainnet.backend.DeviceMismatchError`.
+"""
 
 from __future__ import annotations
 
 import numpy as np
 
+from .. import backend as _backend
 from .._validation import as_float_array
+
+
+def _with(arr, like, what: str):
+    """``arr`` on the device of ``like`` (nothing to do when both are NumPy arrays)."""
+    if type(arr) is np.ndarray and type(like) is np.ndarray:
+        return arr
+    return _backend.match_device(arr, like, what)
+
+
+def _out(arr):
+    """A NumPy result as an array (not a NumPy scalar); a device array unchanged."""
+    if type(arr) is np.ndarray or _backend.is_device_array(arr):
+        return arr
+    return np.asarray(arr)
 
 
 def integrate(x, w, b=0.0) -> np.ndarray:
@@ -32,9 +52,9 @@ def integrate(x, w, b=0.0) -> np.ndarray:
     >>> float(pn.integrate([1.0, 2.0], [0.5, -1.0], b=0.25))
     -1.25
     """
-    x = as_float_array(x, "x")
-    w = as_float_array(w, "w")
-    b_arr = as_float_array(b, "b")
+    x = as_float_array(x, "x", allow_device=True)
+    w = as_float_array(w, "w", allow_device=True)
+    b_arr = as_float_array(b, "b", allow_device=True)
     if w.ndim != 1:
         raise ValueError(f"w must be a vector of shape (n,); got shape {w.shape}")
     if x.ndim not in (1, 2) or x.shape[-1] != w.shape[0]:
@@ -44,7 +64,10 @@ def integrate(x, w, b=0.0) -> np.ndarray:
         )
     if b_arr.ndim != 0:
         raise ValueError(f"b must be a scalar; got shape {b_arr.shape}")
-    return np.asarray(x @ w + b_arr)
+    if type(x) is np.ndarray and type(w) is np.ndarray and type(b_arr) is np.ndarray:
+        return np.asarray(x @ w + b_arr)
+    w, b_arr = _with(w, x, "integrate's w"), _with(b_arr, x, "integrate's b")
+    return _out(x @ w + b_arr)
 
 
 def augment(x) -> np.ndarray:
@@ -61,10 +84,10 @@ def augment(x) -> np.ndarray:
     >>> pn.augment([2.0, 3.0]).tolist()
     [2.0, 3.0, 1.0]
     """
-    x = as_float_array(x, "x")
+    x = as_float_array(x, "x", allow_device=True)
     if x.ndim == 0:
         raise ValueError("x must have at least one axis to append the constant 1 to; got a scalar")
-    ones = np.ones(x.shape[:-1] + (1,), dtype=x.dtype)
+    ones = _backend.array_module(x).ones(x.shape[:-1] + (1,), dtype=x.dtype)
     return np.concatenate([x, ones], axis=-1)
 
 
@@ -79,12 +102,13 @@ def fold_bias(w, b) -> np.ndarray:
     >>> pn.fold_bias([0.5, -1.0], 0.25).tolist()
     [0.5, -1.0, 0.25]
     """
-    w = as_float_array(w, "w")
-    b = as_float_array(b, "b")
+    w = as_float_array(w, "w", allow_device=True)
+    b = as_float_array(b, "b", allow_device=True)
     if w.ndim != 1:
         raise ValueError(f"w must be a vector of shape (n,); got shape {w.shape}")
     if b.ndim != 0:
         raise ValueError(f"b must be a scalar; got shape {b.shape}")
+    b = _with(b, w, "fold_bias's b")
     return np.concatenate([w, b.astype(w.dtype).reshape(1)])
 
 
@@ -110,18 +134,21 @@ def magnitude(x, axis: int | None = None, keepdims: bool = False) -> np.ndarray:
     >>> float(pn.magnitude([3.0, 4.0]))
     5.0
     """
-    x = as_float_array(x, "x")
+    x = as_float_array(x, "x", allow_device=True)
     if axis is not None and not -x.ndim <= axis < max(x.ndim, 1):
         raise ValueError(f"axis must be in [-{x.ndim}, {x.ndim - 1}] for x of shape {x.shape}")
     a = np.abs(x)
-    scale = np.max(a, axis=axis, keepdims=True) if a.size else np.zeros((1,) * a.ndim, x.dtype)
+    if a.size:
+        scale = np.max(a, axis=axis, keepdims=True)
+    else:
+        scale = _backend.array_module(x).zeros((1,) * a.ndim, x.dtype)
     safe = np.where(scale > 0, scale, 1)
     with np.errstate(invalid="ignore"):
         out = scale * np.sqrt(np.sum(np.square(a / safe), axis=axis, keepdims=True))
     out = np.where(np.isinf(scale), np.inf, out)
     if not keepdims:
         out = np.squeeze(out, axis=axis) if axis is not None else out.reshape(())
-    return np.asarray(out)
+    return _out(out)
 
 
 def normalize(x, axis: int | None = None) -> np.ndarray:
@@ -143,7 +170,7 @@ def normalize(x, axis: int | None = None) -> np.ndarray:
     >>> pn.normalize([3.0, 4.0]).tolist()
     [0.6, 0.8]
     """
-    x = as_float_array(x, "x")
+    x = as_float_array(x, "x", allow_device=True)
     length = magnitude(x, axis=axis, keepdims=True)
     if np.any(length == 0):
         raise ValueError("cannot normalize a zero vector: it has magnitude 0 and no direction")

@@ -33,6 +33,33 @@ def _loss_name(loss) -> str | None:
     return loss if isinstance(loss, str) else getattr(loss, "__name__", None)
 
 
+def _data_on(x, name: str, device: str):
+    """``x`` itself, after checking that a device array (or Tensor on a device) given as data
+    is on the training ``device``: data on another device is refused, never moved."""
+    if type(x) is np.ndarray:
+        return x
+    data = x.data if isinstance(x, Tensor) else x
+    if _backend.is_device_array(data):
+        where = _backend.device_of(data)
+        if where != device:
+            raise _backend.DeviceMismatchError(
+                f"pn.fit got {name} on {where!r}, but the model trains on {device!r}: plainnet "
+                f"never moves data implicitly. Pass device={where!r} to train there, or move "
+                f"{name} to {device!r} first."
+            )
+    return x
+
+
+def _host_data(x, name: str, device: str):
+    """Targets and weights in host memory (the split and the metrics use them there): a
+    device array on the training device is copied to the host once."""
+    if type(x) is np.ndarray:
+        return x
+    x = _data_on(x, name, device)
+    data = x.data if isinstance(x, Tensor) else x
+    return _backend.to_numpy(data) if _backend.is_device_array(data) else x
+
+
 def _prepare_targets(y, n: int, loss_name: str | None, dtype) -> np.ndarray:
     y = np.asarray(y)
     if len(y) != n:
@@ -150,7 +177,10 @@ def fit(
         Where to train: ``"cpu"``, ``"cuda"`` or ``"cuda:N"`` (see :mod:`plainnet.backend`).
         The model and the optimizer's state are moved there (and stay there), and the data
         is copied there once; losses and metrics are logged as host floats. By default the
-        model trains where it is.
+        model trains where it is. ``X``, ``y``, ``sample_weight`` and ``validation_data``
+        may already be device arrays on that device (``X`` stays there; ``y`` and the weights
+        are read to the host once, for the split and the metrics); data on another device is
+        refused with :class:`plainnet.backend.DeviceMismatchError`.
 
     Returns
     -------
@@ -189,12 +219,13 @@ def fit(
     params = model.parameters()
     dtype = model.dtype
 
-    X = as_float_array(X, "X").astype(dtype, copy=False)
+    X = _data_on(as_float_array(X, "X", allow_device=True), "X", device).astype(dtype, copy=False)
     if X.ndim < 2:
         raise ValueError(f"X must have shape (n_samples, n_features); got shape {X.shape}")
-    y = _prepare_targets(y, len(X), loss_name, dtype)
+    y = _prepare_targets(_host_data(y, "y", device), len(X), loss_name, dtype)
     weights = None
     if sample_weight is not None:
+        sample_weight = _host_data(sample_weight, "sample_weight", device)
         weights = as_float_array(sample_weight, "sample_weight").astype(dtype)
         if weights.shape != (len(X),):
             raise ValueError(
@@ -204,8 +235,9 @@ def fit(
     rng = get_rng(seed)
     if validation_data is not None:
         X_val, y_val = validation_data
-        X_val = as_float_array(X_val, "X_val").astype(dtype, copy=False)
-        y_val = _prepare_targets(y_val, len(X_val), loss_name, dtype)
+        X_val = as_float_array(X_val, "X_val", allow_device=True)
+        X_val = _data_on(X_val, "X_val", device).astype(dtype, copy=False)
+        y_val = _prepare_targets(_host_data(y_val, "y_val", device), len(X_val), loss_name, dtype)
     elif validation_split > 0:
         index = np.arange(len(X))
         labels = y if y.ndim == 1 else (y.argmax(axis=1) if y.shape[1] > 1 else y[:, 0])
@@ -216,8 +248,12 @@ def fit(
             index, labels.astype(np.int64) if stratify else index,
             test_size=float(validation_split), stratify=stratify, random_state=rng,
         )
-        X_val, y_val = X[val_idx], y[val_idx]
-        X, y = X[train_idx], y[train_idx]
+        if type(X) is np.ndarray:
+            X_val, X = X[val_idx], X[train_idx]
+        else:  # X is already on the device: it is gathered there
+            X_val = X[_backend.to_device(val_idx, device)]
+            X = X[_backend.to_device(train_idx, device)]
+        y_val, y = y[val_idx], y[train_idx]
         if weights is not None:
             weights = weights[train_idx]
     else:
