@@ -32,6 +32,8 @@ class Adagrad(Optimizer):
     maximize : bool, default False
     """
 
+    _elementwise = True
+
     def __init__(
         self,
         params,

@@ -37,6 +37,8 @@ class Adam(Optimizer):
     maximize : bool, default False
     """
 
+    _elementwise = True
+
     def __init__(
         self,
         params,

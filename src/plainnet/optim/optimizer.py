@@ -17,6 +17,7 @@ import numpy as np
 
 from .. import backend as _backend
 from ..autodiff import Tensor, enable_grad
+from . import _flat
 
 
 class Optimizer:
@@ -46,6 +47,7 @@ class Optimizer:
         self._check_hyperparameters(self.defaults)
         self.state: defaultdict = defaultdict(dict)
         self.param_groups: list[dict] = []
+        self._flat_batches: dict = {}  # the fast path's buffers, by parameters (see step)
         if isinstance(params, (Tensor, np.ndarray)):
             raise TypeError(
                 f"{type(self).__name__} expects an iterable of Tensors or of parameter-group "
@@ -65,6 +67,11 @@ class Optimizer:
             groups = [{"params": groups}]
         for group in groups:
             self.add_param_group(group)
+
+    #: Subclasses whose :meth:`_update` is elementwise (each entry of the parameter, gradient
+    #: and state arrays updated from the same entries only) set this: :meth:`step` may then
+    #: update several small parameters at once, concatenated (:mod:`plainnet.optim._flat`).
+    _elementwise = False
 
     # -- hooks for subclasses ------------------------------------------------------------
     def _check_hyperparameters(self, group: dict) -> None:
@@ -143,10 +150,10 @@ class Optimizer:
             with enable_grad():
                 loss = closure()
         for group in self.param_groups:
-            for p in group["params"]:
-                grad = p.grad
-                if grad is None:
-                    continue
+            pending = [(p, p.grad) for p in group["params"] if p.grad is not None]
+            if self._elementwise:
+                pending = self._step_flat(pending, group)
+            for p, grad in pending:
                 state = self.state[p]
                 try:
                     self._update(p.data, _as_grad_array(p, grad), state, group)
@@ -154,6 +161,34 @@ class Optimizer:
                     _check_state_device(p, state, type(self).__name__)
                     raise
         return loss
+
+    def _step_flat(self, pending: list, group: dict) -> list:
+        """The fast path of :meth:`step` (see :mod:`plainnet.optim._flat`): update the small
+        host parameters of ``pending`` by one call of :meth:`_update` on flat arrays; return
+        the ``(param, grad)`` pairs left to the plain path."""
+        small, rest = [], []
+        for p, grad in pending:
+            data = p.data
+            if type(data) is np.ndarray and data.size <= _flat.FLAT_MAX_SIZE and (
+                not small or data.dtype == small[0][0].data.dtype
+            ):
+                small.append((p, _as_grad_array(p, grad)))
+            else:
+                rest.append((p, grad))
+        if len(small) < 2 or any(type(g) is not np.ndarray for _, g in small):
+            return pending
+        params = [p for p, _ in small]
+        key = tuple((id(p), p.data.shape) for p in params)
+        batches = self._flat_batches
+        batch = batches.get(key)
+        if batch is None:
+            if len(batches) >= 8:  # the set of parameters with gradients keeps changing
+                batches.clear()
+            batch = batches[key] = _flat.FlatBatch(params, params[0].data.dtype)
+        states = [self.state[p] for p in params]
+        if not batch.step([g for _, g in small], states, self._update, group):
+            return pending
+        return rest
 
     def zero_grad(self, set_to_none: bool = True) -> None:
         """Forget every parameter's gradient: ``.grad = None`` (or zeros, in place)."""

@@ -38,6 +38,8 @@ class RMSprop(Optimizer):
     maximize : bool, default False
     """
 
+    _elementwise = True
+
     def __init__(
         self,
         params,

@@ -40,6 +40,8 @@ class SGD(Optimizer):
         Ascend instead of descend.
     """
 
+    _elementwise = True
+
     def __init__(
         self,
         params,

@@ -13,6 +13,7 @@ learning rate and :math:`t` the step count (from 1).
 
 from __future__ import annotations
 
+import math
 import threading
 
 import numpy as np
@@ -151,7 +152,7 @@ def adam(param, grad, state, lr, betas=(0.9, 0.999), eps=1e-8, amsgrad=False):
         np.maximum(vmax, v, out=vmax)
         v = vmax
     # sqrt(v / b2) + eps == (sqrt(v) + eps sqrt(b2)) / sqrt(b2): one pass fewer
-    root_bias2 = np.sqrt(1 - beta2**t)
+    root_bias2 = math.sqrt(1 - beta2**t)
     np.sqrt(v, out=tmp)
     tmp += eps * root_bias2
     np.divide(m, tmp, out=tmp)

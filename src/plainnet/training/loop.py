@@ -77,9 +77,19 @@ def _prepare_targets(y, n: int, loss_name: str | None, dtype) -> np.ndarray:
 
 
 def _check_finite_grads(params) -> bool:
+    """Whether every gradient of ``params`` (host arrays) is finite.
+
+    A gradient's sum of squares is finite exactly when its entries are, unless it overflows:
+    only then are the entries looked at one by one. One BLAS dot is much cheaper than
+    ``isfinite`` (which makes a boolean array).
+    """
     for p in params:
         g = p.grad
-        if g is not None and not np.isfinite(g).all():
+        if g is None:
+            continue
+        g = g.data if isinstance(g, Tensor) else g
+        v = g.reshape(-1)
+        if not np.isfinite(v.dot(v)) and not np.isfinite(v).all():
             return False
     return True
 
