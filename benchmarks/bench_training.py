@@ -189,16 +189,20 @@ def accuracy_check(X, y, epochs=20, batch_size=32):
     return out
 
 
-def peak_rss_growth(X, y, batch_size=128):
-    """Peak RSS (MiB) after 1 and after 6 more epochs of plainnet training."""
+def peak_rss_growth(X, y, batch_size=128, checkpoints=(1, 4, 16)):
+    """Peak RSS (MiB) of plainnet training after each number of epochs in ``checkpoints``.
+
+    Run before any other library has trained in this process, so the peak is plainnet's.
+    """
     import resource
 
     r = PlainnetRunner(X, y, batch_size)
-    r.train(1)
-    first = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    r.train(6)
-    later = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    return first, later
+    done, out = 0, []
+    for epochs in checkpoints:
+        r.train(epochs - done)
+        done = epochs
+        out.append((epochs, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024))
+    return out
 
 
 def main(argv=None):
@@ -214,6 +218,8 @@ def main(argv=None):
     ceiling = ceiling_gflops * 1e9 / flops_per_sample()
     print(f"matmul float32: {ceiling_gflops:.0f} GFLOP/s -> ceiling {ceiling:,.0f} samples/s "
           f"({flops_per_sample() / 1e6:.2f} MFLOP per sample per step)")
+    rss = peak_rss_growth(X, y)
+    print("plainnet peak RSS: " + ", ".join(f"{mib:.0f} MiB after {e} epochs" for e, mib in rss))
     rows = throughput(X, y, batch_sizes, args.epochs, args.repeats)
     print(f"\n{'batch':>6} {'plainnet':>11} {'torch':>11} {'sklearn':>11} "
           f"{'vs torch':>9} {'vs sklearn':>11} {'of ceiling':>11}")
@@ -223,8 +229,6 @@ def main(argv=None):
         print(f"{row['batch_size']:>6} {p:>11,.0f} {t or 0:>11,.0f} {s or 0:>11,.0f} "
               f"{(p / t if t else float('nan')):>8.2f}x {(p / s if s else float('nan')):>10.2f}x "
               f"{p / ceiling:>10.0%}")
-    first, later = peak_rss_growth(X, y)
-    print(f"\npeak RSS after 1 epoch {first:.0f} MiB, after 7 epochs {later:.0f} MiB")
     if not args.skip_accuracy:
         acc = accuracy_check(X, y)
         print("held-out accuracy after 20 epochs, batch 32: "
