@@ -158,40 +158,22 @@ def apply(op: Op, *args, **kw):
     except Exception:
         _forward_failed(op, datas, kw)
         raise
-    out.grad = None
-    out.name = None
-    if needs and STATE.grad_enabled and op.vjp is not None:
-        out.requires_grad = True
-        out._op = op
-        out._args = args
-        out._datas = datas
-        out._kw = kw
-        out._seq = next(_creation)
-    else:
-        out.requires_grad = False
-        out._op = None
-        out._args = None
-        out._datas = None
-        out._kw = None
-        out._seq = 0
-    if STATE.detect_anomaly:
-        _check_finite(out.data, f"the forward of '{op.name}'")
-    return out
+    return _finish(out, op, args, datas, kw, needs and STATE.grad_enabled and op.vjp is not None)
 
 
 _NO_KW: dict = {}
 
 
-def _record(out: Tensor, op: Op, args: tuple, datas) -> Tensor:
-    """Finish a result of ``op``: record it in the graph when recording is on (fast paths)."""
+def _finish(out: Tensor, op: Op, args: tuple, datas, kw: dict, record: bool) -> Tensor:
+    """Fill in a new result of ``op``: recorded in the graph when ``record``, else a constant."""
     out.grad = None
     out.name = None
-    if STATE.grad_enabled:
+    if record:
         out.requires_grad = True
         out._op = op
         out._args = args
         out._datas = datas
-        out._kw = _NO_KW
+        out._kw = kw
         out._seq = next(_creation)
     else:
         out.requires_grad = False
@@ -212,7 +194,7 @@ def apply_unary(op: Op, a: Tensor) -> Tensor:
     data = a.data
     out = _new_object(Tensor)
     out.data = op.forward(data)
-    return _record(out, op, (a,), (data,))
+    return _finish(out, op, (a,), (data,), _NO_KW, STATE.grad_enabled)
 
 
 def apply_binary(op: Op, a, b) -> Tensor:
@@ -236,7 +218,7 @@ def apply_binary(op: Op, a, b) -> Tensor:
     except Exception:
         _forward_failed(op, datas, _NO_KW)
         raise
-    return _record(out, op, (a, b), datas)
+    return _finish(out, op, (a, b), datas, _NO_KW, STATE.grad_enabled)
 
 
 def apply_or_array(op: Op, *args, **kw):
