@@ -1,12 +1,7 @@
-"""The device backend, tested on the CPU with a fake second device.
+"""The device backend, tested on the CPU with the fake devices of ``fake_device.py``.
 
-The fake device ("fake") holds its data in NumPy, but its arrays are as strict as CuPy's: they
-refuse implicit conversion to NumPy (``np.asarray`` raises), refuse NumPy arrays as operands of
-ufuncs and array functions (``TypeError``, as CuPy), return 0-d arrays from reductions, do not
-support ``np.add.at`` and live on their own device. So every path that would break on a GPU
-(a NumPy call that does not dispatch, an implicit transfer) breaks here too, and training on
-"fake" must give the weights that training on "cpu" gives. A second fake device ("fake2")
-stands for a second GPU.
+Training on "fake" must give the weights that training on "cpu" gives; "fake2" stands for a
+second GPU.
 """
 
 from __future__ import annotations
@@ -20,211 +15,17 @@ import numpy as np
 import pytest
 
 import plainnet as pn
+from fake_device import (
+    Fake2Array,
+    FakeArray,
+    FakeBackend,
+    MultiArray,
+    MultiBackend,
+)
 from plainnet import backend
 
-# --------------------------------------------------------------------------- the fake device
 
-
-class DeviceArray(np.lib.mixins.NDArrayOperatorsMixin):
-    """An array on a fake device (NumPy inside, CuPy's manners outside)."""
-
-    __slots__ = ("a",)
-    device = ""
-
-    def __init__(self, a):
-        self.a = np.asarray(a) if isinstance(a, np.generic) else a
-
-    # -- strictness, as CuPy --------------------------------------------------------------
-    def __array__(self, dtype=None, copy=None):
-        raise TypeError(f"implicit conversion of a {self.device} array to NumPy is not allowed")
-
-    @classmethod
-    def _operand(cls, x):
-        if type(x) is cls:
-            return x.a
-        if isinstance(x, DeviceArray):
-            raise TypeError(f"arrays on two devices: {cls.device} and {x.device}")
-        if isinstance(x, np.ndarray):
-            raise TypeError(f"Unsupported type {type(x)} (a host array on {cls.device})")
-        if isinstance(x, (list, tuple)):
-            return type(x)(cls._operand(v) for v in x)
-        return x
-
-    @classmethod
-    def _wrap(cls, x):
-        if isinstance(x, (np.ndarray, np.generic)):
-            return cls(x)
-        if isinstance(x, tuple):
-            return tuple(cls._wrap(v) for v in x)
-        if isinstance(x, list):
-            return [cls._wrap(v) for v in x]
-        return x
-
-    def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
-        if method != "__call__":  # CuPy: no ufunc.at / reduce through NumPy
-            return NotImplemented
-        cls = type(self)
-        args = [cls._operand(x) for x in inputs]
-        out = kwargs.get("out")
-        if out is not None:
-            kwargs["out"] = tuple(cls._operand(o) for o in out)
-        result = ufunc(*args, **kwargs)
-        if out is not None:
-            return out[0] if len(out) == 1 else out
-        return cls._wrap(result)
-
-    def __array_function__(self, func, types, args, kwargs):
-        cls = type(self)
-        args = cls._operand(args)
-        kwargs = {k: cls._operand(v) for k, v in kwargs.items()}
-        return cls._wrap(func(*args, **kwargs))
-
-    # -- indexing (like CuPy, NumPy index arrays are accepted; values must be on device) ----
-    @classmethod
-    def _index(cls, index):
-        if isinstance(index, tuple):
-            return tuple(cls._index(k) for k in index)
-        if type(index) is cls:
-            return index.a
-        if isinstance(index, DeviceArray):
-            raise TypeError("an index array on another device")
-        return index
-
-    def __getitem__(self, index):
-        return type(self)._wrap(self.a[type(self)._index(index)])
-
-    def __setitem__(self, index, value):
-        self.a[type(self)._index(index)] = type(self)._operand(value)
-
-    # -- the rest of the ndarray interface ---------------------------------------------------
-    def __getattr__(self, name):
-        if name.startswith("__"):  # e.g. __array_interface__: NumPy would read the data
-            raise AttributeError(name)
-        attr = getattr(self.a, name)
-        cls = type(self)
-        if callable(attr):
-            def method(*args, **kwargs):
-                args = cls._operand(args)
-                kwargs = {k: cls._operand(v) for k, v in kwargs.items()}
-                return cls._wrap(attr(*args, **kwargs))
-
-            return method
-        return cls._wrap(attr) if isinstance(attr, np.ndarray) else attr
-
-    def __len__(self):
-        return len(self.a)
-
-    def __iter__(self):
-        return (type(self)._wrap(v) for v in self.a)
-
-    def __float__(self):
-        return float(self.a)
-
-    def __int__(self):
-        return int(self.a)
-
-    def __index__(self):
-        return int(self.a)
-
-    def __bool__(self):
-        return bool(self.a)
-
-    def __repr__(self):
-        return f"{type(self).__name__}({self.a!r})"
-
-
-class FakeArray(DeviceArray):
-    __slots__ = ()
-    device = "fake"
-
-
-class Fake2Array(DeviceArray):
-    __slots__ = ()
-    device = "fake2"
-
-
-class FakeModule:
-    """The fake device's array module: NumPy's functions, returning fake arrays (host NumPy
-    arrays are accepted as inputs, as ``cupy.asarray`` accepts them)."""
-
-    def __init__(self, array_type):
-        self.array_type = array_type
-        self.ndarray = array_type
-
-    def __getattr__(self, name):
-        func = getattr(np, name)
-        cls = self.array_type
-
-        def unwrap(x):
-            if isinstance(x, cls):
-                return x.a
-            if isinstance(x, (list, tuple)):
-                return type(x)(unwrap(v) for v in x)
-            return x
-
-        def call(*args, **kwargs):
-            args = unwrap(args)
-            kwargs = {k: unwrap(v) for k, v in kwargs.items()}
-            return cls._wrap(func(*args, **kwargs))
-
-        return call
-
-
-class FakeBackend(backend.Backend):
-    """A device kind whose arrays are ``array_type``; counts the transfers."""
-
-    def __init__(self, name, array_type):
-        super().__init__()
-        self.name = name
-        self.array_type = array_type
-        self.uploads = 0
-        self.downloads = 0
-
-    def _load(self):
-        return FakeModule(self.array_type)
-
-    def array_types(self):
-        return (self.array_type,)
-
-    def to_host(self, array):
-        self.downloads += 1
-        return array.a.copy()
-
-    def from_host(self, array, index):
-        self.uploads += 1
-        return self.array_type(np.array(array, copy=True))
-
-    def add_at(self, target, index, values):
-        np.add.at(target.a, self.array_type._index(index), self.array_type._operand(values))
-
-    def erf(self, array):
-        from scipy.special import erf
-
-        return self.array_type(erf(array.a).astype(array.dtype))
-
-
-class MultiArray(DeviceArray):
-    __slots__ = ("index",)
-    device = "multi"
-
-
-class MultiBackend(FakeBackend):
-    """A kind with two numbered devices, "multi:0" and "multi:1" (as two GPUs)."""
-
-    indexed = True
-
-    def device_count(self):
-        return 2
-
-    def index_of(self, array):
-        return getattr(array, "index", 0)
-
-    def from_host(self, array, index):
-        out = super().from_host(array, index)
-        out.index = index
-        return out
-
-
+# --------------------------------------------------------------------------- fixtures
 @pytest.fixture
 def fake():
     """Register "fake" and "fake2" for one test."""

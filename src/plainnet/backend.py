@@ -19,6 +19,7 @@ that report a device give the full name, e.g. ``"cuda:0"``.
 from __future__ import annotations
 
 import contextlib
+from dataclasses import dataclass
 from types import ModuleType
 
 import numpy as np
@@ -27,6 +28,7 @@ __all__ = [
     "Backend",
     "DeviceMismatchError",
     "DeviceUnavailableError",
+    "ElementwiseKernel",
     "array_module",
     "canonical_device",
     "device_context",
@@ -36,6 +38,7 @@ __all__ = [
     "is_available",
     "is_device_array",
     "register_backend",
+    "run_fused",
     "synchronize",
     "to_device",
     "to_numpy",
@@ -55,6 +58,24 @@ class DeviceUnavailableError(ValueError, RuntimeError):
 
 class DeviceMismatchError(ValueError):
     """One operation was given arrays on two devices; plainnet never moves data implicitly."""
+
+
+@dataclass(frozen=True)
+class ElementwiseKernel:
+    """An elementwise computation written once as C statements, which a device that compiles
+    kernels (CUDA) runs as one kernel launch instead of one launch per array operation.
+
+    Every name is a value of the arrays' floating type ``T`` at one position. ``inputs`` are
+    read (arrays, or numbers broadcast to every position); ``outputs`` are arrays updated in
+    place, which the body may also read. The body uses C arithmetic, ``sqrt`` and ``max``, and
+    declares its locals as ``T name = ...;``. Whoever defines a kernel keeps beside it the same
+    computation in array functions, for devices without a compiler (NumPy).
+    """
+
+    name: str
+    inputs: tuple[str, ...]
+    outputs: tuple[str, ...]
+    body: str
 
 
 class Backend:
@@ -137,6 +158,11 @@ class Backend:
         """The error function, elementwise."""
         raise NotImplementedError(f"erf is not available on {self.name!r} arrays")
 
+    def elementwise(self, kernel: ElementwiseKernel):
+        """``kernel`` compiled for this device: a callable taking the inputs, then the outputs,
+        positionally; or None where the device has no kernel compiler (the default)."""
+        return None
+
 
 class CPUBackend(Backend):
     """NumPy in host memory: always available."""
@@ -170,6 +196,10 @@ class CUDABackend(Backend):
 
     name = "cuda"
     indexed = True
+
+    def __init__(self):
+        super().__init__()
+        self._kernels: dict = {}  # ElementwiseKernel -> cupy.ElementwiseKernel (compiled once)
 
     def _load(self):
         try:
@@ -243,6 +273,17 @@ class CUDABackend(Backend):
         from cupyx.scipy.special import erf
 
         return erf(array)
+
+    def elementwise(self, kernel: ElementwiseKernel):
+        compiled = self._kernels.get(kernel)
+        if compiled is None:
+            compiled = self._kernels[kernel] = self.module().ElementwiseKernel(
+                ", ".join(f"T {name}" for name in kernel.inputs),
+                ", ".join(f"T {name}" for name in kernel.outputs),
+                kernel.body,
+                f"plainnet_{kernel.name}",
+            )
+        return compiled
 
 
 _TYPES: dict[type, Backend | None] = {}
@@ -517,6 +558,20 @@ def erf(x):
     """The error function of the array ``x``, on its device."""
     backend = _backend_of(x)
     return (backend or CPU).erf(x)
+
+
+def run_fused(kernel: ElementwiseKernel, like, **values) -> bool:
+    """Run ``kernel`` on the device of the array ``like`` in one launch, with ``values`` by
+    name (every input and output of the kernel); return False, having done nothing, where that
+    device has no kernel compiler (NumPy): the caller then computes with array functions."""
+    if type(like) is np.ndarray:
+        return False
+    backend = _backend_of(like)
+    compiled = None if backend is None else backend.elementwise(kernel)
+    if compiled is None:
+        return False
+    compiled(*(values[name] for name in kernel.inputs + kernel.outputs))
+    return True
 
 
 def device_context(device):

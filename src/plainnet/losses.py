@@ -23,7 +23,9 @@ On a GPU the loss is computed where its input is. Targets and sample weights giv
 
 from __future__ import annotations
 
+import contextlib
 import inspect
+import threading
 from collections.abc import Callable
 
 import numpy as np
@@ -37,6 +39,7 @@ __all__ = [
     "LOSSES",
     "bce",
     "bce_with_logits",
+    "check_labels",
     "cross_entropy",
     "get",
     "huber",
@@ -44,12 +47,37 @@ __all__ = [
     "mae",
     "mse",
     "nll",
+    "targets_checked",
 ]
 
 REDUCTIONS = ("mean", "sum", "none")
 
 
 # --------------------------------------------------------------------------- input checks
+class _Checks(threading.local):
+    skip_values = False  # set by targets_checked()
+
+
+_CHECKS = _Checks()
+
+
+@contextlib.contextmanager
+def targets_checked():
+    """A block in which the losses do not re-check the *values* of integer labels and sample
+    weights on each call (shapes, dtypes and devices are still checked).
+
+    For a training loop that checked all its labels (:func:`check_labels`) and weights once
+    before it started: on a GPU each of those per-batch checks makes the host wait for the
+    device. Per thread.
+    """
+    prev = _CHECKS.skip_values
+    _CHECKS.skip_values = True
+    try:
+        yield
+    finally:
+        _CHECKS.skip_values = prev
+
+
 def _as_input(x) -> Tensor:
     if isinstance(x, Tensor):
         if x.dtype.kind != "f":
@@ -114,23 +142,36 @@ def _labels(target, n: int, n_classes: int, what: str, x: Tensor) -> np.ndarray:
             f"{what} expects integer class labels of shape ({n},) or class probabilities of "
             f"the input's shape; got a target of shape {arr.shape}"
         )
-    if arr.dtype.kind == "f":
-        if not np.all(np.isfinite(arr)) or np.any(arr != np.round(arr)):
-            raise ValueError(f"{what}: class labels must be whole numbers; got {arr[:5]}...")
-    elif arr.dtype.kind not in "iub":
-        raise TypeError(f"{what}: class labels must be integers; got dtype {arr.dtype}")
-    labels = arr.astype(np.intp, copy=False)
+    if _CHECKS.skip_values and arr.dtype.kind in "iu":
+        labels = arr.astype(np.intp, copy=False)
+    else:
+        labels = check_labels(arr, n_classes, what)
+    return _on_input_device(labels, x, f"{what}'s target", strict=is_tensor)
+
+
+def check_labels(labels, n_classes: int, what: str = "labels"):
+    """``labels`` (an array of class labels, on any device) as ``intp``, after checking that
+    they are whole numbers in ``[0, n_classes)``; else a ``ValueError``/``TypeError`` that
+    names ``what``."""
+    if labels.dtype.kind == "f":
+        if not np.all(np.isfinite(labels)) or np.any(labels != np.round(labels)):
+            raise ValueError(
+                f"{what}: class labels must be whole numbers; got {labels[:5]}..."
+            )
+    elif labels.dtype.kind not in "iub":
+        raise TypeError(f"{what}: class labels must be integers; got dtype {labels.dtype}")
+    labels = labels.astype(np.intp, copy=False)
     if type(labels) is np.ndarray:
-        out_of_range = n and (labels.min() < 0 or labels.max() >= n_classes)
+        out_of_range = labels.size and (labels.min() < 0 or labels.max() >= n_classes)
     else:  # one device round trip instead of two
-        out_of_range = n and bool(((labels < 0) | (labels >= n_classes)).any())
+        out_of_range = labels.size and bool(((labels < 0) | (labels >= n_classes)).any())
     if out_of_range:
         bad = labels[(labels < 0) | (labels >= n_classes)][0].item()
         raise ValueError(
             f"{what}: class label {bad} is out of range for {n_classes} classes "
             f"(labels must be in [0, {n_classes - 1}])"
         )
-    return _on_input_device(labels, x, f"{what}'s target", strict=is_tensor)
+    return labels
 
 
 def _sample_weight(sample_weight, n: int, x: Tensor) -> np.ndarray | None:
@@ -143,7 +184,7 @@ def _sample_weight(sample_weight, n: int, x: Tensor) -> np.ndarray | None:
         raise ValueError(
             f"sample_weight must have one weight per sample, shape ({n},); got {w.shape}"
         )
-    if not np.all(np.isfinite(w)) or np.any(w < 0):
+    if not _CHECKS.skip_values and (not np.all(np.isfinite(w)) or np.any(w < 0)):
         raise ValueError("sample_weight must be finite and non-negative")
     return _on_input_device(w.astype(dtype, copy=False), x, "sample_weight", strict=is_tensor)
 

@@ -25,7 +25,10 @@ Engine semantics
   singular or its value is inf/NaN, so the unselected branch of ``where`` cannot poison a
   gradient. The fast pass does not pay for this: only when a gradient comes out with a NaN is
   the backward pass run again in *careful* mode (``STATE.careful``), in which the elementwise
-  vjps guard their products.
+  vjps guard their products. The gradients are looked at only when a vjp that the careful mode
+  changes ran (``STATE.guarded``): a graph of matrix products, ReLUs and fused losses, a
+  typical network's, is never checked, so the check makes neither extra passes over the
+  gradients nor the host wait for a GPU.
 """
 
 from __future__ import annotations
@@ -67,6 +70,7 @@ class _State(threading.local):
         self.grad_enabled = True
         self.detect_anomaly = False
         self.careful = False
+        self.guarded = False  # whether a vjp that the careful pass changes ran in this pass
 
 
 STATE = _State()
@@ -339,19 +343,23 @@ def backprop(root: Tensor, seed, *, targets=None, create_graph=False, retain_gra
     if root._args is None:
         raise _freed(root)
     visited = []
-    prev_enabled, prev_careful = STATE.grad_enabled, STATE.careful
+    prev_enabled, prev_careful, prev_guarded = STATE.grad_enabled, STATE.careful, STATE.guarded
     STATE.grad_enabled = create_graph
     try:
         with np.errstate(all="ignore"):
             STATE.careful = prev_careful or STATE.detect_anomaly
+            STATE.guarded = False
             found = _backward_pass(root, seed, wanted, create_graph, visited)
-            if not STATE.careful and any(_has_nan(g) for _, g in found.values()):
+            if STATE.guarded and not STATE.careful and any(
+                _has_nan(g) for _, g in found.values()
+            ):
                 # Perhaps 0 * inf from a branch that where() did not select: run again, with
                 # every elementwise vjp keeping zero upstream gradients exactly zero.
                 STATE.careful = True
                 found = _backward_pass(root, seed, wanted, create_graph, [])
     finally:
         STATE.grad_enabled, STATE.careful = prev_enabled, prev_careful
+        STATE.guarded = prev_guarded
     if not (retain_graph or create_graph):  # a graph made by create_graph refers to this one
         for node in visited:
             node._args = None

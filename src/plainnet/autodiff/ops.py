@@ -98,9 +98,10 @@ def _zero_where_zero(g, value):
 
 def _times(g, f):
     """``g * f``; in the engine's careful pass exactly 0 wherever ``g`` is 0 (even if f is inf
-    or NaN)."""
+    or NaN). Outside it, records that the pass used a guarded product (``STATE.guarded``)."""
     if STATE.careful:
         return _zero_where_zero(g, g * f)
+    STATE.guarded = True
     return g * f
 
 
@@ -108,6 +109,7 @@ def _over(g, d):
     """``g / d``; in the careful pass exactly 0 wherever ``g`` is 0 (even where ``d`` is 0)."""
     if STATE.careful:
         return _zero_where_zero(g, g / d)
+    STATE.guarded = True
     return g / d
 
 

@@ -7,6 +7,10 @@ neural-network optimizers of :mod:`plainnet.optim` (one call per parameter). The
 and defaults are PyTorch's, so results match step for step. The rules call only NumPy functions
 that hand CuPy arrays on to CuPy, so state arrays are made on the parameter's device.
 
+Beside each rule's NumPy form lies the same update as one :class:`ElementwiseKernel` (C
+statements): on a GPU the whole update of a parameter is then one kernel launch instead of a
+dozen, which is what limits small networks there. On the CPU the NumPy form runs.
+
 In the formulas :math:`\theta` is the parameter, :math:`g` its gradient, :math:`\eta` the
 learning rate and :math:`t` the step count (from 1).
 """
@@ -18,7 +22,7 @@ import threading
 
 import numpy as np
 
-from ..backend import device_of
+from ..backend import ElementwiseKernel, device_of, run_fused
 
 _local = threading.local()
 
@@ -58,15 +62,42 @@ def sgd(param, grad, state, lr, momentum=0.0, dampening=0.0, nesterov=False):
     """
     if momentum:
         buf = state.get("momentum_buffer")
-        if buf is None:
+        first = buf is None
+        if first and type(param) is not np.ndarray:  # b_1 = g: from zeros, undamped
+            buf = state["momentum_buffer"] = np.zeros_like(param)
+        kernel = _SGD_NESTEROV if nesterov else _SGD_MOMENTUM
+        if run_fused(kernel, param, grad=grad, lr=lr, momentum=momentum,
+                     one_minus_dampening=1.0 if first else 1 - dampening,
+                     param=param, momentum_buffer=buf):
+            return
+        if first:
             buf = state["momentum_buffer"] = _copy(grad)
         else:
             buf *= momentum
             buf += (1 - dampening) * grad
         step = grad + momentum * buf if nesterov else buf
     else:
+        if run_fused(_SGD, param, grad=grad, lr=lr, param=param):
+            return
         step = grad
     param -= lr * step
+
+
+_SGD = ElementwiseKernel("sgd", ("grad", "lr"), ("param",), "param -= lr * grad;")
+_SGD_MOMENTUM = ElementwiseKernel(
+    "sgd_momentum",
+    ("grad", "lr", "momentum", "one_minus_dampening"),
+    ("param", "momentum_buffer"),
+    "momentum_buffer = momentum * momentum_buffer + one_minus_dampening * grad;\n"
+    "param -= lr * momentum_buffer;",
+)
+_SGD_NESTEROV = ElementwiseKernel(
+    "sgd_nesterov",
+    ("grad", "lr", "momentum", "one_minus_dampening"),
+    ("param", "momentum_buffer"),
+    "momentum_buffer = momentum * momentum_buffer + one_minus_dampening * grad;\n"
+    "param -= lr * (grad + momentum * momentum_buffer);",
+)
 
 
 def adagrad(param, grad, state, lr, lr_decay=0.0, eps=1e-10, initial_accumulator_value=0.0):
@@ -80,9 +111,19 @@ def adagrad(param, grad, state, lr, lr_decay=0.0, eps=1e-10, initial_accumulator
     acc = state.get("sum")
     if acc is None:
         acc = state["sum"] = np.full_like(param, initial_accumulator_value)
-    acc += grad * grad
     clr = lr / (1 + (t - 1) * lr_decay)
+    if run_fused(_ADAGRAD, param, grad=grad, clr=clr, eps=eps, param=param, acc=acc):
+        return
+    acc += grad * grad
     param -= clr * grad / (np.sqrt(acc) + eps)
+
+
+_ADAGRAD = ElementwiseKernel(
+    "adagrad",
+    ("grad", "clr", "eps"),
+    ("param", "acc"),
+    "acc += grad * grad;\nparam -= clr * grad / (sqrt(acc) + eps);",
+)
 
 
 def rmsprop(param, grad, state, lr, alpha=0.99, eps=1e-8, momentum=0.0, centered=False):
@@ -98,26 +139,57 @@ def rmsprop(param, grad, state, lr, alpha=0.99, eps=1e-8, momentum=0.0, centered
     sq = state.get("square_avg")
     if sq is None:
         sq = state["square_avg"] = np.zeros_like(param)
+    if centered and "grad_avg" not in state:
+        state["grad_avg"] = np.zeros_like(param)
+    if momentum and "momentum_buffer" not in state:
+        state["momentum_buffer"] = np.zeros_like(param)
+    if run_fused(_RMSPROP[bool(centered), bool(momentum)], param, grad=grad, lr=lr, alpha=alpha,
+                 one_minus_alpha=1 - alpha, eps=eps, momentum=momentum, param=param,
+                 square_avg=sq, grad_avg=state.get("grad_avg"),
+                 momentum_buffer=state.get("momentum_buffer")):
+        return
     sq *= alpha
     sq += (1 - alpha) * grad * grad
     if centered:
-        ga = state.get("grad_avg")
-        if ga is None:
-            ga = state["grad_avg"] = np.zeros_like(param)
+        ga = state["grad_avg"]
         ga *= alpha
         ga += (1 - alpha) * grad
         avg = np.sqrt(sq - ga * ga) + eps
     else:
         avg = np.sqrt(sq) + eps
     if momentum:
-        buf = state.get("momentum_buffer")
-        if buf is None:
-            buf = state["momentum_buffer"] = np.zeros_like(param)
+        buf = state["momentum_buffer"]
         buf *= momentum
         buf += grad / avg
         param -= lr * buf
     else:
         param -= lr * grad / avg
+
+
+def _rmsprop_kernel(centered: bool, momentum: bool) -> ElementwiseKernel:
+    body = ["square_avg = alpha * square_avg + one_minus_alpha * grad * grad;"]
+    outputs = ["param", "square_avg"]
+    if centered:
+        body += ["grad_avg = alpha * grad_avg + one_minus_alpha * grad;",
+                 "T avg = sqrt(square_avg - grad_avg * grad_avg) + eps;"]
+        outputs.append("grad_avg")
+    else:
+        body.append("T avg = sqrt(square_avg) + eps;")
+    if momentum:
+        body += ["momentum_buffer = momentum * momentum_buffer + grad / avg;",
+                 "param -= lr * momentum_buffer;"]
+        outputs.append("momentum_buffer")
+    else:
+        body.append("param -= lr * grad / avg;")
+    return ElementwiseKernel(
+        f"rmsprop{'_centered' * centered}{'_momentum' * momentum}",
+        ("grad", "lr", "alpha", "one_minus_alpha", "eps") + (("momentum",) if momentum else ()),
+        tuple(outputs),
+        "\n".join(body),
+    )
+
+
+_RMSPROP = {(c, m): _rmsprop_kernel(c, m) for c in (False, True) for m in (False, True)}
 
 
 def adam(param, grad, state, lr, betas=(0.9, 0.999), eps=1e-8, amsgrad=False):
@@ -137,6 +209,16 @@ def adam(param, grad, state, lr, betas=(0.9, 0.999), eps=1e-8, amsgrad=False):
         m = state["exp_avg"] = np.zeros_like(param)
         state["exp_avg_sq"] = np.zeros_like(param)
     v = state["exp_avg_sq"]
+    if amsgrad and "max_exp_avg_sq" not in state:
+        state["max_exp_avg_sq"] = np.zeros_like(param)
+    # sqrt(v / b2) + eps == (sqrt(v) + eps sqrt(b2)) / sqrt(b2): one pass fewer
+    root_bias2 = math.sqrt(1 - beta2**t)
+    step_size = lr * root_bias2 / (1 - beta1**t)
+    if run_fused(_ADAM_AMSGRAD if amsgrad else _ADAM, param, grad=grad, beta1=beta1,
+                 one_minus_beta1=1 - beta1, beta2=beta2, one_minus_beta2=1 - beta2,
+                 step_size=step_size, eps_hat=eps * root_bias2, param=param, exp_avg=m,
+                 exp_avg_sq=v, max_exp_avg_sq=state.get("max_exp_avg_sq")):
+        return
     tmp = _scratch(param)
     m *= beta1
     np.multiply(grad, 1 - beta1, out=tmp)
@@ -146,18 +228,32 @@ def adam(param, grad, state, lr, betas=(0.9, 0.999), eps=1e-8, amsgrad=False):
     tmp *= 1 - beta2
     v += tmp
     if amsgrad:
-        vmax = state.get("max_exp_avg_sq")
-        if vmax is None:
-            vmax = state["max_exp_avg_sq"] = np.zeros_like(param)
+        vmax = state["max_exp_avg_sq"]
         np.maximum(vmax, v, out=vmax)
         v = vmax
-    # sqrt(v / b2) + eps == (sqrt(v) + eps sqrt(b2)) / sqrt(b2): one pass fewer
-    root_bias2 = math.sqrt(1 - beta2**t)
     np.sqrt(v, out=tmp)
     tmp += eps * root_bias2
     np.divide(m, tmp, out=tmp)
-    tmp *= lr * root_bias2 / (1 - beta1**t)
+    tmp *= step_size
     param -= tmp
 
+
+_ADAM_INPUTS = ("grad", "beta1", "one_minus_beta1", "beta2", "one_minus_beta2", "step_size",
+                "eps_hat")
+_ADAM_MOMENTS = ("exp_avg = beta1 * exp_avg + one_minus_beta1 * grad;\n"
+                 "exp_avg_sq = beta2 * exp_avg_sq + grad * grad * one_minus_beta2;\n")
+_ADAM = ElementwiseKernel(
+    "adam", _ADAM_INPUTS, ("param", "exp_avg", "exp_avg_sq"),
+    _ADAM_MOMENTS + "param -= exp_avg / (sqrt(exp_avg_sq) + eps_hat) * step_size;",
+)
+_ADAM_AMSGRAD = ElementwiseKernel(
+    "adam_amsgrad", _ADAM_INPUTS, ("param", "exp_avg", "exp_avg_sq", "max_exp_avg_sq"),
+    _ADAM_MOMENTS + "max_exp_avg_sq = max(max_exp_avg_sq, exp_avg_sq);\n"
+    "param -= exp_avg / (sqrt(max_exp_avg_sq) + eps_hat) * step_size;",
+)
+
+
+KERNELS = (_SGD, _SGD_MOMENTUM, _SGD_NESTEROV, _ADAGRAD, *_RMSPROP.values(), _ADAM, _ADAM_AMSGRAD)
+"""Every fused form of the rules (compiled on first use on a GPU)."""
 
 RULES = {"sgd": sgd, "adagrad": adagrad, "rmsprop": rmsprop, "adam": adam}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
 import warnings
 from collections.abc import Sequence
@@ -17,6 +18,9 @@ from .history import History
 from .metrics import CLASSIFICATION_LOSSES, get_metric
 from .progress import ProgressLogger
 from .split import train_test_split
+
+#: The losses that take integer class labels.
+LABEL_LOSSES = ("cross_entropy", "nll")
 
 
 class Trainer:
@@ -66,42 +70,49 @@ def _prepare_targets(y, n: int, loss_name: str | None, dtype) -> np.ndarray:
         raise ValueError(f"X and y must have the same number of rows; got {n} and {len(y)}")
     if y.dtype.kind not in "biuf":
         raise TypeError(f"y must be numeric; got dtype {y.dtype}")
-    if loss_name in ("cross_entropy", "nll") and y.ndim == 1:
+    if loss_name in LABEL_LOSSES and y.ndim == 1:
         if y.dtype.kind == "f" and not np.all(y == np.round(y)):
             raise ValueError(f"{loss_name} needs integer class labels; y has non-integer values")
         return y.astype(np.int64)
     y = y.astype(dtype)
-    if y.ndim == 1 and loss_name not in ("cross_entropy", "nll"):
+    if y.ndim == 1 and loss_name not in LABEL_LOSSES:
         y = y.reshape(-1, 1)
     return y
 
 
-def _check_finite_grads(params) -> bool:
-    """Whether every gradient of ``params`` (host arrays) is finite.
-
-    A gradient's sum of squares is finite exactly when its entries are, unless it overflows:
-    only then are the entries looked at one by one. One BLAS dot is much cheaper than
-    ``isfinite`` (which makes a boolean array).
-    """
+def _gradients(params) -> list:
+    """The gradient arrays of ``params`` that have one."""
+    grads = []
     for p in params:
         g = p.grad
-        if g is None:
-            continue
-        g = g.data if isinstance(g, Tensor) else g
-        v = g.reshape(-1)
-        if not np.isfinite(v.dot(v)) and not np.isfinite(v).all():
-            return False
-    return True
+        if g is not None:
+            grads.append(g.data if isinstance(g, Tensor) else g)
+    return grads
 
 
-def _finite_on_device(loss, params) -> tuple[float, bool]:
-    """``(loss value, whether it and every gradient are finite)`` with one wait for the device
-    (each separate check would wait for it again)."""
+def _sums_of_squares(grads) -> list:
+    """Each gradient's sum of squares (on its device): finite exactly when the gradient is,
+    unless it overflows. One BLAS dot is much cheaper than ``isfinite``, which makes a boolean
+    array."""
+    return [v.dot(v) for v in (g.reshape(-1) for g in grads)]
+
+
+def _all_finite(grads, sums) -> bool:
+    """Whether every gradient is finite, given their sums of squares as host numbers: only a
+    gradient whose sum overflowed is looked at entry by entry."""
+    return all(np.isfinite(s) or bool(np.isfinite(g).all())
+               for g, s in zip(grads, sums, strict=True))
+
+
+def _read_step(loss, params) -> tuple[float, bool]:
+    """``(loss value, whether the loss and every gradient are finite)`` after a backward pass
+    on a device, with one read from it (each separate read would make the host wait for the
+    device again)."""
+    grads = _gradients(params)
     xp = _backend.array_module(loss.data)
-    flags = [xp.isfinite(loss.data).all()]
-    flags += [xp.isfinite(p.grad).all() for p in params if p.grad is not None]
-    ok = bool(xp.stack(flags).all())
-    return float(loss.data), ok
+    stats = _backend.to_numpy(xp.stack([loss.data.reshape(()), *_sums_of_squares(grads)]))
+    value = float(stats[0])
+    return value, bool(np.isfinite(value)) and _all_finite(grads, stats[1:])
 
 
 def _evaluate(model, X, y, loss_fn, metric_fns, loss_name, batch_size, y_host=None) -> dict:
@@ -205,6 +216,7 @@ def fit(
     shuffling, dropout masks and so the same training on every device (up to the devices'
     rounding).
     """
+    from ..losses import check_labels, targets_checked
     from ..losses import get as get_loss
     from ..optim import get_optimizer
     from ..optim.optimizer import move_state
@@ -241,6 +253,8 @@ def fit(
             raise ValueError(
                 f"sample_weight must have shape ({len(X)},); got {weights.shape}"
             )
+        if np.any(weights < 0):
+            raise ValueError("sample_weight must be finite and non-negative")
 
     rng = get_rng(seed)
     if validation_data is not None:
@@ -292,6 +306,11 @@ def fit(
     history = History()
     history.params = {"epochs": epochs, "batch_size": batch_size, "n_samples": n}
     eval_batch = max(batch_size, 1024)
+    # A named loss gets labels checked here, once, instead of in each batch (on a GPU each
+    # check makes the host wait): their range once the first output shows the class count.
+    trusted = isinstance(loss, str)
+    unchecked_labels = [a for a in (y, y_val) if a is not None and a.ndim == 1] if (
+        trusted and loss_name in LABEL_LOSSES) else []
     y_val_host = None
     if not on_host:  # the data go to the device once; shuffling gathers there
         y_host = y
@@ -307,7 +326,8 @@ def fit(
     try:
         # divergence is detected and reported clearly; NumPy's overflow chatter is noise
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"), \
-                _backend.device_context(device):
+                _backend.device_context(device), \
+                (targets_checked() if trusted else contextlib.nullcontext()):
             for epoch in range(1, epochs + 1):
                 for cb in all_callbacks:
                     cb.on_epoch_begin(epoch, {})
@@ -329,6 +349,10 @@ def fit(
                     for cb in all_callbacks:
                         cb.on_batch_begin(b, {})
                     out = model(Tensor(Xs[lo:hi]))
+                    if unchecked_labels and out.ndim == 2:
+                        for labels in unchecked_labels:
+                            check_labels(labels, out.shape[1], loss_name)
+                        unchecked_labels = []
                     yb = ys[lo:hi]
                     if ws is None:
                         batch_loss = loss_fn(out, yb)
@@ -339,10 +363,11 @@ def fit(
                         value = float(batch_loss.data)
                         if np.isfinite(value):
                             batch_loss.backward()
-                        finite = np.isfinite(value) and _check_finite_grads(params)
+                        finite = np.isfinite(value) and _all_finite(
+                            grads := _gradients(params), _sums_of_squares(grads))
                     else:  # a NaN loss gives NaN gradients, and no step: as above
                         batch_loss.backward()
-                        value, finite = _finite_on_device(batch_loss, params)
+                        value, finite = _read_step(batch_loss, params)
                     if not finite:
                         _diverged(model, params, snapshot, epoch, b, value, optimizer)
                         trainer.stop_training = True

@@ -1,0 +1,335 @@
+"""A fake device for testing the GPU paths on a machine without a GPU.
+
+The fake device ("fake") holds its data in NumPy, but its arrays are as strict as CuPy's: they
+refuse implicit conversion to NumPy (``np.asarray`` raises), refuse NumPy arrays as operands of
+ufuncs and array functions (``TypeError``, as CuPy), return 0-d arrays from reductions, do not
+support ``np.add.at`` and live on their own device. So every path that would break on a GPU
+(a NumPy call that does not dispatch, an implicit transfer) breaks here too. A second fake
+device ("fake2") stands for a second GPU.
+
+It also counts what a GPU would be asked to do (:class:`Counts`): kernel launches, and the
+reads of values by the host, each of which makes the host wait for the device. And it runs the
+library's fused kernels (:class:`plainnet.backend.ElementwiseKernel`): their C statements are
+interpreted with NumPy in the same order of operations (:class:`FakeKernel`), so their
+arithmetic is tested against the NumPy forms on any machine.
+"""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+
+from plainnet import backend
+
+
+class Counts:
+    """What the fake devices were asked to do: ``launches`` (ufunc, array-function and method
+    calls: one kernel launch each on a GPU) and ``syncs`` (reads of a value by the host, each
+    of which makes the host wait for the device)."""
+
+    launches = 0
+    syncs = 0
+    log: list | None = None  # set to a list to record the names of the launches
+
+    @classmethod
+    def reset(cls):
+        cls.launches = cls.syncs = 0
+
+    @classmethod
+    def launch(cls, name):
+        cls.launches += 1
+        if cls.log is not None:
+            cls.log.append(name)
+
+
+#: Methods of an array that read its values into host memory.
+_HOST_READS = frozenset({"item", "tolist", "get"})
+#: Methods and functions that make a view (no kernel launch) of a contiguous array.
+_VIEWS = frozenset({"reshape", "ravel", "view", "transpose", "swapaxes", "squeeze",
+                    "expand_dims", "broadcast_to", "moveaxis"})
+
+
+class DeviceArray(np.lib.mixins.NDArrayOperatorsMixin):
+    """An array on a fake device (NumPy inside, CuPy's manners outside)."""
+
+    __slots__ = ("a",)
+    device = ""
+
+    def __init__(self, a):
+        self.a = np.asarray(a) if isinstance(a, np.generic) else a
+
+    # -- strictness, as CuPy --------------------------------------------------------------
+    def __array__(self, dtype=None, copy=None):
+        raise TypeError(f"implicit conversion of a {self.device} array to NumPy is not allowed")
+
+    @classmethod
+    def _operand(cls, x):
+        if type(x) is cls:
+            return x.a
+        if isinstance(x, DeviceArray):
+            raise TypeError(f"arrays on two devices: {cls.device} and {x.device}")
+        if isinstance(x, np.ndarray):
+            raise TypeError(f"Unsupported type {type(x)} (a host array on {cls.device})")
+        if isinstance(x, (list, tuple)):
+            return type(x)(cls._operand(v) for v in x)
+        return x
+
+    @classmethod
+    def _wrap(cls, x):
+        if isinstance(x, (np.ndarray, np.generic)):
+            return cls(x)
+        if isinstance(x, tuple):
+            return tuple(cls._wrap(v) for v in x)
+        if isinstance(x, list):
+            return [cls._wrap(v) for v in x]
+        return x
+
+    def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+        if method != "__call__":  # CuPy: no ufunc.at / reduce through NumPy
+            return NotImplemented
+        Counts.launch(ufunc.__name__)
+        cls = type(self)
+        args = [cls._operand(x) for x in inputs]
+        out = kwargs.get("out")
+        if out is not None:
+            kwargs["out"] = tuple(cls._operand(o) for o in out)
+        result = ufunc(*args, **kwargs)
+        if out is not None:
+            return out[0] if len(out) == 1 else out
+        return cls._wrap(result)
+
+    def __array_function__(self, func, types, args, kwargs):
+        if func.__name__ not in _VIEWS:
+            Counts.launch(func.__name__)
+        cls = type(self)
+        args = cls._operand(args)
+        kwargs = {k: cls._operand(v) for k, v in kwargs.items()}
+        return cls._wrap(func(*args, **kwargs))
+
+    # -- indexing (like CuPy, NumPy index arrays are accepted; values must be on device) ----
+    @classmethod
+    def _index(cls, index):
+        if isinstance(index, tuple):
+            return tuple(cls._index(k) for k in index)
+        if type(index) is cls:
+            return index.a
+        if isinstance(index, DeviceArray):
+            raise TypeError("an index array on another device")
+        return index
+
+    def __getitem__(self, index):
+        parts = index if isinstance(index, tuple) else (index,)
+        if any(isinstance(k, (DeviceArray, np.ndarray, list)) for k in parts):
+            Counts.launch("gather")  # basic indexing makes a view, no launch
+        return type(self)._wrap(self.a[type(self)._index(index)])
+
+    def __setitem__(self, index, value):
+        Counts.launch("setitem")
+        self.a[type(self)._index(index)] = type(self)._operand(value)
+
+    # -- the rest of the ndarray interface ---------------------------------------------------
+    def __getattr__(self, name):
+        if name.startswith("__"):  # e.g. __array_interface__: NumPy would read the data
+            raise AttributeError(name)
+        attr = getattr(self.a, name)
+        cls = type(self)
+        if callable(attr):
+            def method(*args, **kwargs):
+                if name in _HOST_READS:
+                    Counts.syncs += 1
+                elif name not in _VIEWS and not (
+                    name == "astype" and np.dtype(args[0]) == self.a.dtype
+                    and kwargs.get("copy") is False
+                ):
+                    Counts.launch(name)
+                args = cls._operand(args)
+                kwargs = {k: cls._operand(v) for k, v in kwargs.items()}
+                return cls._wrap(attr(*args, **kwargs))
+
+            return method
+        return cls._wrap(attr) if isinstance(attr, np.ndarray) else attr
+
+    def __len__(self):
+        return len(self.a)
+
+    def __iter__(self):
+        return (type(self)._wrap(v) for v in self.a)
+
+    def __float__(self):
+        Counts.syncs += 1
+        return float(self.a)
+
+    def __int__(self):
+        Counts.syncs += 1
+        return int(self.a)
+
+    def __index__(self):
+        Counts.syncs += 1
+        return int(self.a)
+
+    def __bool__(self):
+        Counts.syncs += 1
+        return bool(self.a)
+
+    def __repr__(self):
+        return f"{type(self).__name__}({self.a!r})"
+
+
+class FakeArray(DeviceArray):
+    __slots__ = ()
+    device = "fake"
+
+
+class Fake2Array(DeviceArray):
+    __slots__ = ()
+    device = "fake2"
+
+
+class FakeModule:
+    """The fake device's array module: NumPy's functions, returning fake arrays (host NumPy
+    arrays are accepted as inputs, as ``cupy.asarray`` accepts them)."""
+
+    def __init__(self, array_type):
+        self.array_type = array_type
+        self.ndarray = array_type
+
+    def __getattr__(self, name):
+        func = getattr(np, name)
+        cls = self.array_type
+
+        def unwrap(x):
+            if isinstance(x, cls):
+                return x.a
+            if isinstance(x, (list, tuple)):
+                return type(x)(unwrap(v) for v in x)
+            return x
+
+        def call(*args, **kwargs):
+            args = unwrap(args)
+            kwargs = {k: unwrap(v) for k, v in kwargs.items()}
+            return cls._wrap(func(*args, **kwargs))
+
+        return call
+
+
+class FakeBackend(backend.Backend):
+    """A device kind whose arrays are ``array_type``; counts the transfers. With ``compiles``
+    it runs fused kernels (as CUDA does); without, the library computes with array functions
+    there."""
+
+    def __init__(self, name, array_type, compiles=True):
+        super().__init__()
+        self.name = name
+        self.array_type = array_type
+        self.compiles = compiles
+        self.kernels = {}
+        self.uploads = 0
+        self.downloads = 0
+
+    def _load(self):
+        return FakeModule(self.array_type)
+
+    def array_types(self):
+        return (self.array_type,)
+
+    def to_host(self, array):
+        Counts.syncs += 1
+        self.downloads += 1
+        return array.a.copy()
+
+    def from_host(self, array, index):
+        self.uploads += 1
+        return self.array_type(np.array(array, copy=True))
+
+    def add_at(self, target, index, values):
+        np.add.at(target.a, self.array_type._index(index), self.array_type._operand(values))
+
+    def erf(self, array):
+        from scipy.special import erf
+
+        return self.array_type(erf(array.a).astype(array.dtype))
+
+    def elementwise(self, kernel):
+        if not self.compiles:
+            return None
+        found = self.kernels.get(kernel)
+        if found is None:
+            found = self.kernels[kernel] = FakeKernel(kernel, self.array_type)
+        return found
+
+
+class MultiArray(DeviceArray):
+    __slots__ = ("index",)
+    device = "multi"
+
+
+class MultiBackend(FakeBackend):
+    """A kind with two numbered devices, "multi:0" and "multi:1" (as two GPUs)."""
+
+    indexed = True
+
+    def device_count(self):
+        return 2
+
+    def index_of(self, array):
+        return getattr(array, "index", 0)
+
+    def from_host(self, array, index):
+        out = super().from_host(array, index)
+        out.index = index
+        return out
+
+
+_STATEMENT = re.compile(r"^(?:T\s+)?([A-Za-z_]\w*)\s*([-+*/]?=)\s*(.+)$")
+_C_FUNCTIONS = {"sqrt": np.sqrt, "max": np.fmax}  # CUDA's max of floats is fmaxf
+
+
+class FakeKernel:
+    """An :class:`~plainnet.backend.ElementwiseKernel` run on fake arrays: its statements
+    are evaluated one after another on whole arrays with NumPy, in the arrays' dtype (each
+    position is independent, so this is what the kernel computes at every position). One
+    launch."""
+
+    def __init__(self, kernel, array_type):
+        self.kernel = kernel
+        self.array_type = array_type
+        self.statements = []
+        for text in kernel.body.split(";"):
+            text = text.strip()
+            if text:
+                match = _STATEMENT.match(text)
+                if match is None:
+                    raise ValueError(f"the fake device can't run the statement {text!r}")
+                self.statements.append((*match.groups(), compile(match[3], kernel.name, "eval")))
+
+    def __call__(self, *args):
+        k = self.kernel
+        if len(args) != len(k.inputs) + len(k.outputs):
+            raise TypeError(f"{k.name} takes {len(k.inputs) + len(k.outputs)} arguments")
+        values = dict(zip(k.inputs + k.outputs, args, strict=True))
+        for name in k.outputs:
+            if type(values[name]) is not self.array_type:
+                raise TypeError(f"{k.name}: output {name} is not an array on this device")
+        dtype = values[k.outputs[0]].a.dtype
+        env = dict(_C_FUNCTIONS)
+        for name in k.inputs:
+            v = values[name]
+            if isinstance(v, np.ndarray):
+                raise TypeError(f"{k.name}: input {name} is a host array")
+            env[name] = v.a if isinstance(v, DeviceArray) else dtype.type(v)
+        for name in k.outputs:
+            env[name] = values[name].a
+        Counts.launch(k.name)
+        with np.errstate(all="ignore"):
+            for name, op, _, code in self.statements:
+                value = np.asarray(eval(code, {"__builtins__": {}}, env), dtype=dtype)
+                if name not in k.outputs:
+                    env[name] = value  # a local
+                    continue
+                out = env[name]
+                if op == "=":
+                    out[...] = value
+                else:
+                    {"+=": np.add, "-=": np.subtract, "*=": np.multiply, "/=": np.divide}[op](
+                        out, value, out=out)
