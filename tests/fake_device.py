@@ -48,6 +48,8 @@ _HOST_READS = frozenset({"item", "tolist", "get"})
 #: Methods and functions that make a view (no kernel launch) of a contiguous array.
 _VIEWS = frozenset({"reshape", "ravel", "view", "transpose", "swapaxes", "squeeze",
                     "expand_dims", "broadcast_to", "moveaxis"})
+#: Functions of the array module that launch nothing (a view, an allocation, an upload).
+_NO_LAUNCH = _VIEWS | {"empty", "empty_like", "asarray"}
 
 
 class DeviceArray(np.lib.mixins.NDArrayOperatorsMixin):
@@ -186,6 +188,11 @@ class Fake2Array(DeviceArray):
     device = "fake2"
 
 
+class PlainArray(DeviceArray):
+    __slots__ = ()
+    device = "plain"
+
+
 class FakeModule:
     """The fake device's array module: NumPy's functions, returning fake arrays (host NumPy
     arrays are accepted as inputs, as ``cupy.asarray`` accepts them)."""
@@ -206,6 +213,8 @@ class FakeModule:
             return x
 
         def call(*args, **kwargs):
+            if name not in _NO_LAUNCH:
+                Counts.launch(name)
             args = unwrap(args)
             kwargs = {k: unwrap(v) for k, v in kwargs.items()}
             return cls._wrap(func(*args, **kwargs))

@@ -16,6 +16,7 @@ import pytest
 
 import plainnet as pn
 from fake_device import (
+    Counts,
     Fake2Array,
     FakeArray,
     FakeBackend,
@@ -822,3 +823,72 @@ def test_fit_refuses_data_on_another_device(fake, what):
                device="fake")
     with pytest.raises(backend.DeviceMismatchError, match=r"trains on 'cpu'"):
         pn.fit(mlp(), backend.to_device(X, "fake"), y, epochs=1, verbose=0)
+
+
+# --------------------------------------------------------------------------- waits and launches
+def _counted(fn):
+    Counts.reset()
+    fn()
+    return Counts.launches, Counts.syncs
+
+
+def test_a_networks_backward_never_makes_the_host_wait(fake):
+    X, y = blobs(32)
+    model = mlp().to("fake")
+    loss = pn.losses.cross_entropy(model(pn.tensor(X, device="fake")),
+                                   backend.to_device(y, "fake"))
+    _, syncs = _counted(loss.backward)
+    assert syncs == 0  # no NaN check: no vjp of this graph changes in the careful pass
+    assert all(p.grad is not None for p in model.parameters())
+
+
+def test_a_guarded_backward_still_repairs_where_on_a_device(fake):
+    x = pn.tensor(np.array([0.0, 4.0], np.float32), requires_grad=True, device="fake")
+    _, syncs = _counted(lambda: pn.where(x > 0, x.sqrt(), 0.0).sum().backward())
+    assert syncs >= 1  # sqrt's vjp divides: the gradient is looked at, found NaN, redone
+    np.testing.assert_array_equal(backend.to_numpy(x.grad), [0.0, 0.25])
+
+
+@pytest.mark.parametrize("metrics", [(), ("accuracy",)])
+def test_fit_waits_for_the_device_once_per_step(fake, metrics):
+    X, y = blobs(160)
+    n_batches, epochs = 10, 2
+    model = mlp()
+    launches, syncs = _counted(lambda: pn.fit(
+        model, X, y, epochs=epochs, batch_size=16, verbose=0, device="fake", metrics=metrics))
+    # one read of the loss and the gradients' finiteness per step; the metrics read the
+    # epoch's outputs once
+    assert syncs == epochs * (n_batches + len(metrics))
+    # a step (37): forward 5 (2 matmuls, 2 bias adds, a ReLU), loss 9 and the backward's
+    # seed 1, backward 13 (loss 6, layers 5, ReLU 2), one fused update per parameter 4, the
+    # finiteness check 5 (a dot per gradient, one stack); an epoch: the shuffle 2 and the
+    # snapshot of the weights 4, the outputs joined for the metrics 1; once: Adam's state 8.
+    # (PyTorch's step launches about 30.)
+    assert launches <= epochs * (n_batches * 37 + 6 + len(metrics)) + 8
+
+
+def test_fit_checks_labels_once_with_the_classes_from_the_output(fake):
+    X, y = blobs(40)
+    for device in ("cpu", "fake"):
+        bad = y.copy()
+        bad[-1] = 3  # the model has 3 outputs
+        with pytest.raises(ValueError, match="class label 3 is out of range for 3 classes"):
+            pn.fit(mlp(), X, bad, epochs=1, verbose=0, device=device)
+        with pytest.raises(ValueError, match="class label -1 is out of range"):
+            pn.fit(mlp(), X, y, validation_data=(X[:5], -np.ones(5, int)), epochs=1,
+                   verbose=0, device=device)
+
+
+def test_losses_skip_value_checks_only_inside_targets_checked(fake):
+    X, y = blobs(32)
+    out = pn.tensor(X[:, :3], device="fake")
+    labels = backend.to_device(y, "fake")
+    _, syncs = _counted(lambda: pn.losses.cross_entropy(out, labels))
+    assert syncs == 1  # the range check reads one flag
+    with pn.losses.targets_checked():
+        _, syncs = _counted(lambda: pn.losses.cross_entropy(out, labels))
+        assert syncs == 0
+        with pytest.raises(ValueError, match="shape"):  # shapes are still checked
+            pn.losses.cross_entropy(out, labels[:5])
+    with pytest.raises(ValueError, match="out of range"):
+        pn.losses.cross_entropy(out, backend.to_device(y + 3, "fake"))

@@ -1,0 +1,129 @@
+"""The fused kernels (:class:`plainnet.backend.ElementwiseKernel`) of the optimizers.
+
+On a GPU each update rule runs as one kernel written in C beside its NumPy form. Without a GPU
+the kernels are checked two ways: the fake device of ``fake_device.py`` interprets their
+statements with NumPy in the same order of operations, so the fused update must give the NumPy
+update bit for bit; and ``nvcc``, where installed, compiles each kernel as CUDA C++ for float
+and double. ``tests/test_gpu.py`` runs them on a real GPU.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+
+import numpy as np
+import pytest
+
+import plainnet as pn
+from fake_device import Counts, FakeArray, FakeBackend, PlainArray
+from optimizer_cases import CASES, IDS
+from plainnet import backend
+from plainnet.optimize import rules
+
+
+@pytest.fixture
+def devices():
+    """ "fake" compiles kernels (as CUDA does); "plain" does not (NumPy's functions only)."""
+    backend.register_backend(FakeBackend("fake", FakeArray))
+    backend.register_backend(FakeBackend("plain", PlainArray, compiles=False))
+    yield
+    backend.unregister_backend("fake")
+    backend.unregister_backend("plain")
+    Counts.log = None
+
+
+def _train(make, device, steps=5):
+    """``steps`` updates of three parameters (one large, two small) from fixed gradients;
+    returns the host parameters and state, and the names of the launches of the last step."""
+    rng = np.random.default_rng(0)
+    shapes = [(40, 30), (30,), (3, 4)]
+    params = [pn.tensor(rng.standard_normal(s).astype(np.float32), requires_grad=True,
+                        device=device) for s in shapes]
+    grads = [[rng.standard_normal(s).astype(np.float32) for s in shapes] for _ in range(steps)]
+    opt = make(params)
+    for step in grads:
+        for p, g in zip(params, step, strict=True):
+            p.grad = backend.to_device(g, device)
+        Counts.log = []
+        opt.step()
+    launched, Counts.log = Counts.log, None
+    state = [{k: backend.to_numpy(v) for k, v in opt.state[p].items()} for p in params]
+    return [backend.to_numpy(p.data) for p in params], state, launched
+
+
+@pytest.mark.parametrize(("make", "kernels"), [case[1:] for case in CASES], ids=IDS)
+def test_fused_update_equals_the_numpy_update_bit_for_bit(devices, make, kernels):
+    cpu_params, cpu_state, _ = _train(make, "cpu")
+    for device in ("fake", "plain"):
+        params, state, launched = _train(make, device)
+        for got, want in zip(params, cpu_params, strict=True):
+            np.testing.assert_array_equal(got, want)
+        for got, want in zip(state, cpu_state, strict=True):
+            assert got.keys() == want.keys()
+            for key in want:
+                np.testing.assert_array_equal(got[key], want[key])
+        fused = [name for name in launched if name in {k.name for k in rules.KERNELS}]
+        if device == "fake":  # one launch per parameter, of the kernel of this form
+            assert fused == [fused[0]] * 3 and set(fused) == kernels
+        else:
+            assert fused == []
+
+
+def test_the_cases_run_every_kernel():
+    run = set().union(*(case[2] for case in CASES))
+    assert run == {k.name for k in rules.KERNELS}
+
+
+def test_run_fused_leaves_numpy_arrays_to_the_caller():
+    param = np.ones(3, np.float32)
+    done = backend.run_fused(rules.KERNELS[0], param, grad=np.ones(3, np.float32), lr=0.5,
+                             param=param)
+    assert done is False
+    np.testing.assert_array_equal(param, 1.0)
+
+
+def test_fake_kernels_refuse_what_cupy_refuses(devices):
+    kernel = backend.get_backend("fake").elementwise(rules.KERNELS[0])
+    on_device = backend.to_device(np.ones(3, np.float32), "fake")
+    with pytest.raises(TypeError, match="host array"):
+        kernel(np.ones(3, np.float32), 0.5, on_device)
+    with pytest.raises(TypeError, match="not an array on this device"):
+        kernel(on_device, 0.5, np.ones(3, np.float32))
+
+
+# --------------------------------------------------------------------------- CUDA C++
+def _cuda_source(kernel) -> str:
+    """The kernel as a CUDA function template with the body as CuPy places it: each input a
+    value, each output a reference to the array's element."""
+    params = [f"const T* {n}_in" for n in kernel.inputs]
+    params += [f"T* {n}_out" for n in kernel.outputs]
+    loads = [f"  const T {n} = {n}_in[i];" for n in kernel.inputs]
+    loads += [f"  T& {n} = {n}_out[i];" for n in kernel.outputs]
+    signature = f"plainnet_{kernel.name}(" + ", ".join(params) + ", long n)"
+    lines = [
+        "template <typename T>",
+        f"__global__ void {signature} {{",
+        "  long i = blockIdx.x * (long)blockDim.x + threadIdx.x;",
+        "  if (i >= n) return;",
+        *loads,
+        "  " + kernel.body.replace("\n", "\n  "),
+        "}",
+    ]
+    for t in ("float", "double"):
+        args = [f"const {t}*"] * len(kernel.inputs) + [f"{t}*"] * len(kernel.outputs)
+        lines.append(f"template __global__ void plainnet_{kernel.name}<{t}>("
+                     + ", ".join(args) + ", long);")
+    return "\n".join(lines)
+
+
+@pytest.mark.skipif(shutil.which("nvcc") is None, reason="nvcc (the CUDA compiler) is missing")
+def test_every_kernel_compiles_as_cuda(tmp_path):
+    source = tmp_path / "kernels.cu"
+    source.write_text("\n\n".join(_cuda_source(k) for k in rules.KERNELS) + "\n")
+    done = subprocess.run(
+        ["nvcc", "-c", "-Werror", "all-warnings", "-o", str(tmp_path / "kernels.o"),
+         str(source)],
+        capture_output=True, text=True, timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
