@@ -859,12 +859,12 @@ def test_fit_waits_for_the_device_once_per_step(fake, metrics):
     # one read of the loss and the gradients' finiteness per step; the metrics read the
     # epoch's outputs once
     assert syncs == epochs * (n_batches + len(metrics))
-    # a step (37): forward 5 (2 matmuls, 2 bias adds, a ReLU), loss 9 and the backward's
+    # a step (35): forward 5 (2 matmuls, 2 bias adds, a ReLU), loss 9 and the backward's
     # seed 1, backward 13 (loss 6, layers 5, ReLU 2), one fused update per parameter 4, the
-    # finiteness check 5 (a dot per gradient, one stack); an epoch: the shuffle 2 and the
+    # finiteness check 3 (join, dot, stack); an epoch: the shuffle 2 and the
     # snapshot of the weights 4, the outputs joined for the metrics 1; once: Adam's state 8.
     # (PyTorch's step launches about 30.)
-    assert launches <= epochs * (n_batches * 37 + 6 + len(metrics)) + 8
+    assert launches <= epochs * (n_batches * 35 + 6 + len(metrics)) + 8
 
 
 def test_fit_checks_labels_once_with_the_classes_from_the_output(fake):
@@ -892,3 +892,27 @@ def test_losses_skip_value_checks_only_inside_targets_checked(fake):
             pn.losses.cross_entropy(out, labels[:5])
     with pytest.raises(ValueError, match="out of range"):
         pn.losses.cross_entropy(out, backend.to_device(y + 3, "fake"))
+
+
+@pytest.mark.parametrize(
+    ("loss", "grad", "finite", "reads"),
+    [
+        (1.5, [1.0, -2.0], True, 1),
+        (1.5, [3e19, 3e19], True, 2),  # the sum of squares overflows; each gradient is read
+        (1.5, [1.0, np.nan], False, 2),
+        (1.5, [np.inf, 1.0], False, 2),
+        (np.inf, [1.0, 1.0], False, 1),
+        (np.nan, [1.0, 1.0], False, 1),
+    ],
+)
+def test_one_read_gives_the_loss_and_whether_all_is_finite(fake, loss, grad, finite, reads):
+    from plainnet.training.loop import _read_step
+
+    w = pn.tensor(np.zeros(2, np.float32), requires_grad=True, device="fake")
+    w.grad = backend.to_device(np.array(grad, np.float32), "fake")
+    Counts.reset()
+    with np.errstate(over="ignore", invalid="ignore"):
+        value, ok = _read_step(pn.tensor(np.float32(loss), device="fake"), [w])
+    assert ok is finite
+    assert value == pytest.approx(loss, nan_ok=True)
+    assert Counts.syncs == reads

@@ -8,7 +8,7 @@ Run on a machine with an NVIDIA GPU and CuPy (``pip install "plainnet[cuda12]"``
 
 Everything here is skipped where CuPy is missing or sees no GPU (as in CI). The same
 behaviour is tested on every machine, without a GPU, by the fake device of
-``tests/test_backend.py``.
+``tests/fake_device.py`` (``tests/test_backend.py``, ``tests/test_kernels.py``).
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ import numpy as np
 import pytest
 
 import plainnet as pn
+from optimizer_cases import CASES, IDS
 from plainnet import backend
 
 
@@ -182,18 +183,10 @@ def test_losses_equal_the_cpu(loss, target):
 
 
 # --------------------------------------------------------------------------- optimizers
-@pytest.mark.parametrize(
-    "make",
-    [
-        lambda p: pn.optim.SGD(p, lr=0.1, momentum=0.9, nesterov=True),
-        lambda p: pn.optim.Adam(p, lr=0.01, amsgrad=True),
-        lambda p: pn.optim.AdamW(p, lr=0.01),
-        lambda p: pn.optim.RMSprop(p, lr=0.01, momentum=0.5, centered=True),
-        lambda p: pn.optim.Adagrad(p, lr=0.1),
-    ],
-    ids=["sgd", "adam", "adamw", "rmsprop", "adagrad"],
-)
-def test_optimizers_equal_the_cpu(make, cupy):
+@pytest.mark.parametrize(("make", "kernels"), [case[1:] for case in CASES], ids=IDS)
+def test_optimizers_equal_the_cpu(make, kernels, cupy):
+    """Every update rule in each of its forms runs as its fused CUDA kernel and gives the
+    CPU's numbers."""
     finals = []
     w0 = np.linspace(-1, 1, 600, dtype=np.float32).reshape(20, 30)
     for device in ("cpu", "cuda"):
@@ -208,6 +201,8 @@ def test_optimizers_equal_the_cpu(make, cupy):
                 assert isinstance(value, cupy.ndarray) == (device == "cuda")
         finals.append(host(w.data))
     np.testing.assert_allclose(finals[1], finals[0], **F32)
+    compiled = {k.name for k in backend.get_backend("cuda")._kernels}
+    assert kernels <= compiled
 
 
 def test_gradient_clipping_on_the_gpu():
