@@ -102,7 +102,7 @@ class DeviceArray(np.lib.mixins.NDArrayOperatorsMixin):
         return cls._wrap(result)
 
     def __array_function__(self, func, types, args, kwargs):
-        if func.__name__ not in _VIEWS:
+        if func.__name__ not in _NO_LAUNCH:
             Counts.launch(func.__name__)
         cls = type(self)
         args = cls._operand(args)

@@ -1,10 +1,11 @@
-"""The fused kernels (:class:`plainnet.backend.ElementwiseKernel`) of the optimizers.
+"""The fused kernels (:class:`plainnet.backend.ElementwiseKernel`): the optimizers' update
+rules, ReLU's backward and cross-entropy's backward.
 
-On a GPU each update rule runs as one kernel written in C beside its NumPy form. Without a GPU
-the kernels are checked two ways: the fake device of ``fake_device.py`` interprets their
-statements with NumPy in the same order of operations, so the fused update must give the NumPy
-update bit for bit; and ``nvcc``, where installed, compiles each kernel as CUDA C++ for float
-and double. ``tests/test_gpu.py`` runs them on a real GPU.
+On a GPU each runs as one kernel written in C beside its NumPy form. Without a GPU the
+kernels are checked two ways: the fake device of ``fake_device.py`` interprets their
+statements with NumPy in the same order of operations, so the fused form must give the NumPy
+form's numbers bit for bit; and ``nvcc``, where installed, compiles each kernel as CUDA C++
+for float and double. ``tests/test_gpu.py`` runs them on a real GPU.
 """
 
 from __future__ import annotations
@@ -18,8 +19,11 @@ import pytest
 import plainnet as pn
 from fake_device import Counts, FakeArray, FakeBackend, PlainArray
 from optimizer_cases import CASES, IDS
-from plainnet import backend
+from plainnet import backend, losses
+from plainnet.autodiff import ops
 from plainnet.optimize import rules
+
+KERNELS = (*rules.KERNELS, ops._RELU_BACKWARD, losses._CE_BACKWARD)
 
 
 @pytest.fixture
@@ -63,7 +67,7 @@ def test_fused_update_equals_the_numpy_update_bit_for_bit(devices, make, kernels
             assert got.keys() == want.keys()
             for key in want:
                 np.testing.assert_array_equal(got[key], want[key])
-        fused = [name for name in launched if name in {k.name for k in rules.KERNELS}]
+        fused = [name for name in launched if name in {k.name for k in KERNELS}]
         if device == "fake":  # one launch per parameter, of the kernel of this form
             assert fused == [fused[0]] * 3 and set(fused) == kernels
         else:
@@ -73,6 +77,31 @@ def test_fused_update_equals_the_numpy_update_bit_for_bit(devices, make, kernels
 def test_the_cases_run_every_kernel():
     run = set().union(*(case[2] for case in CASES))
     assert run == {k.name for k in rules.KERNELS}
+
+
+@pytest.mark.parametrize(
+    ("smoothing", "reduction"), [(0.0, "mean"), (0.1, "mean"), (0.0, "sum"), (0.2, "none")]
+)
+def test_fused_backward_of_relu_and_cross_entropy_equals_numpy(devices, smoothing, reduction):
+    rng = np.random.default_rng(1)
+    x0 = rng.standard_normal((16, 5)).astype(np.float32)
+    x0[0, :2] = 0.0  # relu'(0) = 0
+    y = rng.integers(0, 5, 16)
+    grads = {}
+    for device in ("cpu", "fake", "plain"):
+        x = pn.tensor(x0, requires_grad=True, device=device)
+        Counts.log = []
+        loss = pn.losses.cross_entropy(x.relu() * 3.0, y, label_smoothing=smoothing,
+                                       reduction=reduction)
+        (loss.sum() if reduction == "none" else loss).backward()
+        launched, Counts.log = Counts.log, None
+        grads[device] = backend.to_numpy(x.grad)
+        if device == "fake":
+            assert "relu_backward" in launched
+            assert ("cross_entropy_backward" in launched) == (reduction != "none")
+    np.testing.assert_array_equal(grads["fake"], grads["cpu"])
+    np.testing.assert_array_equal(grads["plain"], grads["cpu"])
+    assert np.all(grads["cpu"][0, :2] == 0)
 
 
 def test_run_fused_leaves_numpy_arrays_to_the_caller():
@@ -120,7 +149,7 @@ def _cuda_source(kernel) -> str:
 @pytest.mark.skipif(shutil.which("nvcc") is None, reason="nvcc (the CUDA compiler) is missing")
 def test_every_kernel_compiles_as_cuda(tmp_path):
     source = tmp_path / "kernels.cu"
-    source.write_text("\n\n".join(_cuda_source(k) for k in rules.KERNELS) + "\n")
+    source.write_text("\n\n".join(_cuda_source(k) for k in KERNELS) + "\n")
     done = subprocess.run(
         ["nvcc", "-c", "-Werror", "all-warnings", "-o", str(tmp_path / "kernels.o"),
          str(source)],

@@ -342,22 +342,26 @@ def _xp(a):
     return np if type(a) is np.ndarray else _backend.array_module(a)
 
 
-_ROWS: dict = {}
+_RANGES: dict = {}
+
+
+def _range(n: int, like, dtype=np.intp):
+    """``0 .. n-1`` on the device of ``like``. A device's are kept (a training loop asks for
+    the same batch size at every step): one kernel launch fewer per use."""
+    if type(like) is np.ndarray:
+        return np.arange(n, dtype=dtype)
+    key = (n, _backend.device_of(like), np.dtype(dtype).str)
+    found = _RANGES.get(key)
+    if found is None:
+        if len(_RANGES) >= 64:
+            _RANGES.clear()
+        found = _RANGES[key] = _xp(like).arange(n, dtype=dtype)
+    return found
 
 
 def _rows(z):
-    """The row numbers ``0 .. n-1`` of ``z``, on its device. A device's are kept (a training
-    loop asks for the same batch size at every step): one kernel launch fewer per use."""
-    n = z.shape[0]
-    if type(z) is np.ndarray:
-        return np.arange(n)
-    key = (n, _backend.device_of(z))
-    rows = _ROWS.get(key)
-    if rows is None:
-        if len(_ROWS) >= 64:
-            _ROWS.clear()
-        rows = _ROWS[key] = _xp(z).arange(n)
-    return rows
+    """The row numbers of ``z``, on its device."""
+    return _range(z.shape[0], z)
 
 
 def _ce_forward(z, y, w, smoothing, reduction, cache):
@@ -401,12 +405,29 @@ def _ce_vjp(i, g, out, z, y, w, smoothing, reduction, cache):
         q = xp.full((n, c), smoothing / c, dtype=z.dtype)
         q[rows, y] += 1.0 - smoothing
         return (ops.softmax(z, axis=1) - q) * _ce_coefficient(g, w, reduction, n)
-    grad = cache["e"] / cache["s"]
+    e, s = cache["e"], cache["s"]
+    if w is None and reduction != "none" and type(z) is not np.ndarray:
+        grad = np.empty_like(e)
+        if _backend.run_fused(
+            _CE_BACKWARD, z, e=e, s=s, label=y.astype(z.dtype).reshape(-1, 1),
+            column=_range(c, z, z.dtype), off=smoothing / c, on=1.0 - smoothing, g=g,
+            scale=n if reduction == "mean" else 1, grad=grad,
+        ):
+            return grad
+    grad = e / s
     if smoothing:
         grad -= smoothing / c
     grad[rows, y] -= 1.0 - smoothing
     grad *= _ce_coefficient(g, w, reduction, n)
     return grad
+
+
+_CE_BACKWARD = _backend.ElementwiseKernel(
+    "cross_entropy_backward",
+    ("e", "s", "label", "column", "off", "on", "g", "scale"),
+    ("grad",),
+    "grad = (e / s - off - (column == label) * on) * (g / scale);",
+)
 
 
 CROSS_ENTROPY = Op("cross_entropy", _ce_forward, _ce_vjp)

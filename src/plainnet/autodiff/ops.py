@@ -175,7 +175,22 @@ def _sigmoid_forward(a):
 
 
 SIGMOID = Op("sigmoid", _sigmoid_forward, lambda i, g, out, a: _times(g, out * (1 - out)))
-RELU = Op("relu", lambda a: np.maximum(a, 0), lambda i, g, out, a: g * (_raw(a) > 0))
+_RELU_BACKWARD = _backend.ElementwiseKernel(
+    "relu_backward", ("g", "x"), ("grad",), "grad = g * (x > 0);"
+)
+
+
+def _relu_vjp(i, g, out, a):
+    """``g [a > 0]``: on a GPU one kernel (not a comparison, then a product)."""
+    x = _raw(a)
+    if type(g) is not np.ndarray and not isinstance(g, Tensor):
+        grad = np.empty_like(g)
+        if _backend.run_fused(_RELU_BACKWARD, x, g=g, x=x, grad=grad):
+            return grad
+    return g * (x > 0)
+
+
+RELU = Op("relu", lambda a: np.maximum(a, 0), _relu_vjp)
 SOFTPLUS = Op(
     "softplus",
     lambda a: np.logaddexp(a.dtype.type(0), a),
