@@ -241,6 +241,10 @@ def test_training_equals_the_cpu(dtype, build, options):
         if key in cpu_hist:
             np.testing.assert_allclose(gpu_hist[key], cpu_hist[key], **tol, err_msg=key)
             assert all(isinstance(v, float) for v in gpu_hist[key])
+    # the step ran the fused kernels: ReLU's and the loss's backward, the update
+    compiled = {k.name for k in backend.get_backend("cuda")._kernels}
+    rule = "sgd" if options.get("optimizer") == "sgd" else "adam"
+    assert {"relu_backward", "cross_entropy_backward", rule} <= compiled
 
 
 def test_estimator_on_the_gpu_equals_the_cpu():
