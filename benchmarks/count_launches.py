@@ -26,6 +26,17 @@ import numpy as np
 SIZES = (784, 128, 64, 10)
 
 
+def mlp(nn):
+    """The MLP of ``SIZES`` with ReLUs, from ``nn`` (``plainnet.nn`` or ``torch.nn``: the
+    same names and arguments)."""
+    layers = []
+    for i, (a, b) in enumerate(zip(SIZES[:-1], SIZES[1:], strict=True)):
+        layers.append(nn.Linear(a, b))
+        if i < len(SIZES) - 2:
+            layers.append(nn.ReLU())
+    return nn.Sequential(*layers)
+
+
 def plainnet_step(batch_size: int, steps: int = 4) -> tuple[int, int, collections.Counter]:
     """(launches, host waits, launches by name) per step of ``pn.fit`` on the fake device."""
     sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1] / "tests"))
@@ -35,12 +46,7 @@ def plainnet_step(batch_size: int, steps: int = 4) -> tuple[int, int, collection
 
     backend.register_backend(FakeBackend("fake", FakeArray))
     pn.seed(0)
-    layers = []
-    for i, (a, b) in enumerate(zip(SIZES[:-1], SIZES[1:], strict=True)):
-        layers.append(pn.nn.Linear(a, b))
-        if i < len(SIZES) - 2:
-            layers.append(pn.nn.ReLU())
-    model = pn.nn.Sequential(*layers)
+    model = mlp(pn.nn)
     rng = np.random.default_rng(0)
     X = rng.random((2 * steps * batch_size, SIZES[0]), dtype=np.float32)
     y = rng.integers(0, SIZES[-1], len(X))
@@ -103,12 +109,7 @@ def torch_step(batch_size: int) -> tuple[int, int, collections.Counter]:
     from torch.profiler import ProfilerActivity, profile
 
     torch.manual_seed(0)
-    layers = []
-    for i, (a, b) in enumerate(zip(SIZES[:-1], SIZES[1:], strict=True)):
-        layers.append(torch.nn.Linear(a, b))
-        if i < len(SIZES) - 2:
-            layers.append(torch.nn.ReLU())
-    model = torch.nn.Sequential(*layers)
+    model = mlp(torch.nn)
     optimizer = torch.optim.Adam(model.parameters(), foreach=True)
     X = torch.rand(batch_size, SIZES[0])
     y = torch.randint(0, SIZES[-1], (batch_size,))

@@ -84,20 +84,20 @@ def sgd(param, grad, state, lr, momentum=0.0, dampening=0.0, nesterov=False):
 
 
 _SGD = ElementwiseKernel("sgd", ("grad", "lr"), ("param",), "param -= lr * grad;")
-_SGD_MOMENTUM = ElementwiseKernel(
-    "sgd_momentum",
-    ("grad", "lr", "momentum", "one_minus_dampening"),
-    ("param", "momentum_buffer"),
-    "momentum_buffer = momentum * momentum_buffer + one_minus_dampening * grad;\n"
-    "param -= lr * momentum_buffer;",
-)
-_SGD_NESTEROV = ElementwiseKernel(
-    "sgd_nesterov",
-    ("grad", "lr", "momentum", "one_minus_dampening"),
-    ("param", "momentum_buffer"),
-    "momentum_buffer = momentum * momentum_buffer + one_minus_dampening * grad;\n"
-    "param -= lr * (grad + momentum * momentum_buffer);",
-)
+
+
+def _sgd_momentum_kernel(nesterov: bool) -> ElementwiseKernel:
+    step = "grad + momentum * momentum_buffer" if nesterov else "momentum_buffer"
+    return ElementwiseKernel(
+        "sgd_nesterov" if nesterov else "sgd_momentum",
+        ("grad", "lr", "momentum", "one_minus_dampening"),
+        ("param", "momentum_buffer"),
+        "momentum_buffer = momentum * momentum_buffer + one_minus_dampening * grad;\n"
+        f"param -= lr * ({step});",
+    )
+
+
+_SGD_MOMENTUM, _SGD_NESTEROV = _sgd_momentum_kernel(False), _sgd_momentum_kernel(True)
 
 
 def adagrad(param, grad, state, lr, lr_decay=0.0, eps=1e-10, initial_accumulator_value=0.0):
