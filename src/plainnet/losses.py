@@ -152,7 +152,16 @@ def _labels(target, n: int, n_classes: int, what: str, x: Tensor) -> np.ndarray:
 def check_labels(labels, n_classes: int, what: str = "labels"):
     """``labels`` (an array of class labels, on any device) as ``intp``, after checking that
     they are whole numbers in ``[0, n_classes)``; else a ``ValueError``/``TypeError`` that
-    names ``what``."""
+    names ``what``.
+
+    Examples
+    --------
+    >>> import plainnet as pn
+    >>> pn.losses.check_labels([0, 2, 1], 3).tolist()
+    [0, 2, 1]
+    """
+    if not _backend.is_device_array(labels):
+        labels = np.asarray(labels)
     if labels.dtype.kind == "f":
         if not np.all(np.isfinite(labels)) or np.any(labels != np.round(labels)):
             raise ValueError(

@@ -215,11 +215,13 @@ def fit(
 
     Notes
     -----
-    If the loss or a gradient turns NaN or infinite, the step is not taken, training stops,
-    the last finite weights stay in the model and a ``RuntimeWarning`` says where it
-    happened and what to try. Validation and prediction build no graph. A seed gives the same
-    shuffling, dropout masks and so the same training on every device (up to the devices'
-    rounding).
+    Integer class labels are checked once, against the model's number of outputs, when the
+    first batch has gone through the model (not again in every batch: on a GPU each check
+    would make the host wait). If the loss or a gradient turns NaN or infinite, the step is
+    not taken, training stops, the last finite weights stay in the model and a
+    ``RuntimeWarning`` says where it happened and what to try. Validation and prediction
+    build no graph. A seed gives the same shuffling, dropout masks and so the same training
+    on every device (up to the devices' rounding).
     """
     from ..losses import check_labels, targets_checked
     from ..losses import get as get_loss
