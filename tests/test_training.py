@@ -257,3 +257,27 @@ def test_memory_flat_across_epochs():
 
     short, long = peak(2), peak(10)
     assert long < short * 1.5 + 200_000
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -1.0])
+def test_fit_refuses_bad_sample_weights_before_training(bad):
+    X = np.random.default_rng(0).random((20, 4)).astype(np.float32)
+    y = np.arange(20) % 3
+    model = pn.nn.Sequential(pn.nn.Linear(4, 3))
+    before = model.state_dict()["0.weight"].copy()
+    weights = np.ones(20)
+    weights[-1] = bad
+    with pytest.raises(ValueError, match="sample_weight must be finite and non-negative"):
+        pn.fit(model, X, y, sample_weight=weights, epochs=1, verbose=0)
+    np.testing.assert_array_equal(model.state_dict()["0.weight"], before)
+
+
+def test_fit_checks_every_label_once_before_the_first_step():
+    X = np.random.default_rng(0).random((64, 4)).astype(np.float32)
+    y = np.arange(64) % 3
+    y[-1] = 7  # in the last batch: found before any step is taken
+    model = pn.nn.Sequential(pn.nn.Linear(4, 3))
+    before = model.state_dict()["0.weight"].copy()
+    with pytest.raises(ValueError, match="class label 7 is out of range for 3 classes"):
+        pn.fit(model, X, y, batch_size=8, epochs=1, verbose=0, shuffle=False)
+    np.testing.assert_array_equal(model.state_dict()["0.weight"], before)

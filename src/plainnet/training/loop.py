@@ -260,7 +260,7 @@ def fit(
             raise ValueError(
                 f"sample_weight must have shape ({len(X)},); got {weights.shape}"
             )
-        if np.any(weights < 0):
+        if not np.all(np.isfinite(weights)) or np.any(weights < 0):
             raise ValueError("sample_weight must be finite and non-negative")
 
     rng = get_rng(seed)
