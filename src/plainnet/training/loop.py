@@ -97,9 +97,12 @@ def _sums_of_squares(grads) -> list:
     return [v.dot(v) for v in (g.reshape(-1) for g in grads)]
 
 
-def _all_finite(grads, sums) -> bool:
-    """Whether every gradient is finite, given their sums of squares as host numbers: only a
-    gradient whose sum overflowed is looked at entry by entry."""
+def _all_finite(grads, sums=None) -> bool:
+    """Whether every gradient is finite. Given their sums of squares (host numbers), only a
+    gradient whose sum is not finite (it may have overflowed) is looked at entry by entry;
+    without them, each one is."""
+    if sums is None:
+        sums = [np.inf] * len(grads)
     return all(np.isfinite(s) or bool(np.isfinite(g).all())
                for g, s in zip(grads, sums, strict=True))
 
@@ -115,8 +118,7 @@ def _read_step(loss, params) -> tuple[float, bool]:
     loss_value = loss.data.reshape(1)
     joined = xp.concatenate([loss_value, *(g.reshape(-1) for g in grads)])
     value, square = _backend.to_numpy(xp.stack([joined[0], joined.dot(joined)])).tolist()
-    finite = bool(np.isfinite(square)) or (
-        bool(np.isfinite(value)) and _all_finite(grads, [np.inf] * len(grads)))
+    finite = bool(np.isfinite(square)) or (bool(np.isfinite(value)) and _all_finite(grads))
     return value, finite
 
 
