@@ -156,3 +156,14 @@ def test_every_kernel_compiles_as_cuda(tmp_path):
         capture_output=True, text=True, timeout=300,
     )
     assert done.returncode == 0, done.stderr
+
+
+def test_half_precision_takes_the_array_function_path(devices):
+    w = pn.tensor(np.ones(4, np.float16), requires_grad=True, device="fake")
+    w.grad = backend.to_device(np.full(4, 0.5, np.float16), "fake")
+    Counts.log = []
+    pn.optim.Adam([w], lr=0.1).step()
+    launched, Counts.log = Counts.log, None
+    assert "adam" not in launched
+    assert backend.to_numpy(w.data).dtype == np.float16
+    np.testing.assert_allclose(backend.to_numpy(w.data), 0.9, rtol=1e-3)

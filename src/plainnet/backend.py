@@ -560,11 +560,15 @@ def erf(x):
     return (backend or CPU).erf(x)
 
 
+_KERNEL_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
+
+
 def run_fused(kernel: ElementwiseKernel, like, **values) -> bool:
     """Run ``kernel`` on the device of the array ``like`` in one launch, with ``values`` by
     name (every input and output of the kernel); return False, having done nothing, where that
-    device has no kernel compiler (NumPy): the caller then computes with array functions."""
-    if type(like) is np.ndarray:
+    device has no kernel compiler (NumPy) or ``like`` is not float32/float64 (the kernels are
+    written for those): the caller then computes with array functions."""
+    if type(like) is np.ndarray or like.dtype not in _KERNEL_DTYPES:
         return False
     backend = _backend_of(like)
     compiled = None if backend is None else backend.elementwise(kernel)
