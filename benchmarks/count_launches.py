@@ -132,10 +132,10 @@ def torch_step(batch_size: int) -> tuple[int, int, collections.Counter]:
     return sum(names.values()), 1, names
 
 
-def main() -> None:
+def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--batch-size", type=int, default=1024)
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     launches, waits, names = plainnet_step(args.batch_size)
     print(f"784-128-64-10 MLP, batch {args.batch_size}, Adam: one training step")
     print(f"plainnet: {launches} kernel launches, {waits} host wait(s)")

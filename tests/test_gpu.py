@@ -20,6 +20,7 @@ import numpy as np
 import pytest
 
 import plainnet as pn
+import small_net
 from optimizer_cases import CASES, IDS
 from plainnet import backend
 
@@ -55,23 +56,12 @@ def host(x):
     return backend.to_numpy(x)
 
 
-def mlp(seed=0, dtype=np.float32, dropout=0.0, batchnorm=False, sizes=(6, 16, 3)):
-    pn.seed(seed)
-    layers = [pn.nn.Linear(sizes[0], sizes[1], dtype=dtype)]
-    if batchnorm:
-        layers.append(pn.nn.BatchNorm1d(sizes[1], dtype=dtype))
-    layers.append(pn.nn.ReLU())
-    if dropout:
-        layers.append(pn.nn.Dropout(dropout))
-    layers.append(pn.nn.Linear(sizes[1], sizes[2], dtype=dtype))
-    return pn.nn.Sequential(*layers)
+def mlp(**kwargs):
+    return small_net.mlp(hidden=16, **kwargs)
 
 
-def blobs(n=256, seed=0):
-    rng = np.random.default_rng(seed)
-    X = rng.standard_normal((n, 6)).astype(np.float32)
-    y = (X[:, 0] + 2 * X[:, 1] > 0).astype(np.int64) + (X[:, 2] > 1)
-    return X, y
+def blobs():
+    return small_net.blobs(256)
 
 
 # --------------------------------------------------------------------------- devices
@@ -231,7 +221,7 @@ def test_training_equals_the_cpu(dtype, build, options):
         history = pn.fit(model, X.astype(dtype), y, epochs=3, batch_size=32, seed=5,
                          verbose=0, device=device, **options)
         assert model.device == ("cpu" if device == "cpu" else "cuda:0")
-        runs.append(({k: host(v) for k, v in model.state_dict().items()}, history.history))
+        runs.append((small_net.host_state(model), history.history))
     (cpu_state, cpu_hist), (gpu_state, gpu_hist) = runs
     # Adam's m / sqrt(v) amplifies rounding where a gradient is near 0: allow 1e-3 in float32
     tol = {"rtol": 1e-3, "atol": 1e-4} if dtype == np.float32 else {"rtol": 1e-8, "atol": 1e-10}
@@ -345,7 +335,7 @@ def test_fit_on_cupy_data_equals_fit_on_host_data(cupy):
         history = pn.fit(model, put(X), put(y), epochs=2, batch_size=32, seed=5, verbose=0,
                          validation_split=0.2, sample_weight=put(np.ones(len(X))),
                          device="cuda")
-        runs.append(({k: host(v) for k, v in model.state_dict().items()}, history.history))
+        runs.append((small_net.host_state(model), history.history))
     for key in runs[0][0]:
         np.testing.assert_allclose(runs[1][0][key], runs[0][0][key], **F32, err_msg=key)
     np.testing.assert_allclose(runs[1][1]["val_loss"], runs[0][1]["val_loss"], **F32)

@@ -167,3 +167,26 @@ def test_half_precision_takes_the_array_function_path(devices):
     assert "adam" not in launched
     assert backend.to_numpy(w.data).dtype == np.float16
     np.testing.assert_allclose(backend.to_numpy(w.data), 0.9, rtol=1e-3)
+
+
+@pytest.mark.parametrize(
+    ("args", "match"),
+    [
+        (("bad name", ("x",), ("y",), "y = x;"), "identifiers"),
+        (("k", ("x",), (), "x;"), "at least one output"),
+        (("k", ("x",), ("x",), "x = x;"), "twice"),
+    ],
+)
+def test_a_malformed_kernel_is_refused(args, match):
+    with pytest.raises(ValueError, match=match):
+        backend.ElementwiseKernel(*args)
+
+
+def test_run_fused_names_a_missing_value(devices):
+    y = backend.to_device(np.zeros(3, np.float32), "fake")
+    kernel = backend.ElementwiseKernel("axpy", ("a", "x"), ("y",), "y += a * x;")
+    with pytest.raises(TypeError, match=r"kernel 'axpy' needs a value for \['x'\]"):
+        backend.run_fused(kernel, y, a=2.0, y=y)
+    assert backend.run_fused(kernel, y, a=2.0, x=backend.to_device(np.ones(3, np.float32),
+                                                                   "fake"), y=y)
+    np.testing.assert_array_equal(backend.to_numpy(y), 2.0)

@@ -77,6 +77,17 @@ class ElementwiseKernel:
     outputs: tuple[str, ...]
     body: str
 
+    def __post_init__(self):
+        names = (self.name, *self.inputs, *self.outputs)
+        if not all(isinstance(n, str) and n.isidentifier() for n in names):
+            raise ValueError(
+                f"a kernel's name, inputs and outputs must be identifiers; got {names!r}"
+            )
+        if not self.outputs:
+            raise ValueError(f"kernel {self.name!r} needs at least one output array")
+        if len(set(names[1:])) != len(names) - 1:
+            raise ValueError(f"kernel {self.name!r} names a value twice: {names[1:]!r}")
+
 
 class Backend:
     """One kind of device: its array module and how its arrays move to and from the host.
@@ -574,7 +585,13 @@ def run_fused(kernel: ElementwiseKernel, like, **values) -> bool:
     compiled = None if backend is None else backend.elementwise(kernel)
     if compiled is None:
         return False
-    compiled(*(values[name] for name in kernel.inputs + kernel.outputs))
+    names = kernel.inputs + kernel.outputs
+    try:
+        args = [values[name] for name in names]
+    except KeyError:
+        missing = [name for name in names if name not in values]
+        raise TypeError(f"kernel {kernel.name!r} needs a value for {missing}") from None
+    compiled(*args)
     return True
 
 

@@ -1,0 +1,36 @@
+"""The small network and data set that the device tests train (``test_backend.py`` on the fake
+device, ``test_gpu.py`` on a GPU): three noisy classes in six features."""
+
+from __future__ import annotations
+
+import numpy as np
+
+import plainnet as pn
+from plainnet import backend
+
+
+def mlp(seed=0, dtype=np.float32, dropout=0.0, batchnorm=False, hidden=8):
+    """``Linear(6, hidden) [-> BatchNorm1d] -> ReLU [-> Dropout] -> Linear(hidden, 3)``,
+    seeded."""
+    pn.seed(seed)
+    layers = [pn.nn.Linear(6, hidden, dtype=dtype)]
+    if batchnorm:
+        layers.append(pn.nn.BatchNorm1d(hidden, dtype=dtype))
+    layers.append(pn.nn.ReLU())
+    if dropout:
+        layers.append(pn.nn.Dropout(dropout))
+    layers.append(pn.nn.Linear(hidden, 3, dtype=dtype))
+    return pn.nn.Sequential(*layers)
+
+
+def blobs(n=120, seed=0):
+    """``n`` samples of 6 standard-normal features and labels 0, 1, 2 that depend on them."""
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((n, 6)).astype(np.float32)
+    y = (X[:, 0] + 2 * X[:, 1] > 0).astype(np.int64) + (X[:, 2] > 1)
+    return X, y
+
+
+def host_state(model):
+    """The model's state dict as host NumPy arrays."""
+    return {k: backend.to_numpy(v) for k, v in model.state_dict().items()}
