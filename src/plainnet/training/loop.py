@@ -318,8 +318,9 @@ def fit(
     # A named loss gets labels checked here, once, instead of in each batch (on a GPU each
     # check makes the host wait): their range once the first output shows the class count.
     trusted = isinstance(loss, str)
-    unchecked_labels = [a for a in (y, y_val) if a is not None and a.ndim == 1] if (
-        trusted and loss_name in LABEL_LOSSES) else []
+    unchecked_labels = []
+    if trusted and loss_name in LABEL_LOSSES:
+        unchecked_labels = [a for a in (y, y_val) if a is not None and a.ndim == 1]
     y_val_host = None
     if not on_host:  # the data go to the device once; shuffling gathers there
         y_host = y
