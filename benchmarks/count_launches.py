@@ -4,7 +4,8 @@ On a GPU a small network (784-128-64-10 at batch 1024) is limited by how fast th
 launches kernels, not by the arithmetic, and every read of a value by the host makes it wait
 for the device. Both can be counted on any machine: plainnet's step runs on the fake device of
 ``tests/fake_device.py``, which counts every array operation that would be a kernel launch on a
-GPU and every value the host reads; PyTorch's step is profiled on the CPU, counting the ATen
+GPU (joins as CuPy makes them: one copy per array for up to 8 arrays) and every value the host
+reads; PyTorch's step is profiled on the CPU, counting the ATen
 operations that do work (each a kernel launch on a GPU, except that on CUDA PyTorch's foreach
 Adam updates all parameters in a few launches, so its count here is an upper bound).
 

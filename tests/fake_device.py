@@ -50,6 +50,24 @@ _VIEWS = frozenset({"reshape", "ravel", "view", "transpose", "swapaxes", "squeez
                     "expand_dims", "broadcast_to", "moveaxis"})
 #: Functions of the array module that launch nothing (a view, an allocation, an upload).
 _NO_LAUNCH = _VIEWS | {"empty", "empty_like", "asarray"}
+#: Functions that join arrays. CuPy copies each array with a kernel of its own when there are
+#: at most 8 of them; for more, it uploads a table of their addresses and launches one kernel
+#: (``cupy/_core/_routines_manipulation.pyx``, ``_concatenate``).
+_JOINS = frozenset({"concatenate", "stack", "hstack", "vstack"})
+
+
+def _count_call(name, args):
+    """Count the launches of the array function ``name`` called with ``args``."""
+    if name in _NO_LAUNCH:
+        return
+    if name in _JOINS and len(args[0]) <= 8:
+        for _ in args[0]:
+            Counts.launch(name)
+    elif name in _JOINS:
+        Counts.launch("upload")
+        Counts.launch(name)
+    else:
+        Counts.launch(name)
 
 
 class DeviceArray(np.lib.mixins.NDArrayOperatorsMixin):
@@ -102,8 +120,7 @@ class DeviceArray(np.lib.mixins.NDArrayOperatorsMixin):
         return cls._wrap(result)
 
     def __array_function__(self, func, types, args, kwargs):
-        if func.__name__ not in _NO_LAUNCH:
-            Counts.launch(func.__name__)
+        _count_call(func.__name__, args)
         cls = type(self)
         args = cls._operand(args)
         kwargs = {k: cls._operand(v) for k, v in kwargs.items()}
@@ -213,8 +230,7 @@ class FakeModule:
             return x
 
         def call(*args, **kwargs):
-            if name not in _NO_LAUNCH:
-                Counts.launch(name)
+            _count_call(name, args)
             args = unwrap(args)
             kwargs = {k: unwrap(v) for k, v in kwargs.items()}
             return cls._wrap(func(*args, **kwargs))
@@ -225,13 +241,15 @@ class FakeModule:
 class FakeBackend(backend.Backend):
     """A device kind whose arrays are ``array_type``; counts the transfers. With ``compiles``
     it runs fused kernels (as CUDA does); without, the library computes with array functions
-    there."""
+    there. The kernels named in ``fails`` raise :class:`FakeCompileError` at their first call,
+    as a kernel that CUDA can't compile does."""
 
-    def __init__(self, name, array_type, compiles=True):
+    def __init__(self, name, array_type, compiles=True, fails=()):
         super().__init__()
         self.name = name
         self.array_type = array_type
         self.compiles = compiles
+        self.fails = set(fails)  # names of the kernels that fail to compile here
         self.kernels = {}
         self.uploads = 0
         self.downloads = 0
@@ -264,8 +282,12 @@ class FakeBackend(backend.Backend):
             return None
         found = self.kernels.get(kernel)
         if found is None:
-            found = self.kernels[kernel] = FakeKernel(kernel, self.array_type)
+            found = self.kernels[kernel] = FakeKernel(kernel, self.array_type,
+                                                      fails=kernel.name in self.fails)
         return found
+
+    def compile_errors(self):
+        return (FakeCompileError,)
 
 
 class MultiArray(DeviceArray):
@@ -291,7 +313,13 @@ class MultiBackend(FakeBackend):
 
 
 _STATEMENT = re.compile(r"^(?:T\s+)?([A-Za-z_]\w*)\s*([-+*/]?=)\s*(.+)$")
-_C_FUNCTIONS = {"sqrt": np.sqrt, "max": np.fmax}  # CUDA's max of floats is fmaxf
+_C_FUNCTIONS = {"sqrt": np.sqrt, "exp": np.exp, "log": np.log,
+                "max": np.fmax}  # CUDA's max of floats is fmaxf
+
+
+class FakeCompileError(Exception):
+    """What a fake kernel raises at its first call where its backend is told it can't
+    compile it (as CuPy's ``CompileException``)."""
 
 
 class FakeKernel:
@@ -300,9 +328,10 @@ class FakeKernel:
     position is independent, so this is what the kernel computes at every position). One
     launch."""
 
-    def __init__(self, kernel, array_type):
+    def __init__(self, kernel, array_type, fails=False):
         self.kernel = kernel
         self.array_type = array_type
+        self.fails = fails
         self.statements = []
         for text in kernel.body.split(";"):
             text = text.strip()
@@ -314,19 +343,29 @@ class FakeKernel:
 
     def __call__(self, *args):
         k = self.kernel
-        if len(args) != len(k.inputs) + len(k.outputs):
-            raise TypeError(f"{k.name} takes {len(k.inputs) + len(k.outputs)} arguments")
-        values = dict(zip(k.inputs + k.outputs, args, strict=True))
-        for name in k.outputs:
+        if len(args) != len(k.arguments):
+            raise TypeError(f"{k.name} takes {len(k.arguments)} arguments")
+        values = dict(zip(k.arguments, args, strict=True))
+        for name in k.outputs + k.raws:
             if type(values[name]) is not self.array_type:
-                raise TypeError(f"{k.name}: output {name} is not an array on this device")
-        dtype = values[k.outputs[0]].a.dtype
-        env = dict(_C_FUNCTIONS)
-        for name in k.inputs:
+                raise TypeError(f"{k.name}: {name} is not an array on this device")
+        if self.fails:
+            raise FakeCompileError(f"{k.name}: error: the fake compiler refuses this kernel")
+        out = values[k.outputs[0]].a
+        dtype = out.dtype
+        env = {**_C_FUNCTIONS, "i": np.arange(out.size).reshape(out.shape)}
+        for name in k.inputs + k.integers:
             v = values[name]
             if isinstance(v, np.ndarray):
                 raise TypeError(f"{k.name}: input {name} is a host array")
-            env[name] = v.a if isinstance(v, DeviceArray) else dtype.type(v)
+            if isinstance(v, DeviceArray):
+                env[name] = v.a
+            elif name in k.integers:
+                env[name] = np.int64(v)
+            else:
+                env[name] = dtype.type(v)
+        for name in k.raws:  # read at positions the body computes: C order
+            env[name] = values[name].a.reshape(-1)
         for name in k.outputs:
             env[name] = values[name].a
         Counts.launch(k.name)

@@ -837,11 +837,12 @@ def test_fit_waits_for_the_device_once_per_step(fake, metrics):
     # one read of the loss and the gradients' finiteness per step; the metrics read the
     # epoch's outputs once
     assert syncs == epochs * (n_batches + len(metrics))
-    # a step (30): forward 5 (2 matmuls, 2 bias adds, a ReLU), loss 9 and the backward's
-    # seed 1, backward 8 (loss 2, layers 5, ReLU 1), one fused update per parameter 4, the
-    # finiteness check 3 (join, dot, stack); an epoch: the shuffle 2, the snapshot of the
-    # weights 4, the outputs joined for the metrics 1; once: Adam's state 8, the row and
-    # column numbers 2. (PyTorch's step launches about 28.)
+    # a step (30): forward 5 (2 matmuls, 2 bias adds, a ReLU), loss 5 (max, exp, sum, the
+    # rows' losses, mean) and the backward's seed 1, backward 7 (loss 1, layers 5, ReLU 1),
+    # one fused update per parameter 4, the finiteness check 8 (the loss and 4 gradients
+    # joined, one copy each as CuPy joins up to 8 arrays, a dot, a stack of 2); an epoch: the
+    # shuffle 2, the snapshot of the weights 4, the outputs joined for the metrics 2; once:
+    # Adam's state 8, the row numbers 1. (PyTorch's step launches about 28.)
     assert launches <= epochs * (n_batches * 30 + 6 + len(metrics)) + 10
 
 

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+import types
+import warnings
 
 import numpy as np
 import pytest
@@ -23,7 +25,8 @@ from plainnet import backend, losses
 from plainnet.autodiff import ops
 from plainnet.optimize import rules
 
-KERNELS = (*rules.KERNELS, ops._RELU_BACKWARD, losses._CE_BACKWARD)
+KERNELS = (*rules.KERNELS, ops._RELU_BACKWARD, losses._CE_EXP, losses._CE_ROWS,
+           losses._CE_BACKWARD)
 
 
 @pytest.fixture
@@ -82,12 +85,13 @@ def test_the_cases_run_every_kernel():
 @pytest.mark.parametrize(
     ("smoothing", "reduction"), [(0.0, "mean"), (0.1, "mean"), (0.0, "sum"), (0.2, "none")]
 )
-def test_fused_backward_of_relu_and_cross_entropy_equals_numpy(devices, smoothing, reduction):
+def test_fused_relu_and_cross_entropy_equal_numpy(devices, smoothing, reduction):
     rng = np.random.default_rng(1)
     x0 = rng.standard_normal((16, 5)).astype(np.float32)
     x0[0, :2] = 0.0  # relu'(0) = 0
+    x0[1] = [80.0, -80.0, 3.0, 0.0, 79.0]  # exp overflows without the shift by the max
     y = rng.integers(0, 5, 16)
-    grads = {}
+    losses_, grads = {}, {}
     for device in ("cpu", "fake", "plain"):
         x = pn.tensor(x0, requires_grad=True, device=device)
         Counts.log = []
@@ -95,13 +99,44 @@ def test_fused_backward_of_relu_and_cross_entropy_equals_numpy(devices, smoothin
                                        reduction=reduction)
         (loss.sum() if reduction == "none" else loss).backward()
         launched, Counts.log = Counts.log, None
+        losses_[device] = backend.to_numpy(loss.data)
         grads[device] = backend.to_numpy(x.grad)
         if device == "fake":
             assert "relu_backward" in launched
+            forward = {"cross_entropy_exp", "cross_entropy_rows"} <= set(launched)
+            assert forward == (not smoothing)  # label smoothing: the array-function forward
             assert ("cross_entropy_backward" in launched) == (reduction != "none")
-    np.testing.assert_array_equal(grads["fake"], grads["cpu"])
-    np.testing.assert_array_equal(grads["plain"], grads["cpu"])
-    assert np.all(grads["cpu"][0, :2] == 0)
+    for device in ("fake", "plain"):
+        np.testing.assert_array_equal(losses_[device], losses_["cpu"])
+        np.testing.assert_array_equal(grads[device], grads["cpu"])
+    assert np.all(np.isfinite(losses_["cpu"])) and np.all(grads["cpu"][0, :2] == 0)
+    if reduction == "mean" and not smoothing:  # against the definition, in float64
+        z = np.maximum(x0.astype(np.float64), 0) * 3.0
+        want = np.mean(np.log(np.exp(z - z.max(1, keepdims=True)).sum(1)) + z.max(1)
+                       - z[np.arange(16), y])
+        np.testing.assert_allclose(losses_["cpu"], want, rtol=1e-6)
+
+
+def test_a_kernel_that_fails_to_compile_falls_back_once(devices):
+    backend.register_backend(FakeBackend("broken", FakeArray, fails={"cross_entropy_rows"}))
+    try:
+        z0 = np.random.default_rng(2).standard_normal((8, 4)).astype(np.float32)
+        y = np.arange(8) % 4
+        want = pn.losses.cross_entropy(pn.tensor(z0), y).item()
+        z = pn.tensor(z0, device="broken")
+        with pytest.warns(RuntimeWarning, match="'cross_entropy_rows' failed to compile on "
+                                                "'broken'.*array functions"):
+            first = pn.losses.cross_entropy(z, y).item()
+        Counts.log = []
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")  # warned once, not at every call
+            again = pn.losses.cross_entropy(z, y).item()
+        launched, Counts.log = Counts.log, None
+        assert first == again == want
+        assert "cross_entropy_exp" in launched and "cross_entropy_rows" not in launched
+    finally:
+        backend.unregister_backend("broken")
+        backend._FAILED.clear()
 
 
 def test_run_fused_leaves_numpy_arrays_to_the_caller():
@@ -124,14 +159,18 @@ def test_fake_kernels_refuse_what_cupy_refuses(devices):
 # --------------------------------------------------------------------------- CUDA C++
 def _cuda_source(kernel) -> str:
     """The kernel as a CUDA function template with the body as CuPy places it: each input a
-    value, each output a reference to the array's element."""
+    value at position ``i``, each raw input a whole array, each output a reference to the
+    array's element; ``T`` the floating type, ``I`` the integer type."""
     params = [f"const T* {n}_in" for n in kernel.inputs]
+    params += [f"const T* {n}" for n in kernel.raws]
+    params += [f"const I* {n}_in" for n in kernel.integers]
     params += [f"T* {n}_out" for n in kernel.outputs]
     loads = [f"  const T {n} = {n}_in[i];" for n in kernel.inputs]
+    loads += [f"  const I {n} = {n}_in[i];" for n in kernel.integers]
     loads += [f"  T& {n} = {n}_out[i];" for n in kernel.outputs]
     signature = f"plainnet_{kernel.name}(" + ", ".join(params) + ", long n)"
     lines = [
-        "template <typename T>",
+        "template <typename T, typename I>",
         f"__global__ void {signature} {{",
         "  long i = blockIdx.x * (long)blockDim.x + threadIdx.x;",
         "  if (i >= n) return;",
@@ -140,8 +179,9 @@ def _cuda_source(kernel) -> str:
         "}",
     ]
     for t in ("float", "double"):
-        args = [f"const {t}*"] * len(kernel.inputs) + [f"{t}*"] * len(kernel.outputs)
-        lines.append(f"template __global__ void plainnet_{kernel.name}<{t}>("
+        args = [f"const {t}*"] * (len(kernel.inputs) + len(kernel.raws))
+        args += ["const long long*"] * len(kernel.integers) + [f"{t}*"] * len(kernel.outputs)
+        lines.append(f"template __global__ void plainnet_{kernel.name}<{t}, long long>("
                      + ", ".join(args) + ", long);")
     return "\n".join(lines)
 
@@ -175,6 +215,8 @@ def test_half_precision_takes_the_array_function_path(devices):
         (("bad name", ("x",), ("y",), "y = x;"), "identifiers"),
         (("k", ("x",), (), "x;"), "at least one output"),
         (("k", ("x",), ("x",), "x = x;"), "twice"),
+        (("k", ("x", "i"), ("y",), "y = x;"), "reserved"),
+        (("k", ("x",), ("y",), "y = x;", ("I",)), "reserved"),
     ],
 )
 def test_a_malformed_kernel_is_refused(args, match):
@@ -190,3 +232,31 @@ def test_run_fused_names_a_missing_value(devices):
     assert backend.run_fused(kernel, y, a=2.0, x=backend.to_device(np.ones(3, np.float32),
                                                                    "fake"), y=y)
     np.testing.assert_array_equal(backend.to_numpy(y), 2.0)
+
+
+def test_cuda_compiles_kernels_with_cupys_declarations():
+    """Without a GPU: the CUDA backend hands CuPy's ElementwiseKernel the declarations of
+    every value (``T`` the arrays' type, ``raw`` whole arrays, ``I`` integers), the body and
+    a name, once per kernel; and knows CuPy's compile error."""
+    made = []
+
+    class CompileException(Exception):
+        pass
+
+    class CuPy:
+        cuda = types.SimpleNamespace(compiler=types.SimpleNamespace(
+            CompileException=CompileException))
+
+        @staticmethod
+        def ElementwiseKernel(*args):
+            made.append(args)
+            return object()
+
+    cuda = backend.CUDABackend()
+    cuda._module = CuPy
+    kernel = losses._CE_ROWS
+    assert cuda.elementwise(kernel) is cuda.elementwise(kernel)
+    assert made == [("T s, T m, raw T z, I label, I c", "T loss", kernel.body,
+                     "plainnet_cross_entropy_rows")]
+    assert kernel.arguments == ("s", "m", "z", "label", "c", "loss")
+    assert CompileException in cuda.compile_errors()

@@ -19,6 +19,7 @@ that report a device give the full name, e.g. ``"cuda:0"``.
 from __future__ import annotations
 
 import contextlib
+import warnings
 from dataclasses import dataclass
 from types import ModuleType
 
@@ -65,20 +66,27 @@ class ElementwiseKernel:
     """An elementwise computation written once as C statements, which a device that compiles
     kernels (CUDA) runs as one kernel launch instead of one launch per array operation.
 
-    Every name is a value of the arrays' floating type ``T`` at one position. ``inputs`` are
-    read (arrays, or numbers broadcast to every position); ``outputs`` are arrays updated in
-    place, which the body may also read. The body uses C arithmetic, ``sqrt`` and ``max``, and
-    declares its locals as ``T name = ...;``. Whoever defines a kernel keeps beside it the same
-    computation in array functions, for devices without a compiler (NumPy).
+    The body runs once per position ``i`` of the outputs (``i`` counts positions in C order).
+    ``inputs`` and ``outputs`` are values of the arrays' floating type ``T`` at that position:
+    ``inputs`` are read (arrays broadcast to the outputs' shape, or numbers); ``outputs`` are
+    arrays updated in place, which the body may also read. ``integers`` are inputs of an
+    integer type ``I`` (class labels, sizes), also at the position. ``raws`` are whole arrays
+    of ``T``, read at any position the body computes: ``z[i * c + label]`` is row ``i``,
+    column ``label`` of a C-contiguous ``z`` with ``c`` columns. The body uses C arithmetic,
+    ``sqrt``, ``exp``, ``log`` and ``max``, and declares its locals as ``T name = ...;``.
+    Whoever defines a kernel keeps beside it the same computation in array functions, for
+    devices without a compiler (NumPy).
     """
 
     name: str
     inputs: tuple[str, ...]
     outputs: tuple[str, ...]
     body: str
+    integers: tuple[str, ...] = ()
+    raws: tuple[str, ...] = ()
 
     def __post_init__(self):
-        names = (self.name, *self.inputs, *self.outputs)
+        names = (self.name, *self.arguments)
         if not all(isinstance(n, str) and n.isidentifier() for n in names):
             raise ValueError(
                 f"a kernel's name, inputs and outputs must be identifiers; got {names!r}"
@@ -87,6 +95,22 @@ class ElementwiseKernel:
             raise ValueError(f"kernel {self.name!r} needs at least one output array")
         if len(set(names[1:])) != len(names) - 1:
             raise ValueError(f"kernel {self.name!r} names a value twice: {names[1:]!r}")
+        if {"i", "n", "T", "I"} & set(names[1:]):
+            raise ValueError(
+                f"kernel {self.name!r}: i, n, T and I are reserved names; got {names[1:]!r}"
+            )
+
+    @property
+    def arguments(self) -> tuple[str, ...]:
+        """Every value's name, in the order the compiled kernel takes them."""
+        return self.inputs + self.raws + self.integers + self.outputs
+
+    def declarations(self) -> tuple[str, str]:
+        """The inputs' and the outputs' declarations, as CuPy's ``ElementwiseKernel`` takes
+        them: ``("T grad, raw T z, I label", "T param")``."""
+        ins = [f"T {n}" for n in self.inputs] + [f"raw T {n}" for n in self.raws]
+        ins += [f"I {n}" for n in self.integers]
+        return ", ".join(ins), ", ".join(f"T {n}" for n in self.outputs)
 
 
 class Backend:
@@ -170,9 +194,14 @@ class Backend:
         raise NotImplementedError(f"erf is not available on {self.name!r} arrays")
 
     def elementwise(self, kernel: ElementwiseKernel):
-        """``kernel`` compiled for this device: a callable taking the inputs, then the outputs,
+        """``kernel`` compiled for this device: a callable taking ``kernel.arguments``
         positionally; or None where the device has no kernel compiler (the default)."""
         return None
+
+    def compile_errors(self) -> tuple[type[BaseException], ...]:
+        """The exceptions by which a kernel of :meth:`elementwise` says, at its first call,
+        that it could not be compiled here (nothing has run then)."""
+        return ()
 
 
 class CPUBackend(Backend):
@@ -289,12 +318,20 @@ class CUDABackend(Backend):
         compiled = self._kernels.get(kernel)
         if compiled is None:
             compiled = self._kernels[kernel] = self.module().ElementwiseKernel(
-                ", ".join(f"T {name}" for name in kernel.inputs),
-                ", ".join(f"T {name}" for name in kernel.outputs),
-                kernel.body,
-                f"plainnet_{kernel.name}",
+                *kernel.declarations(), kernel.body, f"plainnet_{kernel.name}"
             )
         return compiled
+
+    def compile_errors(self) -> tuple[type[BaseException], ...]:
+        cupy = self.module()
+        errors = [cupy.cuda.compiler.CompileException]
+        try:  # NVRTC itself missing or failing
+            from cupy_backends.cuda.libs.nvrtc import NVRTCError
+        except ImportError:
+            pass
+        else:
+            errors.append(NVRTCError)
+        return tuple(errors)
 
 
 _TYPES: dict[type, Backend | None] = {}
@@ -576,23 +613,43 @@ _KERNEL_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 
 def run_fused(kernel: ElementwiseKernel, like, **values) -> bool:
     """Run ``kernel`` on the device of the array ``like`` in one launch, with ``values`` by
-    name (every input and output of the kernel); return False, having done nothing, where that
-    device has no kernel compiler (NumPy) or ``like`` is not float32/float64 (the kernels are
-    written for those): the caller then computes with array functions."""
+    name (every argument of the kernel); return False, having done nothing, where that device
+    has no kernel compiler (NumPy), where ``like`` is not float32/float64 (the kernels are
+    written for those), or where the kernel failed to compile there (once, with a
+    ``RuntimeWarning``): the caller then computes with array functions."""
     if type(like) is np.ndarray or like.dtype not in _KERNEL_DTYPES:
         return False
     backend = _backend_of(like)
-    compiled = None if backend is None else backend.elementwise(kernel)
+    if backend is None or (backend.name, kernel) in _FAILED:
+        return False
+    compiled = backend.elementwise(kernel)
     if compiled is None:
         return False
-    names = kernel.inputs + kernel.outputs
+    names = kernel.arguments
     try:
         args = [values[name] for name in names]
     except KeyError:
         missing = [name for name in names if name not in values]
         raise TypeError(f"kernel {kernel.name!r} needs a value for {missing}") from None
-    compiled(*args)
+    try:
+        compiled(*args)  # compiled on its first call (per dtype), before anything is written
+    except backend.compile_errors() as err:
+        _FAILED.add((backend.name, kernel))
+        first_line = (str(err).strip().splitlines() or [type(err).__name__])[0]
+        warnings.warn(
+            f"plainnet's fused kernel {kernel.name!r} failed to compile on {backend.name!r} "
+            f"({first_line}); plainnet computes it with array functions there instead "
+            "(same results, more kernel launches). Please report this with your CUDA and "
+            "CuPy versions.",
+            RuntimeWarning,
+            stacklevel=2,
+        )
+        return False
     return True
+
+
+#: (device kind, kernel) pairs whose kernel failed to compile: not tried again.
+_FAILED: set = set()
 
 
 def device_context(device):

@@ -351,49 +351,60 @@ def _xp(a):
     return np if type(a) is np.ndarray else _backend.array_module(a)
 
 
-_RANGES: dict = {}
-
-
-def _range(n: int, like, dtype=np.intp):
-    """``0 .. n-1`` on the device of ``like``. A device's are kept (a training loop asks for
-    the same batch size at every step): one kernel launch fewer per use."""
-    if type(like) is np.ndarray:
-        return np.arange(n, dtype=dtype)
-    key = (n, _backend.device_of(like), np.dtype(dtype).str)
-    found = _RANGES.get(key)
-    if found is None:
-        if len(_RANGES) >= 64:
-            _RANGES.clear()
-        found = _RANGES[key] = _xp(like).arange(n, dtype=dtype)
-    return found
+_ROWS: dict = {}
 
 
 def _rows(z):
-    """The row numbers of ``z``, on its device."""
-    return _range(z.shape[0], z)
+    """The row numbers ``0 .. n-1`` of ``z``, on its device. A device's are kept (a training
+    loop asks for the same batch size at every step): one kernel launch fewer per use."""
+    n = z.shape[0]
+    if type(z) is np.ndarray:
+        return np.arange(n)
+    key = (n, _backend.device_of(z))
+    found = _ROWS.get(key)
+    if found is None:
+        if len(_ROWS) >= 64:
+            _ROWS.clear()
+        found = _ROWS[key] = _xp(z).arange(n)
+    return found
 
 
 def _ce_forward(z, y, w, smoothing, reduction, cache):
     n, c = z.shape
-    rows = _rows(z)
-    shifted = z - z.max(axis=1, keepdims=True)
-    target_logit = shifted[rows, y]
-    if smoothing:
-        target_logit = (1.0 - smoothing) * target_logit + smoothing * shifted.mean(axis=1)
-    e = np.exp(shifted, out=shifted)
+    m = z.max(axis=1, keepdims=True)
+    e = np.empty_like(z)
+    if smoothing or not _backend.run_fused(_CE_EXP, z, z=z, m=m, e=e):
+        np.subtract(z, m, out=e)
+        smoothed = smoothing * e.mean(axis=1) if smoothing else None
+        np.exp(e, out=e)
     s = e.sum(axis=1, keepdims=True)
     cache["e"], cache["s"] = e, s
-    loss = np.log(s[:, 0]) - target_logit
+    loss = np.empty_like(s[:, 0])
+    if smoothing or not (z.flags.c_contiguous and _backend.run_fused(
+        _CE_ROWS, z, s=s[:, 0], m=m[:, 0], z=z, label=y, c=c, loss=loss
+    )):
+        target_logit = z[_rows(z), y] - m[:, 0]
+        if smoothing:
+            target_logit = (1.0 - smoothing) * target_logit + smoothed
+        loss = np.log(s[:, 0]) - target_logit
     if w is not None:
         loss = w * loss
     if reduction == "none":
         return loss
-    total = loss.sum()
-    if reduction == "mean":
-        total = total / (w.sum() if w is not None else n)
+    if w is None:
+        total = loss.mean() if reduction == "mean" else loss.sum()
+    else:
+        total = loss.sum() / w.sum() if reduction == "mean" else loss.sum()
     if isinstance(total, (np.ndarray, np.generic)):
         return np.asarray(total, dtype=z.dtype)
     return total.astype(z.dtype, copy=False)
+
+
+_CE_EXP = _backend.ElementwiseKernel("cross_entropy_exp", ("z", "m"), ("e",), "e = exp(z - m);")
+_CE_ROWS = _backend.ElementwiseKernel(
+    "cross_entropy_rows", ("s", "m"), ("loss",), "loss = log(s) - (z[i * c + label] - m);",
+    integers=("label", "c"), raws=("z",),
+)
 
 
 def _ce_coefficient(g, w, reduction, n):
@@ -415,12 +426,11 @@ def _ce_vjp(i, g, out, z, y, w, smoothing, reduction, cache):
         q[rows, y] += 1.0 - smoothing
         return (ops.softmax(z, axis=1) - q) * _ce_coefficient(g, w, reduction, n)
     e, s = cache["e"], cache["s"]
-    if w is None and reduction != "none" and type(z) is not np.ndarray:
+    if w is None and reduction != "none":
         grad = np.empty_like(e)
         if _backend.run_fused(
-            _CE_BACKWARD, z, e=e, s=s, label=y.astype(z.dtype).reshape(-1, 1),
-            column=_range(c, z, z.dtype), off=smoothing / c, on=1.0 - smoothing, g=g,
-            scale=n if reduction == "mean" else 1, grad=grad,
+            _CE_BACKWARD, z, e=e, s=s, off=smoothing / c, on=1.0 - smoothing, g=g,
+            scale=n if reduction == "mean" else 1, label=y.reshape(-1, 1), c=c, grad=grad,
         ):
             return grad
     grad = e / s
@@ -433,9 +443,10 @@ def _ce_vjp(i, g, out, z, y, w, smoothing, reduction, cache):
 
 _CE_BACKWARD = _backend.ElementwiseKernel(
     "cross_entropy_backward",
-    ("e", "s", "label", "column", "off", "on", "g", "scale"),
+    ("e", "s", "off", "on", "g", "scale"),
     ("grad",),
-    "grad = (e / s - off - (column == label) * on) * (g / scale);",
+    "grad = (e / s - off - (i % c == label) * on) * (g / scale);",
+    integers=("label", "c"),
 )
 
 
