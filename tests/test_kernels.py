@@ -1,5 +1,6 @@
 """The fused kernels (:class:`plainnet.backend.ElementwiseKernel`): the optimizers' update
-rules, ReLU's backward and cross-entropy's backward.
+rules, ReLU's backward, cross-entropy's forward and backward, and the training loop's read of
+the loss beside the gradients' sums of squares.
 
 On a GPU each runs as one kernel written in C beside its NumPy form. Without a GPU the
 kernels are checked two ways: the fake device of ``fake_device.py`` interprets their
@@ -24,9 +25,10 @@ from optimizer_cases import CASES, IDS
 from plainnet import backend, losses
 from plainnet.autodiff import ops
 from plainnet.optimize import rules
+from plainnet.training import loop
 
 KERNELS = (*rules.KERNELS, ops._RELU_BACKWARD, losses._CE_EXP, losses._CE_ROWS,
-           losses._CE_BACKWARD)
+           losses._CE_BACKWARD, loop._pair_kernel(0), loop._pair_kernel(3))
 
 
 @pytest.fixture

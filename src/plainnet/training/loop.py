@@ -110,16 +110,42 @@ def _all_finite(grads, sums=None) -> bool:
 def _read_step(loss, params) -> tuple[float, bool]:
     """``(loss value, whether the loss and every gradient are finite)`` after a backward pass
     on a device, with one read from it (each separate read would make the host wait for the
-    device again) and three kernel launches: the loss and the gradients are joined into one
-    vector ``v`` (a copy, cheap beside a training step), and ``v . v`` is finite exactly when
-    every entry is, unless it overflows (then each gradient is looked at)."""
+    device again): each gradient's sum of squares (finite exactly when the gradient is,
+    unless it overflows), and one kernel that puts the loss and the sum of the sums side by
+    side. Where that pair is not finite (the step diverged, or a sum overflowed), a second look
+    finds out which."""
     grads = _gradients(params)
-    xp = _backend.array_module(loss.data)
-    loss_value = loss.data.reshape(1)
-    joined = xp.concatenate([loss_value, *(g.reshape(-1) for g in grads)])
-    value, square = _backend.to_numpy(xp.stack([joined[0], joined.dot(joined)])).tolist()
-    finite = bool(np.isfinite(square)) or (bool(np.isfinite(value)) and _all_finite(grads))
-    return value, finite
+    data = loss.data
+    xp = _backend.array_module(data)
+    squares = _sums_of_squares(grads)
+    pair = np.empty_like(data, shape=(2,))
+    if not _backend.run_fused(_pair_kernel(len(squares)), data, loss=data, pair=pair,
+                              **{f"square{k}": v for k, v in enumerate(squares)}):
+        pair = xp.stack([data.reshape(()), sum(squares, xp.zeros((), data.dtype))])
+    value, total = _backend.to_numpy(pair).tolist()
+    if np.isfinite(value) and np.isfinite(total):
+        return value, True
+    # the pair holds NaN in both places: the loss and each sum, then the gradients whose sum
+    # is not finite
+    value, *sums = _backend.to_numpy(xp.stack([data.reshape(()), *squares])).tolist()
+    return value, bool(np.isfinite(value)) and _all_finite(grads, sums)
+
+
+_PAIRS: dict[int, _backend.ElementwiseKernel] = {}
+
+
+def _pair_kernel(n: int) -> _backend.ElementwiseKernel:
+    """The kernel writing ``pair = (loss, square0 + ... + square{n-1})`` (both NaN where either
+    is not finite: 0 times infinity is NaN)."""
+    kernel = _PAIRS.get(n)
+    if kernel is None:
+        names = tuple(f"square{k}" for k in range(n))
+        total = " + ".join(names) or "0"
+        kernel = _PAIRS[n] = _backend.ElementwiseKernel(
+            f"loss_and_squares_{n}", ("loss", *names), ("pair",),
+            f"pair = (i == 0) * loss + (i == 1) * ({total});",
+        )
+    return kernel
 
 
 def _evaluate(model, X, y, loss_fn, metric_fns, loss_name, batch_size, y_host=None) -> dict:
