@@ -11,6 +11,7 @@ for float and double. ``tests/test_gpu.py`` runs them on a real GPU.
 
 from __future__ import annotations
 
+import ctypes
 import shutil
 import subprocess
 import types
@@ -158,46 +159,114 @@ def test_fake_kernels_refuse_what_cupy_refuses(devices):
         kernel(on_device, 0.5, np.ones(3, np.float32))
 
 
-# --------------------------------------------------------------------------- CUDA C++
-def _cuda_source(kernel) -> str:
-    """The kernel as a CUDA function template with the body as CuPy places it: each input a
+# --------------------------------------------------------------------------- as C++
+def _c_source(kernel, cuda: bool) -> str:
+    """The kernel as a C++ function template with the body as CuPy places it: each input a
     value at position ``i``, each raw input a whole array, each output a reference to the
-    array's element; ``T`` the floating type, ``I`` the integer type."""
+    array's element; ``T`` the floating type, ``I`` the integer type. For CUDA a
+    ``__global__`` function of one thread per position; for the CPU a loop over the
+    positions, with a C entry point ``plainnet_<name>_<float|double>``."""
     params = [f"const T* {n}_in" for n in kernel.inputs]
     params += [f"const T* {n}" for n in kernel.raws]
     params += [f"const I* {n}_in" for n in kernel.integers]
     params += [f"T* {n}_out" for n in kernel.outputs]
-    loads = [f"  const T {n} = {n}_in[i];" for n in kernel.inputs]
-    loads += [f"  const I {n} = {n}_in[i];" for n in kernel.integers]
-    loads += [f"  T& {n} = {n}_out[i];" for n in kernel.outputs]
-    signature = f"plainnet_{kernel.name}(" + ", ".join(params) + ", long n)"
-    lines = [
-        "template <typename T, typename I>",
-        f"__global__ void {signature} {{",
-        "  long i = blockIdx.x * (long)blockDim.x + threadIdx.x;",
-        "  if (i >= n) return;",
-        *loads,
-        "  " + kernel.body.replace("\n", "\n  "),
-        "}",
-    ]
+    loads = [f"const T {n} = {n}_in[i];" for n in kernel.inputs]
+    loads += [f"const I {n} = {n}_in[i];" for n in kernel.integers]
+    loads += [f"T& {n} = {n}_out[i];" for n in kernel.outputs]
+    name = f"plainnet_{kernel.name}"
+    signature = f"{name}(" + ", ".join(params) + ", long n)"
+    if cuda:
+        lines = ["template <typename T, typename I>", f"__global__ void {signature} {{",
+                 "  long i = blockIdx.x * (long)blockDim.x + threadIdx.x;",
+                 "  if (i >= n) return;"]
+    else:
+        lines = ["template <typename T, typename I>", f"void {signature} {{",
+                 "  for (long i = 0; i < n; ++i) {"]
+    lines += ["    " + line for line in loads + kernel.body.split("\n")]
+    lines.append("}" if cuda else "  }\n}")
     for t in ("float", "double"):
-        args = [f"const {t}*"] * (len(kernel.inputs) + len(kernel.raws))
-        args += ["const long long*"] * len(kernel.integers) + [f"{t}*"] * len(kernel.outputs)
-        lines.append(f"template __global__ void plainnet_{kernel.name}<{t}, long long>("
-                     + ", ".join(args) + ", long);")
+        types = [f"const {t}*"] * (len(kernel.inputs) + len(kernel.raws))
+        types += ["const long long*"] * len(kernel.integers) + [f"{t}*"] * len(kernel.outputs)
+        if cuda:
+            lines.append(f"template __global__ void {name}<{t}, long long>("
+                         + ", ".join(types) + ", long);")
+        else:
+            args = ", ".join(f"{ty} a{k}" for k, ty in enumerate(types))
+            passed = ", ".join(f"a{k}" for k in range(len(types)))
+            lines.append(f'extern "C" void {name}_{t}({args}, long n) '
+                         f"{{ {name}<{t}, long long>({passed}, n); }}")
     return "\n".join(lines)
+
+
+#: What CUDA gives device code and a CPU compiler needs spelled out.
+_CPU_PRELUDE = """#include <cmath>
+using std::exp; using std::log; using std::sqrt;
+template <typename T> T max(T a, T b) { return std::fmax(a, b); }  // CUDA's max of floats
+"""
 
 
 @pytest.mark.skipif(shutil.which("nvcc") is None, reason="nvcc (the CUDA compiler) is missing")
 def test_every_kernel_compiles_as_cuda(tmp_path):
     source = tmp_path / "kernels.cu"
-    source.write_text("\n\n".join(_cuda_source(k) for k in KERNELS) + "\n")
+    source.write_text("\n\n".join(_c_source(k, cuda=True) for k in KERNELS) + "\n")
     done = subprocess.run(
         ["nvcc", "-c", "-Werror", "all-warnings", "-o", str(tmp_path / "kernels.o"),
          str(source)],
         capture_output=True, text=True, timeout=300,
     )
     assert done.returncode == 0, done.stderr
+
+
+@pytest.fixture(scope="module")
+def kernels_in_c(tmp_path_factory):
+    """Every kernel compiled as C++ for the CPU (g++, no fused multiply-adds), loaded."""
+    if shutil.which("g++") is None:
+        pytest.skip("g++ is missing")
+    folder = tmp_path_factory.mktemp("kernels")
+    source = folder / "kernels.cpp"
+    source.write_text(_CPU_PRELUDE + "\n\n".join(_c_source(k, cuda=False) for k in KERNELS))
+    library = folder / "kernels.so"
+    done = subprocess.run(
+        ["g++", "-O1", "-ffp-contract=off", "-shared", "-fPIC", "-Wall", "-Werror",
+         "-o", str(library), str(source)],
+        capture_output=True, text=True, timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    return ctypes.CDLL(str(library))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("kernel", KERNELS, ids=[k.name for k in KERNELS])
+def test_every_kernel_computes_in_c_what_the_fake_device_computes(
+    devices, kernels_in_c, kernel, dtype
+):
+    """Run as compiled C++ (C's arithmetic, types and promotions), each kernel gives at
+    every position what the fake device's interpretation gives (the form tested against
+    the NumPy forms): to the last bit, but where exp or log are taken (C's libm against
+    NumPy's, each within an ulp or two)."""
+    rng = np.random.default_rng(7)
+    n, c = 64, 5
+    values = {}
+    for name in kernel.inputs + kernel.outputs:  # positive: sqrt, log and / stay defined
+        values[name] = rng.uniform(0.5, 2.0, n).astype(dtype)
+    for name in kernel.integers:
+        values[name] = np.full(n, c) if name == "c" else rng.integers(0, c, n)
+    for name in kernel.raws:
+        values[name] = rng.uniform(-3.0, 3.0, n * c).astype(dtype)
+    in_c = {k: v.copy() for k, v in values.items()}
+    c_type = {np.float32: "float", np.float64: "double"}[dtype]
+    getattr(kernels_in_c, f"plainnet_{kernel.name}_{c_type}")(
+        *(ctypes.c_void_p(in_c[a].ctypes.data) for a in kernel.arguments), ctypes.c_long(n))
+    on_fake = {k: backend.to_device(v, "fake") for k, v in values.items()}
+    backend.get_backend("fake").elementwise(kernel)(*(on_fake[a] for a in kernel.arguments))
+    eps = np.finfo(dtype).eps
+    for name in kernel.outputs:
+        got, want = in_c[name], backend.to_numpy(on_fake[name])
+        if "exp(" in kernel.body or "log(" in kernel.body:
+            np.testing.assert_allclose(got, want, rtol=8 * eps, atol=8 * eps)
+        else:
+            np.testing.assert_array_equal(got, want)
+        assert not np.array_equal(in_c[name], values[name])  # the kernel wrote its output
 
 
 def test_half_precision_takes_the_array_function_path(devices):
