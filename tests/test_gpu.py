@@ -45,6 +45,14 @@ F32 = {"rtol": 1e-4, "atol": 1e-5}
 F64 = {"rtol": 1e-10, "atol": 1e-12}
 
 
+@pytest.fixture(autouse=True)
+def no_kernel_fell_back():
+    """Every fused kernel a test ran compiled: none took the array-function fallback."""
+    yield
+    failed = sorted(kernel.name for _, kernel in backend._FAILED)
+    assert not failed, f"these kernels failed to compile on the GPU: {failed}"
+
+
 @pytest.fixture(scope="module")
 def cupy():
     import cupy
@@ -172,6 +180,28 @@ def test_losses_equal_the_cpu(loss, target):
     np.testing.assert_allclose(results[1][1], results[0][1], **F32)
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+@pytest.mark.parametrize("smoothing", [0.0, 0.1])
+def test_cross_entropy_with_labels_equals_the_cpu(smoothing, reduction, dtype):
+    """The fused forward and backward (integer labels) against the CPU's array functions,
+    with logits large enough that exp overflows without the shift by the row's max."""
+    rng = np.random.default_rng(4)
+    z0 = (rng.standard_normal((300, 7)) * 4).astype(dtype)
+    z0[0] = [90.0, -90.0, 0.0, 89.0, 1.0, 2.0, 3.0]
+    y = rng.integers(0, 7, 300)
+    results = []
+    for device in ("cpu", "cuda"):
+        z = pn.tensor(z0, requires_grad=True, device=device)
+        loss = pn.losses.cross_entropy(z, y, label_smoothing=smoothing, reduction=reduction)
+        (loss.sum() if reduction == "none" else loss).backward()
+        results.append((host(loss.data), host(z.grad)))
+    tol = F32 if dtype == np.float32 else F64
+    np.testing.assert_allclose(results[1][0], results[0][0], **tol)
+    np.testing.assert_allclose(results[1][1], results[0][1], **tol)
+    assert np.all(np.isfinite(results[1][0]))
+
+
 # --------------------------------------------------------------------------- optimizers
 @pytest.mark.parametrize(("make", "kernels"), [case[1:] for case in CASES], ids=IDS)
 def test_optimizers_equal_the_cpu(make, kernels, cupy):
@@ -231,10 +261,13 @@ def test_training_equals_the_cpu(dtype, build, options):
         if key in cpu_hist:
             np.testing.assert_allclose(gpu_hist[key], cpu_hist[key], **tol, err_msg=key)
             assert all(isinstance(v, float) for v in gpu_hist[key])
-    # the step ran the fused kernels: ReLU's and the loss's backward, the update
+    # the step ran the fused kernels: ReLU's backward, the loss's forward and backward, the
+    # update, the read of the loss beside the gradients' sums of squares
     compiled = {k.name for k in backend.get_backend("cuda")._kernels}
     rule = "sgd" if options.get("optimizer") == "sgd" else "adam"
-    assert {"relu_backward", "cross_entropy_backward", rule} <= compiled
+    assert {"relu_backward", "cross_entropy_exp", "cross_entropy_rows",
+            "cross_entropy_backward", rule} <= compiled
+    assert any(name.startswith("loss_and_squares_") for name in compiled)
 
 
 def test_estimator_on_the_gpu_equals_the_cpu():
