@@ -21,6 +21,7 @@ import re
 import numpy as np
 
 from plainnet import backend
+from plainnet.kernels import MultiTensorKernel
 
 
 class Counts:
@@ -210,6 +211,11 @@ class PlainArray(DeviceArray):
     device = "plain"
 
 
+class NoMultiArray(DeviceArray):
+    __slots__ = ()
+    device = "no_multi"
+
+
 class FakeModule:
     """The fake device's array module: NumPy's functions, returning fake arrays (host NumPy
     arrays are accepted as inputs, as ``cupy.asarray`` accepts them)."""
@@ -282,8 +288,9 @@ class FakeBackend(backend.Backend):
             return None
         found = self.kernels.get(kernel)
         if found is None:
-            found = self.kernels[kernel] = FakeKernel(kernel, self.array_type,
-                                                      fails=kernel.name in self.fails)
+            make = FakeMultiKernel if isinstance(kernel, MultiTensorKernel) else FakeKernel
+            found = self.kernels[kernel] = make(kernel, self.array_type,
+                                                fails=kernel.name in self.fails)
         return found
 
     def compile_errors(self):
@@ -310,6 +317,35 @@ class MultiBackend(FakeBackend):
         out = super().from_host(array, index)
         out.index = index
         return out
+
+
+class FakeMultiKernel:
+    """A :class:`~plainnet.kernels.MultiTensorKernel` run on fake arrays: its single kernel
+    on each tensor's arrays in turn (what the branches of the compiled body do). One
+    launch."""
+
+    def __init__(self, multi, array_type, fails=False):
+        self.multi = multi
+        self.array_type = array_type
+        self.fails = fails
+        self.single = FakeKernel(multi.single, array_type)
+
+    def __call__(self, *args):
+        m = self.multi
+        if len(args) != len(m.arguments):
+            raise TypeError(f"{m.name} takes {len(m.arguments)} arguments")
+        values = dict(zip(m.arguments, args, strict=True))
+        for k, size in enumerate(m.sizes):
+            for name in (*m.arrays, *m.single.outputs):
+                a = values[f"{name}_{k}"]
+                if type(a) is not self.array_type or a.size != size or not a.flags.c_contiguous:
+                    raise TypeError(f"{m.name}: {name}_{k} is not a C-contiguous array of "
+                                    f"{size} on this device")
+        if self.fails:
+            raise FakeCompileError(f"{m.name}: error: the fake compiler refuses this kernel")
+        Counts.launch(m.name)
+        for k in range(len(m.sizes)):
+            self.single.run({name: values[ours] for name, ours in m.values_of(k).items()})
 
 
 _STATEMENT = re.compile(r"^(?:T\s+)?([A-Za-z_]\w*)\s*([-+*/]?=)\s*(.+)$")
@@ -351,6 +387,12 @@ class FakeKernel:
                 raise TypeError(f"{k.name}: {name} is not an array on this device")
         if self.fails:
             raise FakeCompileError(f"{k.name}: error: the fake compiler refuses this kernel")
+        Counts.launch(k.name)
+        self.run(values)
+
+    def run(self, values):
+        """The kernel's work on ``values`` (by name), uncounted."""
+        k = self.kernel
         out = values[k.outputs[0]].a
         dtype = out.dtype
         env = {**_C_FUNCTIONS, "i": np.arange(out.size).reshape(out.shape)}
@@ -368,7 +410,6 @@ class FakeKernel:
             env[name] = values[name].a.reshape(-1)
         for name in k.outputs:
             env[name] = values[name].a
-        Counts.launch(k.name)
         with np.errstate(all="ignore"):
             for name, op, _, code in self.statements:
                 value = np.asarray(eval(code, {"__builtins__": {}}, env), dtype=dtype)

@@ -22,7 +22,7 @@ import pytest
 import plainnet as pn
 import small_net
 from optimizer_cases import CASES, IDS
-from plainnet import backend
+from plainnet import backend, kernels
 
 
 def _gpu_reason() -> str | None:
@@ -49,7 +49,7 @@ F64 = {"rtol": 1e-10, "atol": 1e-12}
 def no_kernel_fell_back():
     """Every fused kernel a test ran compiled: none took the array-function fallback."""
     yield
-    failed = sorted(kernel.name for _, kernel in backend._FAILED)
+    failed = sorted(kernel.name for _, kernel in kernels._FAILED)
     assert not failed, f"these kernels failed to compile on the GPU: {failed}"
 
 

@@ -21,63 +21,92 @@ import numpy as np
 import pytest
 
 import plainnet as pn
-from fake_device import Counts, FakeArray, FakeBackend, PlainArray
+from fake_device import Counts, FakeArray, FakeBackend, NoMultiArray, PlainArray
 from optimizer_cases import CASES, IDS
-from plainnet import backend, losses
+from plainnet import backend, kernels, losses
 from plainnet.autodiff import ops
 from plainnet.optimize import rules
 from plainnet.training import loop
 
 KERNELS = (*rules.KERNELS, ops._RELU_BACKWARD, losses._CE_EXP, losses._CE_ROWS,
            losses._CE_BACKWARD, loop._pair_kernel(0), loop._pair_kernel(3))
+#: Each update rule's kernel over three tensors (7, 1 and 20 values) in one launch.
+MULTI_SIZES = (7, 1, 20)
+MULTI = tuple(kernels.multi_tensor(k, ("grad",), MULTI_SIZES) for k in rules.KERNELS)
 
 
 @pytest.fixture
 def devices():
-    """ "fake" compiles kernels (as CUDA does); "plain" does not (NumPy's functions only)."""
+    """ "fake" compiles kernels (as CUDA does); "plain" does not (NumPy's functions only);
+    "no_multi" compiles all but the multi-tensor kernels."""
+    kernels._RAN.clear()
     backend.register_backend(FakeBackend("fake", FakeArray))
     backend.register_backend(FakeBackend("plain", PlainArray, compiles=False))
+    multi = {f"{k.name}_x3" for k in rules.KERNELS}
+    backend.register_backend(FakeBackend("no_multi", NoMultiArray, fails=multi))
     yield
-    backend.unregister_backend("fake")
-    backend.unregister_backend("plain")
+    for name in ("fake", "plain", "no_multi"):
+        backend.unregister_backend(name)
+    kernels._FAILED.clear()
+    kernels._RAN.clear()
     Counts.log = None
 
 
 def _train(make, device, steps=5):
     """``steps`` updates of three parameters (one large, two small) from fixed gradients;
-    returns the host parameters and state, and the names of the launches of the last step."""
+    returns the host parameters and state, and the names of each step's launches."""
     rng = np.random.default_rng(0)
     shapes = [(40, 30), (30,), (3, 4)]
     params = [pn.tensor(rng.standard_normal(s).astype(np.float32), requires_grad=True,
                         device=device) for s in shapes]
     grads = [[rng.standard_normal(s).astype(np.float32) for s in shapes] for _ in range(steps)]
     opt = make(params)
+    launched = []
     for step in grads:
         for p, g in zip(params, step, strict=True):
             p.grad = backend.to_device(g, device)
         Counts.log = []
         opt.step()
-    launched, Counts.log = Counts.log, None
+        launched.append(Counts.log)
+    Counts.log = None
     state = [{k: backend.to_numpy(v) for k, v in opt.state[p].items()} for p in params]
     return [backend.to_numpy(p.data) for p in params], state, launched
+
+
+def _fused(names) -> list:
+    """The launches of fused update kernels among ``names`` (single or multi-tensor)."""
+    rule_kernels = {k.name for k in rules.KERNELS}
+    return [n for n in names if n in rule_kernels or n.split("_x")[0] in rule_kernels]
 
 
 @pytest.mark.parametrize(("make", "kernels"), [case[1:] for case in CASES], ids=IDS)
 def test_fused_update_equals_the_numpy_update_bit_for_bit(devices, make, kernels):
     cpu_params, cpu_state, _ = _train(make, "cpu")
-    for device in ("fake", "plain"):
-        params, state, launched = _train(make, device)
+    for device in ("fake", "plain", "no_multi"):
+        if device == "no_multi":
+            with pytest.warns(RuntimeWarning, match=r"_x3' failed to compile on 'no_multi'.*"
+                                                    r"once per array instead"):
+                params, state, launched = _train(make, device)
+        else:
+            params, state, launched = _train(make, device)
         for got, want in zip(params, cpu_params, strict=True):
             np.testing.assert_array_equal(got, want)
         for got, want in zip(state, cpu_state, strict=True):
             assert got.keys() == want.keys()
             for key in want:
                 np.testing.assert_array_equal(got[key], want[key])
-        fused = [name for name in launched if name in {k.name for k in KERNELS}]
-        if device == "fake":  # one launch per parameter, of the kernel of this form
-            assert fused == [fused[0]] * 3 and set(fused) == kernels
-        else:
-            assert fused == []
+        first, *later = (_fused(step) for step in launched)
+        if device == "plain":  # no compiler: array functions only
+            assert first == [] and later == [[]] * len(later)
+            continue
+        # the first step compiles the kernel of this form and runs it per parameter; later
+        # steps update the three parameters with one multi-tensor launch
+        single = first[0]
+        assert single in kernels and first == [single] * 3
+        if device == "fake":
+            assert later == [[f"{single}_x3"]] * len(later)
+        else:  # the multi-tensor kernel fails to compile: one launch per parameter
+            assert later == [[single] * 3] * len(later)
 
 
 def test_the_cases_run_every_kernel():
@@ -139,7 +168,7 @@ def test_a_kernel_that_fails_to_compile_falls_back_once(devices):
         assert "cross_entropy_exp" in launched and "cross_entropy_rows" not in launched
     finally:
         backend.unregister_backend("broken")
-        backend._FAILED.clear()
+        kernels._FAILED.clear()
 
 
 def test_run_fused_leaves_numpy_arrays_to_the_caller():
@@ -170,6 +199,7 @@ def _c_source(kernel, cuda: bool) -> str:
     params += [f"const T* {n}" for n in kernel.raws]
     params += [f"const I* {n}_in" for n in kernel.integers]
     params += [f"T* {n}_out" for n in kernel.outputs]
+    params += [f"T* {n}" for n in kernel.raw_outputs]
     loads = [f"const T {n} = {n}_in[i];" for n in kernel.inputs]
     loads += [f"const I {n} = {n}_in[i];" for n in kernel.integers]
     loads += [f"T& {n} = {n}_out[i];" for n in kernel.outputs]
@@ -186,7 +216,8 @@ def _c_source(kernel, cuda: bool) -> str:
     lines.append("}" if cuda else "  }\n}")
     for t in ("float", "double"):
         types = [f"const {t}*"] * (len(kernel.inputs) + len(kernel.raws))
-        types += ["const long long*"] * len(kernel.integers) + [f"{t}*"] * len(kernel.outputs)
+        types += ["const long long*"] * len(kernel.integers)
+        types += [f"{t}*"] * (len(kernel.outputs) + len(kernel.raw_outputs))
         if cuda:
             lines.append(f"template __global__ void {name}<{t}, long long>("
                          + ", ".join(types) + ", long);")
@@ -200,6 +231,7 @@ def _c_source(kernel, cuda: bool) -> str:
 
 #: What CUDA gives device code and a CPU compiler needs spelled out.
 _CPU_PRELUDE = """#include <cmath>
+#include <cstddef>
 using std::exp; using std::log; using std::sqrt;
 template <typename T> T max(T a, T b) { return std::fmax(a, b); }  // CUDA's max of floats
 """
@@ -208,7 +240,7 @@ template <typename T> T max(T a, T b) { return std::fmax(a, b); }  // CUDA's max
 @pytest.mark.skipif(shutil.which("nvcc") is None, reason="nvcc (the CUDA compiler) is missing")
 def test_every_kernel_compiles_as_cuda(tmp_path):
     source = tmp_path / "kernels.cu"
-    source.write_text("\n\n".join(_c_source(k, cuda=True) for k in KERNELS) + "\n")
+    source.write_text("\n\n".join(_c_source(k, cuda=True) for k in KERNELS + MULTI) + "\n")
     done = subprocess.run(
         ["nvcc", "-c", "-Werror", "all-warnings", "-o", str(tmp_path / "kernels.o"),
          str(source)],
@@ -224,7 +256,8 @@ def kernels_in_c(tmp_path_factory):
         pytest.skip("g++ is missing")
     folder = tmp_path_factory.mktemp("kernels")
     source = folder / "kernels.cpp"
-    source.write_text(_CPU_PRELUDE + "\n\n".join(_c_source(k, cuda=False) for k in KERNELS))
+    source.write_text(_CPU_PRELUDE
+                      + "\n\n".join(_c_source(k, cuda=False) for k in KERNELS + MULTI))
     library = folder / "kernels.so"
     done = subprocess.run(
         ["g++", "-O1", "-ffp-contract=off", "-shared", "-fPIC", "-Wall", "-Werror",
@@ -331,3 +364,123 @@ def test_cuda_compiles_kernels_with_cupys_declarations():
                      "plainnet_cross_entropy_rows")]
     assert kernel.arguments == ("s", "m", "z", "label", "c", "loss")
     assert CompileException in cuda.compile_errors()
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("multi", MULTI, ids=[k.name for k in MULTI])
+def test_every_multi_tensor_kernel_computes_in_c_each_tensors_update(
+    devices, kernels_in_c, multi, dtype
+):
+    """Compiled as C++, the multi-tensor kernel's chain of branches gives every tensor, to the
+    last bit, what the single kernel gives it alone (as the fake device computes it)."""
+    rng = np.random.default_rng(8)
+    values = {name: rng.uniform(0.5, 2.0, multi.size).astype(dtype)  # the same at each i
+              for name in multi.inputs}
+    for name in values:
+        values[name][:] = values[name][0]
+    for name in multi.raws + multi.raw_outputs:
+        k = int(name.rsplit("_", 1)[1])
+        values[name] = rng.uniform(0.5, 2.0, MULTI_SIZES[k]).astype(dtype)
+    in_c = {k: v.copy() for k, v in values.items()}
+    c_type = {np.float32: "float", np.float64: "double"}[dtype]
+    getattr(kernels_in_c, f"plainnet_{multi.name}_{c_type}")(
+        *(ctypes.c_void_p(in_c[a].ctypes.data) for a in multi.arguments),
+        ctypes.c_long(multi.size))
+    single = backend.get_backend("fake").elementwise(multi.single)
+    for k in range(len(MULTI_SIZES)):
+        names = multi.values_of(k)
+        on_fake = {}
+        for name, ours in names.items():
+            v = values[ours]
+            on_fake[name] = backend.to_device(v if ours in multi.raws + multi.raw_outputs
+                                              else v[: MULTI_SIZES[k]], "fake")
+        single(*(on_fake[a] for a in multi.single.arguments))
+        for name in multi.single.outputs:
+            got = in_c[names[name]]
+            np.testing.assert_array_equal(got, backend.to_numpy(on_fake[name]))
+            assert not np.array_equal(got, values[names[name]])
+
+
+@pytest.mark.parametrize(
+    ("args", "match"),
+    [
+        ((losses._CE_ROWS, (), (3,)), "only plain elementwise"),
+        ((rules._ADAM, ("lr",), (3,)), "not all inputs"),
+        ((rules._ADAM, ("grad",), (3, 0)), "positive sizes"),
+    ],
+)
+def test_multi_tensor_refuses_what_it_cannot_make(args, match):
+    with pytest.raises(ValueError, match=match):
+        kernels.multi_tensor(*args)
+
+
+# --------------------------------------------------------------------------- launched_together
+AXPY = kernels.ElementwiseKernel("axpy", ("a", "x"), ("y",), "y += a * x;")
+
+
+def _axpy_all(pairs, a=2.0):
+    """``y += a x`` for each ``(x, y)`` on the fake device, inside one block; the launches'
+    names."""
+    Counts.log = []
+    with kernels.launched_together():
+        for x, y in pairs:
+            assert backend.run_fused(AXPY, y, a=a, x=x, y=y)
+    launched, Counts.log = Counts.log, None
+    return launched
+
+
+def _on_fake(*arrays):
+    return [backend.to_device(np.asarray(v, np.float32), "fake") for v in arrays]
+
+
+def test_launches_wait_and_go_together_in_chunks(devices):
+    rng = np.random.default_rng(3)
+    hosts = [(rng.standard_normal(s).astype(np.float32), rng.standard_normal(s).astype(np.float32))
+             for s in [(3,), (2, 2)] + [(1,)] * 18]
+    pairs = [tuple(_on_fake(x, y)) for x, y in hosts]
+    assert _axpy_all([tuple(_on_fake([1.0], [1.0]))]) == ["axpy"]  # a first run: not held
+    assert _axpy_all(pairs) == [f"axpy_x{kernels.MAX_TENSORS}", "axpy_x4"]
+    for (x, y), (_, y_fake) in zip(hosts, pairs, strict=True):
+        np.testing.assert_array_equal(backend.to_numpy(y_fake), y + np.float32(2.0) * x)
+
+
+def test_waiting_launches_keep_their_order_and_their_numbers(devices):
+    x, y, z, w = _on_fake([1.0, 2.0], [0.0, 0.0], [5.0, 5.0], [0.0, 0.0])
+    _axpy_all([(x, y)])  # compiled; y = 2x
+    # y is written twice: the first two launches go before the third waits
+    assert _axpy_all([(x, y), (x, z), (x, y)]) == ["axpy_x2", "axpy"]
+    np.testing.assert_array_equal(backend.to_numpy(y), [6.0, 12.0])
+    np.testing.assert_array_equal(backend.to_numpy(z), [7.0, 9.0])
+    Counts.log = []
+    with kernels.launched_together():
+        backend.run_fused(AXPY, y, a=1.0, x=x, y=y)
+        backend.run_fused(AXPY, z, a=-1.0, x=x, y=z)
+        with kernels.launched_together():  # nested: the outer block launches
+            backend.run_fused(AXPY, w, a=1.0, x=x, y=w)
+        assert Counts.log == []
+    assert sorted(Counts.log) == ["axpy", "axpy_x2"]  # a = 1 (y and w) apart from a = -1
+    Counts.log = None
+    np.testing.assert_array_equal(backend.to_numpy(y), [7.0, 14.0])
+    np.testing.assert_array_equal(backend.to_numpy(z), [6.0, 7.0])
+    np.testing.assert_array_equal(backend.to_numpy(w), [1.0, 2.0])
+
+
+def test_an_error_in_the_block_still_launches_what_waits(devices):
+    x, y = _on_fake([1.0], [0.0])
+    _axpy_all([(x, y)])
+    with pytest.raises(RuntimeError, match="boom"), kernels.launched_together():
+        backend.run_fused(AXPY, y, a=1.0, x=x, y=y)
+        raise RuntimeError("boom")
+    np.testing.assert_array_equal(backend.to_numpy(y), [3.0])
+
+
+def test_only_plain_contiguous_launches_of_one_shape_wait(devices):
+    x, y = _on_fake(np.ones((2, 3)), np.zeros((2, 3)))
+    _axpy_all([(x, y)])
+    Counts.log = []
+    with kernels.launched_together():
+        backend.run_fused(AXPY, y.T, a=1.0, x=x.T, y=y.T)  # not C-contiguous: now
+        backend.run_fused(AXPY, y, a=1.0, x=x[0], y=y)  # broadcast input: now
+        assert Counts.log == ["axpy", "axpy"]
+    Counts.log = None
+    np.testing.assert_array_equal(backend.to_numpy(y), 4.0)

@@ -19,8 +19,7 @@ that report a device give the full name, e.g. ``"cuda:0"``.
 from __future__ import annotations
 
 import contextlib
-import warnings
-from dataclasses import dataclass
+import functools
 from types import ModuleType
 
 import numpy as np
@@ -59,58 +58,6 @@ class DeviceUnavailableError(ValueError, RuntimeError):
 
 class DeviceMismatchError(ValueError):
     """One operation was given arrays on two devices; plainnet never moves data implicitly."""
-
-
-@dataclass(frozen=True)
-class ElementwiseKernel:
-    """An elementwise computation written once as C statements, which a device that compiles
-    kernels (CUDA) runs as one kernel launch instead of one launch per array operation.
-
-    The body runs once per position ``i`` of the outputs (``i`` counts positions in C order).
-    ``inputs`` and ``outputs`` are values of the arrays' floating type ``T`` at that position:
-    ``inputs`` are read (arrays broadcast to the outputs' shape, or numbers); ``outputs`` are
-    arrays updated in place, which the body may also read. ``integers`` are inputs of an
-    integer type ``I`` (class labels, sizes), also at the position. ``raws`` are whole arrays
-    of ``T``, read at any position the body computes: ``z[i * c + label]`` is row ``i``,
-    column ``label`` of a C-contiguous ``z`` with ``c`` columns. The body uses C arithmetic,
-    ``sqrt``, ``exp``, ``log`` and ``max``, and declares its locals as ``T name = ...;``.
-    Whoever defines a kernel keeps beside it the same computation in array functions, for
-    devices without a compiler (NumPy).
-    """
-
-    name: str
-    inputs: tuple[str, ...]
-    outputs: tuple[str, ...]
-    body: str
-    integers: tuple[str, ...] = ()
-    raws: tuple[str, ...] = ()
-
-    def __post_init__(self):
-        names = (self.name, *self.arguments)
-        if not all(isinstance(n, str) and n.isidentifier() for n in names):
-            raise ValueError(
-                f"a kernel's name, inputs and outputs must be identifiers; got {names!r}"
-            )
-        if not self.outputs:
-            raise ValueError(f"kernel {self.name!r} needs at least one output array")
-        if len(set(names[1:])) != len(names) - 1:
-            raise ValueError(f"kernel {self.name!r} names a value twice: {names[1:]!r}")
-        if {"i", "n", "T", "I"} & set(names[1:]):
-            raise ValueError(
-                f"kernel {self.name!r}: i, n, T and I are reserved names; got {names[1:]!r}"
-            )
-
-    @property
-    def arguments(self) -> tuple[str, ...]:
-        """Every value's name, in the order the compiled kernel takes them."""
-        return self.inputs + self.raws + self.integers + self.outputs
-
-    def declarations(self) -> tuple[str, str]:
-        """The inputs' and the outputs' declarations, as CuPy's ``ElementwiseKernel`` takes
-        them: ``("T grad, raw T z, I label", "T param")``."""
-        ins = [f"T {n}" for n in self.inputs] + [f"raw T {n}" for n in self.raws]
-        ins += [f"I {n}" for n in self.integers]
-        return ", ".join(ins), ", ".join(f"T {n}" for n in self.outputs)
 
 
 class Backend:
@@ -317,9 +264,12 @@ class CUDABackend(Backend):
     def elementwise(self, kernel: ElementwiseKernel):
         compiled = self._kernels.get(kernel)
         if compiled is None:
-            compiled = self._kernels[kernel] = self.module().ElementwiseKernel(
+            compiled = self.module().ElementwiseKernel(
                 *kernel.declarations(), kernel.body, f"plainnet_{kernel.name}"
             )
+            if kernel.size is not None:  # only raw arrays: the loop's size is given
+                compiled = functools.partial(compiled, size=kernel.size)
+            self._kernels[kernel] = compiled
         return compiled
 
     def compile_errors(self) -> tuple[type[BaseException], ...]:
@@ -608,50 +558,6 @@ def erf(x):
     return (backend or CPU).erf(x)
 
 
-_KERNEL_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
-
-
-def run_fused(kernel: ElementwiseKernel, like, **values) -> bool:
-    """Run ``kernel`` on the device of the array ``like`` in one launch, with ``values`` by
-    name (every argument of the kernel); return False, having done nothing, where that device
-    has no kernel compiler (NumPy), where ``like`` is not float32/float64 (the kernels are
-    written for those), or where the kernel failed to compile there (once, with a
-    ``RuntimeWarning``): the caller then computes with array functions."""
-    if type(like) is np.ndarray or like.dtype not in _KERNEL_DTYPES:
-        return False
-    backend = _backend_of(like)
-    if backend is None or (backend.name, kernel) in _FAILED:
-        return False
-    compiled = backend.elementwise(kernel)
-    if compiled is None:
-        return False
-    names = kernel.arguments
-    try:
-        args = [values[name] for name in names]
-    except KeyError:
-        missing = [name for name in names if name not in values]
-        raise TypeError(f"kernel {kernel.name!r} needs a value for {missing}") from None
-    try:
-        compiled(*args)  # compiled on its first call (per dtype), before anything is written
-    except backend.compile_errors() as err:
-        _FAILED.add((backend.name, kernel))
-        first_line = (str(err).strip().splitlines() or [type(err).__name__])[0]
-        warnings.warn(
-            f"plainnet's fused kernel {kernel.name!r} failed to compile on {backend.name!r} "
-            f"({first_line}); plainnet computes it with array functions there instead "
-            "(same results, more kernel launches). Please report this with your CUDA and "
-            "CuPy versions.",
-            RuntimeWarning,
-            stacklevel=2,
-        )
-        return False
-    return True
-
-
-#: (device kind, kernel) pairs whose kernel failed to compile: not tried again.
-_FAILED: set = set()
-
-
 def device_context(device):
     """A context manager making ``device`` current (which GPU new arrays and kernels use);
     does nothing for ``"cpu"``."""
@@ -664,3 +570,7 @@ def synchronize(device) -> None:
     time a GPU only after this)."""
     backend, index = _parse(device)
     backend.synchronize(index)
+
+
+# The fused kernels' public names, at home in plainnet.kernels (which imports this module).
+from .kernels import ElementwiseKernel, run_fused  # noqa: E402

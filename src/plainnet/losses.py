@@ -34,6 +34,7 @@ from . import backend as _backend
 from ._validation import as_float_array
 from .autodiff import ops
 from .autodiff.engine import Op, Tensor, apply
+from .kernels import ElementwiseKernel, run_fused
 
 __all__ = [
     "LOSSES",
@@ -373,14 +374,14 @@ def _ce_forward(z, y, w, smoothing, reduction, cache):
     n, c = z.shape
     m = z.max(axis=1, keepdims=True)
     e = np.empty_like(z)
-    if smoothing or not _backend.run_fused(_CE_EXP, z, z=z, m=m, e=e):
+    if smoothing or not run_fused(_CE_EXP, z, z=z, m=m, e=e):
         np.subtract(z, m, out=e)
         smoothed = smoothing * e.mean(axis=1) if smoothing else None
         np.exp(e, out=e)
     s = e.sum(axis=1, keepdims=True)
     cache["e"], cache["s"] = e, s
     loss = np.empty_like(s[:, 0])
-    if smoothing or not (z.flags.c_contiguous and _backend.run_fused(
+    if smoothing or not (z.flags.c_contiguous and run_fused(
         _CE_ROWS, z, s=s[:, 0], m=m[:, 0], z=z, label=y, c=c, loss=loss
     )):
         target_logit = z[_rows(z), y] - m[:, 0]
@@ -400,8 +401,8 @@ def _ce_forward(z, y, w, smoothing, reduction, cache):
     return total.astype(z.dtype, copy=False)
 
 
-_CE_EXP = _backend.ElementwiseKernel("cross_entropy_exp", ("z", "m"), ("e",), "e = exp(z - m);")
-_CE_ROWS = _backend.ElementwiseKernel(
+_CE_EXP = ElementwiseKernel("cross_entropy_exp", ("z", "m"), ("e",), "e = exp(z - m);")
+_CE_ROWS = ElementwiseKernel(
     "cross_entropy_rows", ("s", "m"), ("loss",), "loss = log(s) - (z[i * c + label] - m);",
     integers=("label", "c"), raws=("z",),
 )
@@ -428,7 +429,7 @@ def _ce_vjp(i, g, out, z, y, w, smoothing, reduction, cache):
     e, s = cache["e"], cache["s"]
     if w is None and reduction != "none":
         grad = np.empty_like(e)
-        if _backend.run_fused(
+        if run_fused(
             _CE_BACKWARD, z, e=e, s=s, off=smoothing / c, on=1.0 - smoothing, g=g,
             scale=n if reduction == "mean" else 1, label=y.reshape(-1, 1), c=c, grad=grad,
         ):
@@ -441,7 +442,7 @@ def _ce_vjp(i, g, out, z, y, w, smoothing, reduction, cache):
     return grad
 
 
-_CE_BACKWARD = _backend.ElementwiseKernel(
+_CE_BACKWARD = ElementwiseKernel(
     "cross_entropy_backward",
     ("e", "s", "off", "on", "g", "scale"),
     ("grad",),

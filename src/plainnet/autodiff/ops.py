@@ -33,6 +33,7 @@ import numpy as np
 
 from .. import backend as _backend
 from ..functions.activations import _log_softmax, _logsumexp, _softmax
+from ..kernels import ElementwiseKernel, run_fused
 from .engine import STATE, Op, Tensor, apply, apply_or_array
 
 
@@ -175,7 +176,7 @@ def _sigmoid_forward(a):
 
 
 SIGMOID = Op("sigmoid", _sigmoid_forward, lambda i, g, out, a: _times(g, out * (1 - out)))
-_RELU_BACKWARD = _backend.ElementwiseKernel(
+_RELU_BACKWARD = ElementwiseKernel(
     "relu_backward", ("g", "x"), ("grad",), "grad = g * (x > 0);"
 )
 
@@ -185,7 +186,7 @@ def _relu_vjp(i, g, out, a):
     x = _raw(a)
     if type(g) is not np.ndarray and not isinstance(g, Tensor):
         grad = np.empty_like(g)
-        if _backend.run_fused(_RELU_BACKWARD, x, g=g, x=x, grad=grad):
+        if run_fused(_RELU_BACKWARD, x, g=g, x=x, grad=grad):
             return grad
     return g * (x > 0)
 

@@ -17,6 +17,7 @@ import numpy as np
 
 from .. import backend as _backend
 from ..autodiff import Tensor, enable_grad
+from ..kernels import launched_together
 from . import _flat
 
 
@@ -149,17 +150,18 @@ class Optimizer:
         if closure is not None:
             with enable_grad():
                 loss = closure()
-        for group in self.param_groups:
-            pending = [(p, p.grad) for p in group["params"] if p.grad is not None]
-            if self._elementwise:
-                pending = self._step_flat(pending, group)
-            for p, grad in pending:
-                state = self.state[p]
-                try:
-                    self._update(p.data, _as_grad_array(p, grad), state, group)
-                except Exception:
-                    _check_state_device(p, state, type(self).__name__)
-                    raise
+        with launched_together():  # on a GPU: one launch updates many parameters
+            for group in self.param_groups:
+                pending = [(p, p.grad) for p in group["params"] if p.grad is not None]
+                if self._elementwise:
+                    pending = self._step_flat(pending, group)
+                for p, grad in pending:
+                    state = self.state[p]
+                    try:
+                        self._update(p.data, _as_grad_array(p, grad), state, group)
+                    except Exception:
+                        _check_state_device(p, state, type(self).__name__)
+                        raise
         return loss
 
     def _step_flat(self, pending: list, group: dict) -> list:

@@ -22,7 +22,8 @@ import threading
 
 import numpy as np
 
-from ..backend import ElementwiseKernel, device_of, run_fused
+from ..backend import device_of
+from ..kernels import ElementwiseKernel, run_fused
 
 _local = threading.local()
 

@@ -13,6 +13,7 @@ from .. import backend as _backend
 from .._validation import as_float_array, check_int
 from ..autodiff import Tensor, no_grad
 from ..callbacks import Callback
+from ..kernels import ElementwiseKernel, run_fused
 from ..random import get_rng
 from .history import History
 from .metrics import CLASSIFICATION_LOSSES, get_metric
@@ -119,7 +120,7 @@ def _read_step(loss, params) -> tuple[float, bool]:
     xp = _backend.array_module(data)
     squares = _sums_of_squares(grads)
     pair = np.empty_like(data, shape=(2,))
-    if not _backend.run_fused(_pair_kernel(len(squares)), data, loss=data, pair=pair,
+    if not run_fused(_pair_kernel(len(squares)), data, loss=data, pair=pair,
                               **{f"square{k}": v for k, v in enumerate(squares)}):
         pair = xp.stack([data.reshape(()), sum(squares, xp.zeros((), data.dtype))])
     value, total = _backend.to_numpy(pair).tolist()
@@ -131,17 +132,17 @@ def _read_step(loss, params) -> tuple[float, bool]:
     return value, bool(np.isfinite(value)) and _all_finite(grads, sums)
 
 
-_PAIRS: dict[int, _backend.ElementwiseKernel] = {}
+_PAIRS: dict[int, ElementwiseKernel] = {}
 
 
-def _pair_kernel(n: int) -> _backend.ElementwiseKernel:
+def _pair_kernel(n: int) -> ElementwiseKernel:
     """The kernel writing ``pair = (loss, square0 + ... + square{n-1})`` (both NaN where either
     is not finite: 0 times infinity is NaN)."""
     kernel = _PAIRS.get(n)
     if kernel is None:
         names = tuple(f"square{k}" for k in range(n))
         total = " + ".join(names) or "0"
-        kernel = _PAIRS[n] = _backend.ElementwiseKernel(
+        kernel = _PAIRS[n] = ElementwiseKernel(
             f"loss_and_squares_{n}", ("loss", *names), ("pair",),
             f"pair = (i == 0) * loss + (i == 1) * ({total});",
         )
