@@ -372,28 +372,31 @@ def _rows(z):
 
 def _ce_forward(z, y, w, smoothing, reduction, cache):
     n, c = z.shape
+    fuse = type(z) is not np.ndarray and not smoothing  # the kernels: on a device
     m = z.max(axis=1, keepdims=True)
     e = np.empty_like(z)
-    if smoothing or not run_fused(_CE_EXP, z, z=z, m=m, e=e):
+    target_logit = None
+    if not (fuse and run_fused(_CE_EXP, z, z=z, m=m, e=e)):
         np.subtract(z, m, out=e)
-        smoothed = smoothing * e.mean(axis=1) if smoothing else None
+        target_logit = e[_rows(z), y]
+        if smoothing:
+            target_logit = (1.0 - smoothing) * target_logit + smoothing * e.mean(axis=1)
         np.exp(e, out=e)
     s = e.sum(axis=1, keepdims=True)
     cache["e"], cache["s"] = e, s
-    loss = np.empty_like(s[:, 0])
-    if smoothing or not (z.flags.c_contiguous and run_fused(
+    loss = np.empty_like(s[:, 0]) if fuse else None
+    if not (fuse and z.flags.c_contiguous and run_fused(
         _CE_ROWS, z, s=s[:, 0], m=m[:, 0], z=z, label=y, c=c, loss=loss
     )):
-        target_logit = z[_rows(z), y] - m[:, 0]
-        if smoothing:
-            target_logit = (1.0 - smoothing) * target_logit + smoothed
+        if target_logit is None:
+            target_logit = z[_rows(z), y] - m[:, 0]
         loss = np.log(s[:, 0]) - target_logit
     if w is not None:
         loss = w * loss
     if reduction == "none":
         return loss
-    if w is None:
-        total = loss.mean() if reduction == "mean" else loss.sum()
+    if w is None and reduction == "mean":
+        total = loss.mean() if fuse else loss.sum() / n  # the same; on a device, one launch
     else:
         total = loss.sum() / w.sum() if reduction == "mean" else loss.sum()
     if isinstance(total, (np.ndarray, np.generic)):
@@ -427,7 +430,7 @@ def _ce_vjp(i, g, out, z, y, w, smoothing, reduction, cache):
         q[rows, y] += 1.0 - smoothing
         return (ops.softmax(z, axis=1) - q) * _ce_coefficient(g, w, reduction, n)
     e, s = cache["e"], cache["s"]
-    if w is None and reduction != "none":
+    if w is None and reduction != "none" and type(z) is not np.ndarray:
         grad = np.empty_like(e)
         if run_fused(
             _CE_BACKWARD, z, e=e, s=s, off=smoothing / c, on=1.0 - smoothing, g=g,
