@@ -404,7 +404,6 @@ def test_every_multi_tensor_kernel_computes_in_c_each_tensors_update(
 @pytest.mark.parametrize(
     ("args", "match"),
     [
-        ((losses._CE_ROWS, (), (3,)), "only plain elementwise"),
         ((rules._ADAM, ("lr",), (3,)), "not all inputs"),
         ((rules._ADAM, ("grad",), (3, 0)), "positive sizes"),
     ],
@@ -484,3 +483,19 @@ def test_only_plain_contiguous_launches_of_one_shape_wait(devices):
         assert Counts.log == ["axpy", "axpy"]
     Counts.log = None
     np.testing.assert_array_equal(backend.to_numpy(y), 4.0)
+
+
+def test_kernels_that_use_the_position_stay_single():
+    assert rules._ADAM.plain and ops._RELU_BACKWARD.plain
+    assert not loop._pair_kernel(2).plain  # reads i
+    assert not losses._CE_BACKWARD.plain and not losses._CE_ROWS.plain
+    with pytest.raises(ValueError, match="only plain elementwise"):
+        kernels.multi_tensor(loop._pair_kernel(2), ("loss",), (3,))
+
+
+def test_an_empty_array_does_not_wait(devices):
+    x, y = _on_fake([1.0], [0.0])
+    _axpy_all([(x, y)])
+    empty = _on_fake(np.zeros(0), np.zeros(0))
+    assert _axpy_all([(x, y), tuple(empty), (x, y)]) == ["axpy", "axpy", "axpy"]
+    np.testing.assert_array_equal(backend.to_numpy(y), [6.0])

@@ -22,6 +22,7 @@ These names are public as ``plainnet.backend.ElementwiseKernel`` and
 from __future__ import annotations
 
 import contextlib
+import re
 import threading
 import warnings
 from dataclasses import dataclass
@@ -37,6 +38,7 @@ MAX_TENSORS = 16
 #: Names the compiled code uses itself (CuPy's loop index and size, the type placeholders,
 #: the multi-tensor position).
 RESERVED = frozenset({"i", "n", "T", "I", "position"})
+_POSITION = re.compile(r"\bi\b")
 
 
 @dataclass(frozen=True)
@@ -90,6 +92,13 @@ class ElementwiseKernel:
         """Every value's name, in the order the compiled kernel takes them."""
         return self.inputs + self.raws + self.integers + self.outputs + self.raw_outputs
 
+    @property
+    def plain(self) -> bool:
+        """Whether each position's values are all the body uses: no integer or raw values, and
+        no position ``i`` (such a kernel can run over several tensors in one launch)."""
+        return not (self.integers or self.raws or self.raw_outputs or self.size is not None
+                    or _POSITION.search(self.body))
+
     def declarations(self) -> tuple[str, str]:
         """The inputs' and the outputs' declarations, as CuPy's ``ElementwiseKernel`` takes
         them: ``("T grad, raw T z, I label", "T param")``."""
@@ -126,7 +135,7 @@ def multi_tensor(kernel: ElementwiseKernel, arrays: tuple[str, ...],
     end to end: a chain of branches finds the tensor and the position in it, binds the
     single kernel's names to that tensor's elements and runs the single kernel's body.
     """
-    if kernel.integers or kernel.raws or kernel.raw_outputs or kernel.size is not None:
+    if not kernel.plain:
         raise ValueError(f"kernel {kernel.name!r}: only plain elementwise kernels go multi-tensor")
     if not set(arrays) <= set(kernel.inputs):
         raise ValueError(f"{arrays!r} are not all inputs of kernel {kernel.name!r}")
@@ -247,7 +256,7 @@ def _waiting_arrays(kernel, args, like, backend) -> list | None:
     """The arrays among ``args`` where the launch can wait for a multi-tensor launch: a plain
     elementwise kernel whose arrays are all C-contiguous, of ``like``'s shape, dtype and
     device (else None: it launches now)."""
-    if kernel.integers or kernel.raws or kernel.raw_outputs or kernel.size is not None:
+    if not kernel.plain or like.size == 0:
         return None
     array_type, shape, dtype = type(like), like.shape, like.dtype
     index = backend.index_of(like)
