@@ -499,3 +499,16 @@ def test_an_empty_array_does_not_wait(devices):
     empty = _on_fake(np.zeros(0), np.zeros(0))
     assert _axpy_all([(x, y), tuple(empty), (x, y)]) == ["axpy", "axpy", "axpy"]
     np.testing.assert_array_equal(backend.to_numpy(y), [6.0])
+
+
+def test_a_launch_that_writes_what_a_waiting_one_reads_goes_after_it(devices):
+    x, y, z = _on_fake([1.0], [0.0], [10.0])
+    _axpy_all([(x, y)])  # compiled; y = 2
+    Counts.log = []
+    with kernels.launched_together():
+        backend.run_fused(AXPY, y, a=1.0, x=x, y=y)  # waits: reads x
+        backend.run_fused(AXPY, x, a=1.0, x=z, y=x)  # writes x: the first goes now
+        assert Counts.log == ["axpy"]
+    Counts.log = None
+    np.testing.assert_array_equal(backend.to_numpy(y), [3.0])  # with x = 1, as written
+    np.testing.assert_array_equal(backend.to_numpy(x), [11.0])

@@ -215,12 +215,11 @@ def run_fused(kernel: ElementwiseKernel, like, **values) -> bool:
         raise TypeError(f"kernel {kernel.name!r} needs a value for {missing}") from None
     ran = (backend.name, kernel, like.dtype)
     pending = getattr(_LOCAL, "pending", None)
-    if pending is not None and ran in _RAN:
-        arrays = _waiting_arrays(kernel, args, like, backend)
-        if arrays is not None:
-            if any(id(a) in pending.written for a in arrays):
-                _launch_all(pending)  # an array a waiting launch writes: those go first
-            pending.add(backend, kernel, like, args, arrays)
+    if pending is not None:
+        if pending.conflicts(kernel, args):  # the waiting launches go first
+            _launch_all(pending)
+        if ran in _RAN and _can_wait(kernel, args, like, backend):
+            pending.add(backend, kernel, like, args)
             return True
     if not _launch(backend, kernel, compiled, args):
         return False
@@ -252,38 +251,52 @@ def _launch(backend, kernel, compiled, args,
     return True
 
 
-def _waiting_arrays(kernel, args, like, backend) -> list | None:
-    """The arrays among ``args`` where the launch can wait for a multi-tensor launch: a plain
-    elementwise kernel whose arrays are all C-contiguous, of ``like``'s shape, dtype and
-    device (else None: it launches now)."""
+def _can_wait(kernel, args, like, backend) -> bool:
+    """Whether the launch can wait for a multi-tensor launch: a plain elementwise kernel whose
+    arrays are all C-contiguous, of ``like``'s shape, dtype and device, and not empty."""
     if not kernel.plain or like.size == 0:
-        return None
+        return False
     array_type, shape, dtype = type(like), like.shape, like.dtype
     index = backend.index_of(like)
-    arrays = []
     for a in args:
         if type(a) is array_type:
             if not (a.shape == shape and a.dtype == dtype and a.flags.c_contiguous
                     and backend.index_of(a) == index):
-                return None
-            arrays.append(a)
+                return False
         elif not isinstance(a, (int, float, np.number)):
-            return None
-    return arrays
+            return False
+    return True
 
 
 class _Pending:
-    """The launches waiting in a :func:`launched_together` block."""
+    """The launches waiting in a :func:`launched_together` block, and the arrays they read and
+    write (by identity: they hold them)."""
 
     def __init__(self):
         self.launches: list = []
+        self.read: set[int] = set()
         self.written: set[int] = set()
         self.ran: set = set()  # kernels first run in this block: their launches may wait later
 
-    def add(self, backend, kernel, like, args, arrays):
+    @staticmethod
+    def _split(kernel, args) -> tuple[list, list]:
+        n_in = len(kernel.arguments) - len(kernel.outputs) - len(kernel.raw_outputs)
+        return args[:n_in], args[n_in:]
+
+    def conflicts(self, kernel, args) -> bool:
+        """Whether a launch of ``kernel`` on ``args`` reads what a waiting launch writes, or
+        writes what one reads or writes."""
+        if not self.launches:
+            return False
+        ins, outs = self._split(kernel, args)
+        return (any(id(a) in self.written for a in ins)
+                or any(id(a) in self.written or id(a) in self.read for a in outs))
+
+    def add(self, backend, kernel, like, args):
         self.launches.append((backend, kernel, like, args))
-        n_in = len(kernel.inputs)
-        self.written.update(id(a) for a in args[n_in:])
+        ins, outs = self._split(kernel, args)
+        self.read.update(id(a) for a in ins)
+        self.written.update(id(a) for a in outs)
 
 
 @contextlib.contextmanager
@@ -291,8 +304,10 @@ def launched_together():
     """A block whose fused launches (of kernels that have run before) wait until its end, where
     those of the same kernel, device, dtype and numbers go as one multi-tensor launch of up to
     :data:`MAX_TENSORS` arrays. For a step of an optimizer: one launch updates every parameter
-    instead of one launch per parameter. Nothing in the block may read an output of a
-    waiting launch. Nested blocks launch at the end of the outermost."""
+    instead of one launch per parameter. A fused launch in the block that reads what a
+    waiting launch writes, or writes what one reads, makes those go first; other operations
+    in the block must not read or write the arrays of a waiting launch. Nested blocks launch
+    at the end of the outermost."""
     if getattr(_LOCAL, "pending", None) is not None:
         yield
         return
@@ -316,7 +331,7 @@ def _launch_all(pending: _Pending) -> None:
                         if type(a) is not type(like))
         key = (backend.name, backend.index_of(like), kernel, like.dtype, arrays, numbers)
         groups.setdefault(key, (backend, kernel, arrays, numbers, []))[4].append((like, args))
-    pending.launches, pending.written = [], set()
+    pending.launches, pending.read, pending.written = [], set(), set()
     for backend, kernel, arrays, numbers, members in groups.values():
         for start in range(0, len(members), MAX_TENSORS):
             chunk = members[start:start + MAX_TENSORS]
