@@ -121,13 +121,13 @@ def _read_step(loss, params) -> tuple[float, bool]:
     squares = _sums_of_squares(grads)
     pair = np.empty_like(data, shape=(2,))
     if not run_fused(_pair_kernel(len(squares)), data, loss=data, pair=pair,
-                              **{f"square{k}": v for k, v in enumerate(squares)}):
+                     **{f"square{k}": v for k, v in enumerate(squares)}):
         pair = xp.stack([data.reshape(()), sum(squares, xp.zeros((), data.dtype))])
     value, total = _backend.to_numpy(pair).tolist()
     if np.isfinite(value) and np.isfinite(total):
         return value, True
-    # the pair holds NaN in both places: the loss and each sum, then the gradients whose sum
-    # is not finite
+    # neither half of the pair is finite then: read the loss and each sum, then look at the
+    # gradients whose sum is not finite
     value, *sums = _backend.to_numpy(xp.stack([data.reshape(()), *squares])).tolist()
     return value, bool(np.isfinite(value)) and _all_finite(grads, sums)
 
@@ -136,8 +136,8 @@ _PAIRS: dict[int, ElementwiseKernel] = {}
 
 
 def _pair_kernel(n: int) -> ElementwiseKernel:
-    """The kernel writing ``pair = (loss, square0 + ... + square{n-1})`` (both NaN where either
-    is not finite: 0 times infinity is NaN)."""
+    """The kernel writing ``pair = (loss, square0 + ... + square{n-1})``. Where either is not
+    finite, neither half is (0 times infinity is NaN)."""
     kernel = _PAIRS.get(n)
     if kernel is None:
         names = tuple(f"square{k}" for k in range(n))
