@@ -225,7 +225,7 @@ class CUDABackend(Backend):
         return int(self.module().cuda.runtime.getDevice())
 
     def index_of(self, array) -> int:
-        return int(array.device.id)
+        return array.data.device_id  # an int already, cheaper than array.device (an object)
 
     def device_context(self, index: int):
         return self.module().cuda.Device(index)
