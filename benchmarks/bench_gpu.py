@@ -14,6 +14,10 @@ compiles its kernels on first use), timed between device synchronizations; the m
 and backward) and the ratios to PyTorch. Neither library uses TF32.
 
     python benchmarks/bench_gpu.py [--repeats 5] [--configs small-1024,small-8192,wide-8192]
+    python benchmarks/bench_gpu.py --profile small-1024   # where the host's time goes
+
+``--profile`` runs plainnet's bare loop under cProfile instead and prints the functions that
+take the host's time (on a small network the host, launching kernels, is the limit).
 
 Without CuPy or a GPU it prints why and exits 0.
 """
@@ -230,13 +234,40 @@ def report(rows) -> None:
           + ", ".join(f"{k} {v / 1e6:.2f}M" for k, v in REFERENCE_H100.items()))
 
 
+def profile(name: str, top: int = 30) -> None:
+    """cProfile of plainnet's bare loop on config ``name``, after a warm-up: the ``top``
+    functions by their own time, and the host time per step."""
+    import cProfile
+    import pstats
+
+    sizes, batch, epochs = CONFIGS[name]
+    X, y = make_data(batch)
+    runner = PlainnetLoop(sizes, X, y, batch)
+    runner.train(1)
+    plainnet_sync()
+    profiler = cProfile.Profile()
+    start = time.perf_counter()
+    profiler.enable()
+    runner.train(epochs)
+    plainnet_sync()
+    profiler.disable()
+    steps = epochs * STEPS_PER_EPOCH
+    print(f"{name}: {(time.perf_counter() - start) / steps * 1e6:,.0f} us a step under the "
+          f"profiler ({steps} steps)")
+    pstats.Stats(profiler).sort_stats("tottime").print_stats(top)
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--configs", default=",".join(CONFIGS))
     parser.add_argument("--json", help="also write the results to this file")
+    parser.add_argument("--profile", metavar="CONFIG",
+                        help="profile plainnet's loop on this config instead of benchmarking")
     args = parser.parse_args(argv)
     names = [c.strip() for c in args.configs.split(",") if c.strip()]
+    if args.profile is not None:
+        names = [args.profile]
     unknown = sorted(set(names) - set(CONFIGS))
     if unknown:
         parser.error(f"unknown configs {unknown}; choose from {sorted(CONFIGS)}")
@@ -250,6 +281,9 @@ def main(argv=None) -> int:
             print(f"skipped: no GPU for plainnet here. {err}")
         return 0
     print(describe_machine())
+    if args.profile is not None:
+        profile(args.profile)
+        return 0
     rows = run(names, args.repeats)
     report(rows)
     if args.json:
