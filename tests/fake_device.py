@@ -350,7 +350,19 @@ class FakeMultiKernel:
 
 _STATEMENT = re.compile(r"^(?:T\s+)?([A-Za-z_]\w*)\s*([-+*/]?=)\s*(.+)$")
 _C_FUNCTIONS = {"sqrt": np.sqrt, "exp": np.exp, "log": np.log,
-                "max": np.fmax}  # CUDA's max of floats is fmaxf
+                "max": np.fmax,  # CUDA's max of floats is fmaxf
+                "_select": np.where}
+_TERNARY = re.compile(r"^([^?:]+)\?([^?:]+):([^?:]+)$")
+
+
+def _python(expression: str) -> str:
+    """A C expression as Python: ``c ? a : b`` (one, outermost) becomes a selection."""
+    if "?" not in expression:
+        return expression
+    match = _TERNARY.match(expression)
+    if match is None:
+        raise ValueError(f"the fake device can't run the expression {expression!r}")
+    return "_select(({}), ({}), ({}))".format(*match.groups())
 
 
 class FakeCompileError(Exception):
@@ -375,7 +387,8 @@ class FakeKernel:
                 match = _STATEMENT.match(text)
                 if match is None:
                     raise ValueError(f"the fake device can't run the statement {text!r}")
-                self.statements.append((*match.groups(), compile(match[3], kernel.name, "eval")))
+                code = compile(_python(match[3]), kernel.name, "eval")
+                self.statements.append((*match.groups(), code))
 
     def __call__(self, *args):
         k = self.kernel

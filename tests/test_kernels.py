@@ -25,11 +25,12 @@ from fake_device import Counts, FakeArray, FakeBackend, NoMultiArray, PlainArray
 from optimizer_cases import CASES, IDS
 from plainnet import backend, kernels, losses
 from plainnet.autodiff import ops
+from plainnet.nn import functional as F
 from plainnet.optimize import rules
 from plainnet.training import loop
 
 KERNELS = (*rules.KERNELS, ops._RELU_BACKWARD, losses._CE_EXP, losses._CE_ROWS,
-           losses._CE_BACKWARD, loop._pair_kernel(0), loop._pair_kernel(3))
+           losses._CE_BACKWARD, loop._pair_kernel(0), loop._pair_kernel(3), F._BIAS_RELU)
 #: Each update rule's kernel over three tensors (7, 1 and 20 values) in one launch.
 MULTI_SIZES = (7, 1, 20)
 MULTI = tuple(kernels.multi_tensor(k, ("grad",), MULTI_SIZES) for k in rules.KERNELS)
@@ -280,8 +281,14 @@ def test_every_kernel_computes_in_c_what_the_fake_device_computes(
     rng = np.random.default_rng(7)
     n, c = 64, 5
     values = {}
-    for name in kernel.inputs + kernel.outputs:  # positive: sqrt, log and / stay defined
-        values[name] = rng.uniform(0.5, 2.0, n).astype(dtype)
+    signed = not any(f in kernel.body for f in ("sqrt", "log", "/"))
+    for name in kernel.inputs + kernel.outputs:
+        if signed:  # both signs, zeros, infinities and NaN
+            v = rng.uniform(-2.0, 2.0, n).astype(dtype)
+            v[:6] = [0.0, -0.0, np.inf, -np.inf, np.nan, 1.0]
+            values[name] = rng.permutation(v)
+        else:  # positive: sqrt, log and / stay defined
+            values[name] = rng.uniform(0.5, 2.0, n).astype(dtype)
     for name in kernel.integers:
         values[name] = np.full(n, c) if name == "c" else rng.integers(0, c, n)
     for name in kernel.raws:
@@ -299,7 +306,7 @@ def test_every_kernel_computes_in_c_what_the_fake_device_computes(
             np.testing.assert_allclose(got, want, rtol=8 * eps, atol=8 * eps)
         else:
             np.testing.assert_array_equal(got, want)
-        assert not np.array_equal(in_c[name], values[name])  # the kernel wrote its output
+        assert not np.array_equal(got, values[name], equal_nan=True)  # it wrote its output
 
 
 def test_half_precision_takes_the_array_function_path(devices):

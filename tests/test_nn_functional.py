@@ -65,6 +65,86 @@ def test_fused_linear_second_derivatives():
                                atol=1e-12)
 
 
+@pytest.mark.parametrize("shape", [(5, 3), (2, 4, 3), (3,)])
+def test_fused_linear_relu_matches_composed(shape):
+    x, w, b = RNG.normal(size=shape), RNG.normal(size=(2, 3)), RNG.normal(size=2)
+    seed = RNG.normal(size=shape[:-1] + (2,))
+    assert_same(lambda x, w, b: (F.linear_relu(x, w, b) * seed).sum(),
+                lambda x, w, b: ((x @ w.T + b).relu() * seed).sum(), x, w, b)
+    assert_same(lambda x, w: (F.linear_relu(x, w) * seed).sum(),
+                lambda x, w: ((x @ w.T).relu() * seed).sum(), x, w)
+
+
+def test_fused_linear_relu_gradient_against_finite_differences():
+    x, b = RNG.normal(size=(6, 3)), RNG.normal(size=2) * 0.1
+    seed = RNG.normal(size=(6, 2))
+    w0 = RNG.normal(size=6)
+
+    def f(w):
+        return (F.linear_relu(x, w.reshape(2, 3), b) * seed).sum()
+
+    grad = pn.grad(f)(w0)
+    h = 1e-6
+    numeric = [(f(pn.tensor(w0 + h * e)).item() - f(pn.tensor(w0 - h * e)).item()) / (2 * h)
+               for e in np.eye(6)]
+    np.testing.assert_allclose(grad, numeric, rtol=1e-6, atol=1e-8)
+
+
+def test_fused_linear_relu_second_derivatives():
+    x, b = RNG.normal(size=(4, 3)), RNG.normal(size=2)
+    w = RNG.normal(size=6)
+
+    def fused(w):
+        return (F.linear_relu(x, w.reshape(2, 3), b) ** 2).sum()
+
+    def composed(w):
+        return ((x @ w.reshape(2, 3).T + b).relu() ** 2).sum()
+
+    np.testing.assert_allclose(pn.hessian(fused)(w), pn.hessian(composed)(w), rtol=1e-10,
+                               atol=1e-12)
+
+
+def test_fused_linear_relu_keeps_nan_and_zeroes_minus_infinity():
+    x = np.array([[np.nan, 1.0], [-np.inf, 0.0], [2.0, 0.0]])
+    w, b = np.eye(2), np.array([0.0, -1.0])
+    with np.errstate(invalid="ignore"):  # -inf * 0 in the product
+        got = F.linear_relu(pn.tensor(x), pn.tensor(w), pn.tensor(b)).data
+        want = np.maximum(x @ w.T + b, 0)  # NaN stays NaN (a diverged step must show)
+    np.testing.assert_array_equal(got, want)
+    assert np.isnan(got[0, 0]) and got[1, 0] == 0.0
+
+
+def test_sequential_runs_linear_then_relu_as_one_node():
+    model = nn.Sequential(nn.Linear(3, 4, dtype=np.float64), nn.ReLU(),
+                          nn.Linear(4, 4, dtype=np.float64), nn.Tanh(),
+                          nn.Linear(4, 2, dtype=np.float64), nn.ReLU())
+    x = RNG.normal(size=(5, 3))
+    out = model(x)
+    assert out._op.name == "linear_relu"
+    assert out._args[0]._op.name == "tanh" and out._args[0]._args[0]._op.name == "linear"
+    assert out._args[0]._args[0]._args[0]._op.name == "linear_relu"
+    layer_by_layer = pn.tensor(x)
+    for layer in model:
+        layer_by_layer = layer(layer_by_layer)
+    np.testing.assert_array_equal(out.data, layer_by_layer.data)
+    out.sum().backward()
+    fused_grads = [p.grad.copy() for p in model.parameters()]
+    model.zero_grad()
+    layer_by_layer.sum().backward()
+    for got, want in zip(fused_grads, [p.grad for p in model.parameters()], strict=True):
+        np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-14)
+
+
+def test_sequential_leaves_subclasses_alone():
+    class Clipped(nn.ReLU):
+        def forward(self, x):
+            return super().forward(x).clip(0.0, 0.5)
+
+    model = nn.Sequential(nn.Linear(3, 4), Clipped())
+    out = model(RNG.normal(size=(5, 3)).astype(np.float32))
+    assert out._op.name != "linear_relu" and float(out.data.max()) <= 0.5
+
+
 # --------------------------------------------------------------------------- batch norm
 def composed_batch_norm(x, gamma, beta, axes, eps=1e-5):
     mean = x.mean(axis=axes, keepdims=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from ..functions.activations import Activation
-from .activation import ACTIVATION_MODULES
+from .activation import ACTIVATION_MODULES, ReLU
 from .linear import Linear
 from .module import Module, module_from_spec, module_to_spec
 
@@ -21,7 +21,9 @@ class Sequential(Module):
 
     A :class:`Linear` with ``init="auto"`` is initialized for the activation that follows it
     (skipping Dropout, BatchNorm1d, Flatten and Identity): He/Kaiming before the ReLU family,
-    Glorot/Xavier before sigmoid, tanh, softmax or nothing.
+    Glorot/Xavier before sigmoid, tanh, softmax or nothing. A ``Linear`` followed by a
+    ``ReLU`` runs as one op (:func:`plainnet.nn.functional.linear_relu`: the same values and
+    gradients, one graph node and, on a GPU, one kernel fewer).
 
     Examples
     --------
@@ -59,8 +61,16 @@ class Sequential(Module):
         return self
 
     def forward(self, x):
-        for layer in self._modules.values():
-            x = layer(x)
+        layers = tuple(self._modules.values())
+        i, n = 0, len(layers)
+        while i < n:
+            layer = layers[i]
+            if type(layer) is Linear and i + 1 < n and type(layers[i + 1]) is ReLU:
+                x = layer.forward_relu(x)  # one op for the two: same values and gradients
+                i += 2
+            else:
+                x = layer(x)
+                i += 1
         return x
 
     def __len__(self) -> int:

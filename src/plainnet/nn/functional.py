@@ -12,6 +12,8 @@ from __future__ import annotations
 import numpy as np
 
 from ..autodiff.engine import Op, Tensor, apply
+from ..autodiff.ops import _relu_vjp
+from ..kernels import ElementwiseKernel, run_fused
 
 
 def _linear_forward(x, w, b):
@@ -46,6 +48,45 @@ def linear(x, weight, bias=None):
     ``x`` is ``(..., in_features)`` and ``g`` is the gradient of the output.
     """
     return apply(LINEAR, x, weight, bias)
+
+
+def _linear_relu_forward(x, w, b, cache):
+    out = np.matmul(x, w.T)
+    if b is None:
+        np.maximum(out, 0, out=out)
+    elif not run_fused(_BIAS_RELU, out, b=b, out=out):
+        out += b
+        np.maximum(out, 0, out=out)
+    return out
+
+
+_BIAS_RELU = ElementwiseKernel(
+    "bias_relu", ("b",), ("out",), "T v = out + b;\nout = v <= 0 ? 0 : v;"  # NaN stays NaN
+)
+
+
+def _linear_relu_vjp(i, g, out, x, w, b, cache):
+    if cache.get("g") is not g:  # the ReLU's backward, once for the three arguments
+        cache["g"], cache["masked"] = g, _relu_vjp(0, g, out, out)
+    return _linear_vjp(i, cache["masked"], out, x, w, b)
+
+
+LINEAR_RELU = Op("linear_relu", _linear_relu_forward, _linear_relu_vjp)
+
+
+def linear_relu(x, weight, bias=None):
+    r"""A layer of neurons with the ReLU activation, as one differentiable op:
+    ``relu(linear(x, weight, bias))``, which :class:`~plainnet.nn.Sequential` runs for a
+    :class:`~plainnet.nn.Linear` followed by a :class:`~plainnet.nn.ReLU`.
+
+    .. math:: y = \max(x W^\top + b, 0), \qquad
+              \frac{\partial L}{\partial (x W^\top + b)} = g \, [y > 0]
+
+    and from there the gradients of :func:`linear`. One node instead of two, the bias added
+    and the ReLU taken in place (on a GPU in one kernel); the values and gradients are those
+    of the two ops.
+    """
+    return apply(LINEAR_RELU, x, weight, bias, cache={})
 
 
 def _batch_norm_forward(x, weight, bias, axes, eps, cache):

@@ -10,8 +10,9 @@ from __future__ import annotations
 import numpy as np
 
 from .._validation import check_int
+from ..autodiff import Tensor
 from . import init as _init
-from .functional import linear
+from .functional import linear, linear_relu
 from .module import Module, Parameter
 
 INITS = {
@@ -140,12 +141,23 @@ class Linear(Module):
         self._auto_fingerprint = None  # chosen for good: later containers leave it alone
 
     def forward(self, x):
+        self._check_features(x)
+        return linear(x, self.weight, self.bias)
+
+    def forward_relu(self, x):
+        """``relu(self(x))`` as one op (:func:`plainnet.nn.functional.linear_relu`): what
+        :class:`~plainnet.nn.Sequential` runs for this layer and a ReLU after it."""
+        if not isinstance(x, Tensor):
+            x = Tensor(self._as_input(x))
+        self._check_features(x)
+        return linear_relu(x, self.weight, self.bias)
+
+    def _check_features(self, x) -> None:
         if x.shape[-1:] != (self.in_features,):
             raise ValueError(
                 f"Linear({self.in_features}, {self.out_features}) expects inputs whose last "
                 f"axis has {self.in_features} features; got shape {x.shape}"
             )
-        return linear(x, self.weight, self.bias)
 
     def get_config(self) -> dict:
         return {
