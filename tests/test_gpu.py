@@ -262,11 +262,15 @@ def test_training_equals_the_cpu(dtype, build, options):
             np.testing.assert_allclose(gpu_hist[key], cpu_hist[key], **tol, err_msg=key)
             assert all(isinstance(v, float) for v in gpu_hist[key])
     # the step ran the fused kernels: ReLU's backward, the loss's forward and backward, the
-    # update, the read of the loss beside the gradients' sums of squares
+    # update (per parameter at the first step, then all at once), the read of the loss beside
+    # the gradients' sums of squares
     compiled = {k.name for k in backend.get_backend("cuda")._kernels}
     rule = "sgd" if options.get("optimizer") == "sgd" else "adam"
     assert {"relu_backward", "cross_entropy_exp", "cross_entropy_rows",
             "cross_entropy_backward", rule} <= compiled
+    assert any(name.startswith(f"{rule}_x") for name in compiled)  # the multi-tensor update
+    if not build:  # Linear then ReLU: the bias and the ReLU in one kernel
+        assert "bias_relu" in compiled
     assert any(name.startswith("loss_and_squares_") for name in compiled)
 
 
