@@ -316,8 +316,10 @@ def launched_together():
         yield
     finally:
         _LOCAL.pending = None
-        _launch_all(pending)
-        _RAN.update(pending.ran)
+        if pending.launches:
+            _launch_all(pending)
+        if pending.ran:
+            _RAN.update(pending.ran)
 
 
 def _launch_all(pending: _Pending) -> None:
