@@ -1,5 +1,6 @@
 """The small network and data set that the device tests train (``test_backend.py`` on the fake
-device, ``test_gpu.py`` on a GPU): three noisy classes in six features."""
+device, ``test_gpu.py`` on a GPU): three noisy classes in six features; and the losses they
+compare with the CPU's."""
 
 from __future__ import annotations
 
@@ -34,3 +35,15 @@ def blobs(n=120, seed=0):
 def host_state(model):
     """The model's state dict as host NumPy arrays."""
     return {k: backend.to_numpy(v) for k, v in model.state_dict().items()}
+
+
+#: ``(loss name, target for n rows)`` for every loss of the library: the device tests compare
+#: each loss and its gradient with the CPU's.
+LOSS_CASES = [
+    ("mse", lambda n: np.linspace(-1, 1, n * 3).reshape(n, 3)),
+    ("mae", lambda n: np.linspace(-1, 1, n * 3).reshape(n, 3)),
+    ("huber", lambda n: np.linspace(-3, 3, n * 3).reshape(n, 3)),
+    ("bce_with_logits", lambda n: (np.arange(n * 3).reshape(n, 3) % 2).astype(float)),
+    ("cross_entropy", lambda n: np.arange(n) % 3),
+    ("nll", lambda n: np.arange(n) % 3),
+]

@@ -24,7 +24,7 @@ from fake_device import (
     MultiBackend,
 )
 from plainnet import backend
-from small_net import blobs, host_state, mlp
+from small_net import LOSS_CASES, blobs, host_state, mlp
 
 
 # --------------------------------------------------------------------------- fixtures
@@ -383,14 +383,7 @@ def test_load_state_dict_across_devices(fake):
 # --------------------------------------------------------------------------- losses
 @pytest.mark.parametrize(
     ("loss", "target"),
-    [
-        ("mse", lambda n: np.linspace(-1, 1, n * 3).reshape(n, 3)),
-        ("mae", lambda n: np.linspace(-1, 1, n * 3).reshape(n, 3)),
-        ("huber", lambda n: np.linspace(-3, 3, n * 3).reshape(n, 3)),
-        ("bce_with_logits", lambda n: (np.arange(n * 3).reshape(n, 3) % 2).astype(float)),
-        ("cross_entropy", lambda n: np.arange(n) % 3),
-        ("nll", lambda n: np.arange(n) % 3),
-    ],
+    LOSS_CASES,
 )
 def test_losses_and_their_gradients_match_the_cpu(fake, loss, target):
     rng = np.random.default_rng(0)

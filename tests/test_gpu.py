@@ -155,14 +155,7 @@ def test_second_derivatives_on_the_gpu():
 
 @pytest.mark.parametrize(
     ("loss", "target"),
-    [
-        ("mse", lambda n: np.linspace(-1, 1, n * 3).reshape(n, 3)),
-        ("mae", lambda n: np.linspace(-1, 1, n * 3).reshape(n, 3)),
-        ("huber", lambda n: np.linspace(-3, 3, n * 3).reshape(n, 3)),
-        ("bce_with_logits", lambda n: (np.arange(n * 3).reshape(n, 3) % 2).astype(float)),
-        ("cross_entropy", lambda n: np.arange(n) % 3),
-        ("nll", lambda n: np.arange(n) % 3),
-    ],
+    small_net.LOSS_CASES,
 )
 def test_losses_equal_the_cpu(loss, target):
     rng = np.random.default_rng(0)

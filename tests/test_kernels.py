@@ -269,6 +269,16 @@ def kernels_in_c(tmp_path_factory):
     return ctypes.CDLL(str(library))
 
 
+def _run_in_c(library, kernel, values: dict, dtype, n: int) -> dict:
+    """``kernel`` run over ``n`` positions by its C++ entry point in ``library``, on copies of
+    ``values`` (host arrays by name); returns the copies, as the kernel left them."""
+    copies = {k: v.copy() for k, v in values.items()}
+    c_type = {np.float32: "float", np.float64: "double"}[dtype]
+    getattr(library, f"plainnet_{kernel.name}_{c_type}")(
+        *(ctypes.c_void_p(copies[a].ctypes.data) for a in kernel.arguments), ctypes.c_long(n))
+    return copies
+
+
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("kernel", KERNELS, ids=[k.name for k in KERNELS])
 def test_every_kernel_computes_in_c_what_the_fake_device_computes(
@@ -293,10 +303,7 @@ def test_every_kernel_computes_in_c_what_the_fake_device_computes(
         values[name] = np.full(n, c) if name == "c" else rng.integers(0, c, n)
     for name in kernel.raws:
         values[name] = rng.uniform(-3.0, 3.0, n * c).astype(dtype)
-    in_c = {k: v.copy() for k, v in values.items()}
-    c_type = {np.float32: "float", np.float64: "double"}[dtype]
-    getattr(kernels_in_c, f"plainnet_{kernel.name}_{c_type}")(
-        *(ctypes.c_void_p(in_c[a].ctypes.data) for a in kernel.arguments), ctypes.c_long(n))
+    in_c = _run_in_c(kernels_in_c, kernel, values, dtype, n)
     on_fake = {k: backend.to_device(v, "fake") for k, v in values.items()}
     backend.get_backend("fake").elementwise(kernel)(*(on_fake[a] for a in kernel.arguments))
     eps = np.finfo(dtype).eps
@@ -328,6 +335,8 @@ def test_half_precision_takes_the_array_function_path(devices):
         (("k", ("x",), ("x",), "x = x;"), "twice"),
         (("k", ("x", "i"), ("y",), "y = x;"), "reserved"),
         (("k", ("x",), ("y",), "y = x;", ("I",)), "reserved"),
+        (("k", ("x",), ("y",), "y = x;", (), (), (), 4), "size is for kernels"),
+        (("k", ("x",), (), "z[i] = x;", (), (), ("z",)), "needs the number of positions"),
     ],
 )
 def test_a_malformed_kernel_is_refused(args, match):
@@ -388,11 +397,7 @@ def test_every_multi_tensor_kernel_computes_in_c_each_tensors_update(
     for name in multi.raws + multi.raw_outputs:
         k = int(name.rsplit("_", 1)[1])
         values[name] = rng.uniform(0.5, 2.0, MULTI_SIZES[k]).astype(dtype)
-    in_c = {k: v.copy() for k, v in values.items()}
-    c_type = {np.float32: "float", np.float64: "double"}[dtype]
-    getattr(kernels_in_c, f"plainnet_{multi.name}_{c_type}")(
-        *(ctypes.c_void_p(in_c[a].ctypes.data) for a in multi.arguments),
-        ctypes.c_long(multi.size))
+    in_c = _run_in_c(kernels_in_c, multi, values, dtype, multi.size)
     single = backend.get_backend("fake").elementwise(multi.single)
     for k in range(len(MULTI_SIZES)):
         names = multi.values_of(k)

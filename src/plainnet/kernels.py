@@ -75,6 +75,11 @@ class ElementwiseKernel:
             )
         if not (self.outputs or self.raw_outputs):
             raise ValueError(f"kernel {self.name!r} needs at least one output array")
+        if self.outputs and self.size is not None:
+            raise ValueError(
+                f"kernel {self.name!r} runs over its outputs' positions: size is for kernels "
+                f"whose arrays are all raw; got size={self.size!r}"
+            )
         if not self.outputs and not (isinstance(self.size, int) and self.size > 0):
             raise ValueError(
                 f"kernel {self.name!r} has only raw arrays: it needs the number of positions "
