@@ -335,6 +335,7 @@ class FakeMultiKernel:
         if len(args) != len(m.arguments):
             raise TypeError(f"{m.name} takes {len(m.arguments)} arguments")
         values = dict(zip(m.arguments, args, strict=True))
+        check_call(m, values, self.array_type)
         for k, size in enumerate(m.sizes):
             for name in (*m.arrays, *m.single.outputs):
                 a = values[f"{name}_{k}"]
@@ -346,6 +347,48 @@ class FakeMultiKernel:
         Counts.launch(m.name)
         for k in range(len(m.sizes)):
             self.single.run({name: values[ours] for name, ours in m.values_of(k).items()})
+
+
+def check_call(kernel, values: dict, array_type) -> None:
+    """Refuse a call of ``kernel`` that CuPy's ``ElementwiseKernel`` refuses
+    (``cupy/_core/_kernel.pyx``, ``ElementwiseKernel.__call__``): every array on this device
+    (numbers are Python or NumPy scalars); outputs and raw arrays are arrays; the arrays of
+    one type placeholder share one dtype (``Type is mismatched``), and a placeholder that
+    only numbers use has none (CuPy can't type them); a loop ``size`` only where every array
+    is raw (else the loop runs over the non-raw arrays, inputs and outputs, broadcast
+    together: each output has that shape)."""
+    placeholder = {n: "I" for n in kernel.integers}
+    arrays_of = {"T": set(), "I": set()}
+    for name in kernel.arguments:
+        value = values[name]
+        if type(value) is array_type:
+            arrays_of[placeholder.get(name, "T")].add(value.dtype)
+        elif name in (*kernel.outputs, *kernel.raws, *kernel.raw_outputs):
+            raise TypeError(f"{kernel.name}: {name} is not an array on this device")
+        elif isinstance(value, np.ndarray):
+            raise TypeError(f"{kernel.name}: {name} is a host array (Unsupported type)")
+        elif isinstance(value, DeviceArray):
+            raise TypeError(f"{kernel.name}: {name} is an array on another device")
+        elif not isinstance(value, (bool, int, float, np.number)):
+            raise TypeError(f"{kernel.name}: {name} is a {type(value).__name__} "
+                            "(Unsupported type)")
+    for letter, dtypes in arrays_of.items():
+        if len(dtypes) > 1:
+            raise TypeError(f"{kernel.name}: Type is mismatched: {letter} is each of "
+                            f"{sorted(map(str, dtypes))}")
+    uses = {placeholder.get(name, "T") for name in kernel.arguments}
+    if any(not arrays_of[letter] for letter in uses):
+        raise TypeError(f"{kernel.name}: a type placeholder is given numbers only")
+    looped = [values[name] for name in (*kernel.inputs, *kernel.integers, *kernel.outputs)
+              if type(values[name]) is array_type]
+    if kernel.size is not None and looped:
+        raise ValueError(f"{kernel.name}: Specified 'size' can be used only if all of the "
+                         "ndarray are 'raw'.")
+    shape = np.broadcast_shapes(*(a.shape for a in looped))
+    for name in kernel.outputs:
+        if values[name].shape != shape:
+            raise ValueError(f"{kernel.name}: Out shape is mismatched ({name} has shape "
+                             f"{values[name].shape}; the loop runs over {shape})")
 
 
 _STATEMENT = re.compile(r"^(?:T\s+)?([A-Za-z_]\w*)\s*([-+*/]?=)\s*(.+)$")
@@ -395,9 +438,7 @@ class FakeKernel:
         if len(args) != len(k.arguments):
             raise TypeError(f"{k.name} takes {len(k.arguments)} arguments")
         values = dict(zip(k.arguments, args, strict=True))
-        for name in k.outputs + k.raws:
-            if type(values[name]) is not self.array_type:
-                raise TypeError(f"{k.name}: {name} is not an array on this device")
+        check_call(k, values, self.array_type)
         if self.fails:
             raise FakeCompileError(f"{k.name}: error: the fake compiler refuses this kernel")
         Counts.launch(k.name)
@@ -411,8 +452,6 @@ class FakeKernel:
         env = {**_C_FUNCTIONS, "i": np.arange(out.size).reshape(out.shape)}
         for name in k.inputs + k.integers:
             v = values[name]
-            if isinstance(v, np.ndarray):
-                raise TypeError(f"{k.name}: input {name} is a host array")
             if isinstance(v, DeviceArray):
                 env[name] = v.a
             elif name in k.integers:

@@ -180,13 +180,44 @@ def test_run_fused_leaves_numpy_arrays_to_the_caller():
     np.testing.assert_array_equal(param, 1.0)
 
 
-def test_fake_kernels_refuse_what_cupy_refuses(devices):
-    kernel = backend.get_backend("fake").elementwise(rules.KERNELS[0])
-    on_device = backend.to_device(np.ones(3, np.float32), "fake")
-    with pytest.raises(TypeError, match="host array"):
-        kernel(np.ones(3, np.float32), 0.5, on_device)
-    with pytest.raises(TypeError, match="not an array on this device"):
-        kernel(on_device, 0.5, np.ones(3, np.float32))
+_SHIFT = kernels.ElementwiseKernel("shift", ("x",), ("y",), "y = x + c;", integers=("c",))
+_SGD_X1 = kernels.multi_tensor(rules._SGD, ("grad",), (3,))  # every array raw, size 3
+
+
+def _fake(values, dtype=np.float32):
+    return backend.to_device(np.asarray(values, dtype), "fake")
+
+
+@pytest.mark.parametrize("kernel, args, error, match", [
+    (rules._SGD, lambda: (np.ones(3, np.float32), 0.5, _fake([1, 1, 1])), TypeError,
+     "grad is a host array"),
+    (rules._SGD, lambda: (_fake([1, 1, 1]), 0.5, np.ones(3, np.float32)), TypeError,
+     "param is not an array on this device"),
+    (rules._SGD, lambda: (_fake([1, 1, 1]), [0.5], _fake([1, 1, 1])), TypeError,
+     "lr is a list"),
+    (rules._SGD, lambda: (_fake([1, 1, 1], np.float64), 0.5, _fake([1, 1, 1])), TypeError,
+     "Type is mismatched"),
+    (rules._SGD, lambda: (_fake(np.ones((2, 3))), 0.5, _fake([1, 1, 1])), ValueError,
+     "Out shape is mismatched"),
+    (rules._SGD, lambda: (_fake([1, 1]), 0.5, _fake([1, 1, 1])), ValueError, "broadcast"),
+    (_SHIFT, lambda: (_fake([1, 1]), 2, _fake([1, 1])), TypeError, "numbers only"),
+    (_SHIFT, lambda: (_fake([1, 1]), _fake([2, 3], np.int32), _fake([0, 0])), None, [3, 4]),
+    (_SGD_X1, lambda: (_fake([1, 1, 1]), _fake([1, 1, 1]), _fake([1, 1, 1])), ValueError,
+     "'size' can be used"),
+    (_SGD_X1, lambda: (0.5, _fake([1, 2, 3]), _fake([1, 1, 1])), None, [0.5, 0, -0.5]),
+])
+def test_fake_kernels_refuse_what_cupy_refuses(devices, kernel, args, error, match):
+    """The fake device calls kernels by CuPy's rules (``ElementwiseKernel.__call__``), so a
+    call that would fail on a GPU fails in the tests of every machine (and one that CuPy
+    takes runs: ``match`` is then the output's values)."""
+    compiled = backend.get_backend("fake").elementwise(kernel)
+    if error is None:
+        values = args()
+        compiled(*values)
+        np.testing.assert_array_equal(backend.to_numpy(values[-1]), match)
+    else:
+        with pytest.raises(error, match=match):
+            compiled(*args())
 
 
 # --------------------------------------------------------------------------- as C++

@@ -56,6 +56,11 @@ class ElementwiseKernel:
     arrays written so. A kernel with no ``outputs`` runs over ``size`` positions. The body
     uses C arithmetic, ``sqrt``, ``exp``, ``log`` and ``max``, and declares its locals as
     ``T name = ...;``.
+
+    A call follows CuPy's rules: the arrays of ``T`` share one dtype, as do those of ``I``
+    (an integer given as a number needs an integer array beside it to take its type from);
+    the non-raw arrays broadcast to the outputs' shape; where ``size`` is given, every array
+    is raw (numbers may be anything).
     """
 
     name: str
