@@ -5,8 +5,10 @@ the loss beside the gradients' sums of squares.
 On a GPU each runs as one kernel written in C beside its NumPy form. Without a GPU the
 kernels are checked two ways: the fake device of ``fake_device.py`` interprets their
 statements with NumPy in the same order of operations, so the fused form must give the NumPy
-form's numbers bit for bit; and ``nvcc``, where installed, compiles each kernel as CUDA C++
-for float and double. ``tests/test_gpu.py`` runs them on a real GPU.
+form's numbers bit for bit, called by CuPy's rules; ``g++`` runs each body as C++ on the
+CPU; and ``nvcc``, where installed, compiles each kernel as CUDA C++ for float and double,
+and (where CuPy is installed, no GPU needed) as CuPy's own code generator writes it.
+``tests/test_gpu.py`` runs them on a real GPU.
 """
 
 from __future__ import annotations
@@ -279,6 +281,67 @@ def test_every_kernel_compiles_as_cuda(tmp_path):
         capture_output=True, text=True, timeout=300,
     )
     assert done.returncode == 0, done.stderr
+
+
+def _cupy_modules(cupy) -> str:
+    """Every kernel as CuPy itself writes the CUDA module it compiles (its private code
+    generator, ``cupy._core._kernel``): for float and double, once with the kernel's numbers
+    given as numbers and its arrays contiguous, once with every input an array of two
+    strided dimensions; each module in a namespace of its own, CuPy's headers once on top."""
+    from cupy._core import _carray, _kernel, _scalar, core
+
+    ndarray, indexer, scalar = 1, 2, 3  # CuPy's _ArgKind
+    modules = ["".join(f"#include <{h}>\n" for h in core._cupy_header_list)]
+    for dtype in (np.float32, np.float64):
+        for kernel in KERNELS + MULTI:
+            made = cupy.ElementwiseKernel(*kernel.declarations(), kernel.body,
+                                          f"plainnet_{kernel.name}")
+            for strided in (False, True):
+                infos = []
+                for p in made.params[:-1]:
+                    t = np.int64 if p.ctype == "I" else dtype
+                    if p.raw:
+                        infos.append(_kernel._ArgInfo(ndarray, cupy.ndarray, t,
+                                                      2 if p.name == "z" else 1, True, True))
+                    elif strided:
+                        infos.append(_kernel._ArgInfo(ndarray, cupy.ndarray, t, 2, False, True))
+                    elif p.is_const:  # an input: a number
+                        infos.append(_kernel._ArgInfo(scalar, _scalar.CScalar, t, 0, True, True))
+                    else:
+                        infos.append(_kernel._ArgInfo(ndarray, cupy.ndarray, t, 1, True, True))
+                infos.append(_kernel._ArgInfo(indexer, _carray.Indexer, None, 1 + strided,
+                                              True, True))
+                types_ = tuple(sorted({(p.ctype, np.int64 if p.ctype == "I" else dtype)
+                                       for p in made.params[:-1]}))
+                name = f"{made.name}_{np.dtype(dtype).name}_{'strided' if strided else 'flat'}"
+                code = _kernel._get_elementwise_kernel_code(
+                    tuple(infos), _kernel._TypeMap(types_), made.params, made.operation, name,
+                    "")
+                modules.append(f"namespace {name} {{\n{code}\n}}")
+    return "\n".join(modules)
+
+
+@pytest.mark.skipif(shutil.which("nvcc") is None, reason="nvcc (the CUDA compiler) is missing")
+def test_every_kernel_compiles_as_cupy_writes_it(tmp_path):
+    """No GPU needed: CuPy's own code generator writes each kernel's module (the types
+    ``CArray``, ``CIndexer``, the bindings of each position's values), and ``nvcc`` compiles
+    it against CuPy's headers, with every warning an error."""
+    cupy = pytest.importorskip("cupy")
+    import pathlib
+
+    try:
+        source = _cupy_modules(cupy)
+    except (AttributeError, ImportError, TypeError) as err:  # private API of another CuPy
+        pytest.skip(f"this CuPy ({cupy.__version__}) writes its kernels otherwise: {err}")
+    path = tmp_path / "cupy_kernels.cu"
+    path.write_text(source)
+    include = pathlib.Path(cupy.__file__).parent / "_core" / "include"
+    done = subprocess.run(
+        ["nvcc", "-std=c++17", f"-I{include}", "-arch=sm_90", "-ftz=true", "-c",
+         "-Werror", "all-warnings", "-o", str(tmp_path / "cupy_kernels.o"), str(path)],
+        capture_output=True, text=True, timeout=600,
+    )
+    assert done.returncode == 0, done.stderr[-5000:]
 
 
 @pytest.fixture(scope="module")
