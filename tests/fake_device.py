@@ -32,16 +32,33 @@ class Counts:
     launches = 0
     syncs = 0
     log: list | None = None  # set to a list to record the names of the launches
+    calls: list | None = None  # set to a list to record each fused kernel's call, as
+    # (kernel, values before, values after): host copies of the arrays, by name
 
     @classmethod
     def reset(cls):
         cls.launches = cls.syncs = 0
 
     @classmethod
+    def record(cls, kernel, values, run):
+        """``run()``, the launch of ``kernel`` on ``values``, recorded where ``calls`` is a
+        list."""
+        if cls.calls is None:
+            run()
+            return
+        before = _host_copies(values)
+        run()
+        cls.calls.append((kernel, before, _host_copies(values)))
+
+    @classmethod
     def launch(cls, name):
         cls.launches += 1
         if cls.log is not None:
             cls.log.append(name)
+
+
+def _host_copies(values: dict) -> dict:
+    return {name: v.a.copy() if isinstance(v, DeviceArray) else v for name, v in values.items()}
 
 
 #: Methods of an array that read its values into host memory.
@@ -345,8 +362,9 @@ class FakeMultiKernel:
         if self.fails:
             raise FakeCompileError(f"{m.name}: error: the fake compiler refuses this kernel")
         Counts.launch(m.name)
-        for k in range(len(m.sizes)):
+        Counts.record(m, values, lambda: [
             self.single.run({name: values[ours] for name, ours in m.values_of(k).items()})
+            for k in range(len(m.sizes))])
 
 
 def check_call(kernel, values: dict, array_type) -> None:
@@ -442,7 +460,7 @@ class FakeKernel:
         if self.fails:
             raise FakeCompileError(f"{k.name}: error: the fake compiler refuses this kernel")
         Counts.launch(k.name)
-        self.run(values)
+        Counts.record(k, values, lambda: self.run(values))
 
     def run(self, values):
         """The kernel's work on ``values`` (by name), uncounted."""

@@ -7,13 +7,15 @@ kernels are checked two ways: the fake device of ``fake_device.py`` interprets t
 statements with NumPy in the same order of operations, so the fused form must give the NumPy
 form's numbers bit for bit, called by CuPy's rules; ``g++`` runs each body as C++ on the
 CPU; and ``nvcc``, where installed, compiles each kernel as CUDA C++ for float and double,
-and (where CuPy is installed, no GPU needed) as CuPy's own code generator writes it.
+and (where CuPy is installed, no GPU needed) as CuPy's own code generator writes it, which
+``g++`` also runs on the CPU with the arguments of a training run.
 ``tests/test_gpu.py`` runs them on a real GPU.
 """
 
 from __future__ import annotations
 
 import ctypes
+import re
 import shutil
 import subprocess
 import types
@@ -342,6 +344,147 @@ def test_every_kernel_compiles_as_cupy_writes_it(tmp_path):
         capture_output=True, text=True, timeout=600,
     )
     assert done.returncode == 0, done.stderr[-5000:]
+
+
+def _cupy_call_in_cpp(cupy, kernel, values: dict, k: int) -> tuple[str, list[str]]:
+    """C++ that runs ``kernel`` on ``values`` (host arrays and numbers by name) as CuPy
+    runs it, on the CPU: the module CuPy's code generator writes for these arguments (the
+    non-raw arrays broadcast to the loop's shape), in namespace ``module<k>``, and
+    ``extern "C" void call<k>(void** data)``, which builds CuPy's ``CArray`` of each array
+    (``data`` holds their addresses, in the order of the returned names) and ``CIndexer``,
+    and calls the kernel: one thread runs the whole loop."""
+    from cupy._core import _carray, _kernel, _scalar
+
+    made = cupy.ElementwiseKernel(*kernel.declarations(), kernel.body, f"kernel{k}")
+    params = made.params[:-1]
+    looped = [values[p.name].shape for p in params
+              if not p.raw and isinstance(values[p.name], np.ndarray)]
+    shape = (kernel.size,) if kernel.size is not None else np.broadcast_shapes(*looped)
+    types_ = {p.ctype: values[p.name].dtype.type for p in params
+              if isinstance(values[p.name], np.ndarray)}
+    infos, lines, passed, names = [], [], [], []
+    for j, p in enumerate(params):
+        v = values[p.name]
+        ctype = _kernel._get_typename(types_[p.ctype])
+        if not isinstance(v, np.ndarray):  # a number, converted to the placeholder's type
+            number = types_[p.ctype](v)
+            infos.append(_kernel._ArgInfo(3, _scalar.CScalar, types_[p.ctype], 0, True, True))
+            literal = float(number).hex() if p.ctype == "T" else f"{int(number)}LL"
+            passed.append(f"static_cast<{ctype}>({literal})")
+            continue
+        a = v if p.raw else np.broadcast_to(v, shape)
+        infos.append(_kernel._ArgInfo(1, cupy.ndarray, a.dtype.type, a.ndim,
+                                      a.flags.c_contiguous, True))
+        dims = ", ".join(map(str, a.shape)) or "0"
+        steps = ", ".join(map(str, a.strides)) or "0"
+        lines += [f"const ptrdiff_t shape{j}[] = {{{dims}}}, strides{j}[] = {{{steps}}};",
+                  f"CArray<{ctype}, {a.ndim}, {int(a.flags.c_contiguous)}, 1> a{j}("
+                  f"static_cast<{ctype}*>(data[{len(names)}]), shape{j}, strides{j});"]
+        passed.append(f"a{j}")
+        names.append(p.name)
+    infos.append(_kernel._ArgInfo(2, _carray.Indexer, None, len(shape), True, True))
+    lines += [f"const ptrdiff_t loop[] = {{{', '.join(map(str, shape))}}};",
+              f"CIndexer<{len(shape)}, 1> indexer(loop);"]
+    passed.append("indexer")
+    code = _kernel._get_elementwise_kernel_code(
+        tuple(infos), _kernel._TypeMap(tuple(sorted(types_.items()))), made.params,
+        made.operation, made.name, "")
+    return (f"namespace module{k} {{\n{code}\n}}\n"
+            f'extern "C" void call{k}(void** data) {{\n' + "\n".join(lines)
+            + f"\nmodule{k}::kernel{k}({', '.join(passed)});\n}}\n"), names
+
+
+#: What CUDA gives device code and the host compiler needs in its place to build CuPy's
+#: ``carray.cuh`` and its kernels for the CPU: one block of one thread.
+_HOST_CUDA = """#include <cassert>
+#include <cmath>
+#include <cstddef>
+#include <cstring>
+#define __host__
+#define __device__
+#define __global__
+#define __forceinline__ inline
+struct HostDim3 { unsigned int x, y, z; };
+static const HostDim3 blockIdx = {0, 0, 0}, threadIdx = {0, 0, 0}, blockDim = {1, 1, 1},
+    gridDim = {1, 1, 1};
+static inline int __popc(unsigned int x) { return __builtin_popcount(x); }
+static inline int __popcll(unsigned long long x) { return __builtin_popcountll(x); }
+#include <cupy/carray.cuh>
+"""
+
+
+def _recorded_calls() -> list:
+    """The fused kernels' calls a training run makes on the fake device, each kernel with
+    each form of its arguments once: ``pn.fit`` of a ReLU network with cross-entropy and
+    Adam in float32 and float64 (bias+ReLU, the cross-entropy kernels, the step's read,
+    Adam single and multi-tensor), and every update rule's steps."""
+    Counts.calls = []
+    try:
+        rng = np.random.default_rng(0)
+        X = rng.standard_normal((64, 6))
+        y = rng.integers(0, 3, 64)
+        for dtype in (np.float32, np.float64):
+            pn.seed(0)
+            model = pn.nn.Sequential(pn.nn.Linear(6, 8, dtype=dtype), pn.nn.ReLU(),
+                                     pn.nn.Linear(8, 3, dtype=dtype))
+            pn.fit(model, X.astype(dtype), y, loss="cross_entropy", optimizer="adam",
+                   epochs=2, batch_size=16, device="fake", verbose=0)
+        for _, make, _ in CASES:
+            _train(make, "fake", steps=2)
+        recorded = Counts.calls
+    finally:
+        Counts.calls = None
+    distinct = {}
+    for kernel, before, after in recorded:
+        form = tuple((name, getattr(v, "shape", None), getattr(v, "dtype", type(v)))
+                     for name, v in before.items())
+        distinct.setdefault((kernel, form), (kernel, before, after))
+    return list(distinct.values())
+
+
+@pytest.mark.skipif(shutil.which("g++") is None, reason="g++ is missing")
+def test_every_kernel_runs_as_cupy_writes_it(devices, tmp_path):
+    """No GPU needed: each call a training run makes of a fused kernel (recorded on the fake
+    device) runs again on the CPU through the code CuPy writes for it (its ``CArray`` and
+    ``CIndexer``, the binding of each position's values, the loop over ``i``, broadcast and
+    raw arrays, numbers converted to the arrays' type), and gives what the fake device gave:
+    the same numbers, within libm's ulps where ``exp`` and ``log`` are taken."""
+    cupy = pytest.importorskip("cupy")
+    import pathlib
+
+    calls = _recorded_calls()
+    assert {k.name for k, _, _ in calls} >= {
+        "bias_relu", "cross_entropy_exp", "cross_entropy_rows", "cross_entropy_backward",
+        "loss_and_squares_4", "adam", "adam_x4", *(k.name for k in rules.KERNELS)}
+    try:
+        sources = [_cupy_call_in_cpp(cupy, kernel, before, k)
+                   for k, (kernel, before, _) in enumerate(calls)]
+    except (AttributeError, ImportError, TypeError) as err:  # private API of another CuPy
+        pytest.skip(f"this CuPy ({cupy.__version__}) writes its kernels otherwise: {err}")
+    source = tmp_path / "cupy_calls.cpp"
+    source.write_text(_HOST_CUDA + _CPU_PRELUDE.split("\n", 1)[1]
+                      + "\n".join(code for code, _ in sources))
+    library = tmp_path / "cupy_calls.so"
+    include = pathlib.Path(cupy.__file__).parent / "_core" / "include"
+    done = subprocess.run(
+        ["g++", "-std=c++17", "-O1", "-ffp-contract=off", "-shared", "-fPIC",
+         f"-I{include}", "-Wall", "-Wno-unknown-pragmas", "-o", str(library), str(source)],
+        capture_output=True, text=True, timeout=600,
+    )
+    assert done.returncode == 0, done.stderr[-5000:]
+    lib = ctypes.CDLL(str(library))
+    for k, ((kernel, before, after), (_, names)) in enumerate(zip(calls, sources, strict=True)):
+        arrays = {n: np.array(before[n]) for n in names}  # copies, C-contiguous
+        data = (ctypes.c_void_p * len(names))(*(arrays[n].ctypes.data for n in names))
+        getattr(lib, f"call{k}")(data)
+        transcendental = re.search(r"\b(exp|log)\(", kernel.body) is not None
+        for name in (*kernel.outputs, *kernel.raw_outputs):
+            got, want = arrays[name], after[name]
+            if transcendental:
+                tol = 4 * np.finfo(want.dtype).eps
+                np.testing.assert_allclose(got, want, rtol=tol, atol=0, err_msg=kernel.name)
+            else:
+                np.testing.assert_array_equal(got, want, err_msg=kernel.name)
 
 
 @pytest.fixture(scope="module")
