@@ -294,71 +294,17 @@ def _cupy_or_skip():
     return cupy
 
 
-def _cupy_modules(cupy) -> str:
-    """Every kernel as CuPy itself writes the CUDA module it compiles (its private code
-    generator, ``cupy._core._kernel``): for float and double, once with the kernel's numbers
-    given as numbers and its arrays contiguous, once with every input an array of two
-    strided dimensions; each module in a namespace of its own, CuPy's headers once on top."""
-    from cupy._core import _carray, _kernel, _scalar, core
-
-    ndarray, indexer, scalar = 1, 2, 3  # CuPy's _ArgKind
-    modules = ["".join(f"#include <{h}>\n" for h in core._cupy_header_list)]
-    for dtype in (np.float32, np.float64):
-        for kernel in KERNELS + MULTI:
-            made = cupy.ElementwiseKernel(*kernel.declarations(), kernel.body,
-                                          f"plainnet_{kernel.name}")
-            for strided in (False, True):
-                infos = []
-                for p in made.params[:-1]:
-                    t = np.int64 if p.ctype == "I" else dtype
-                    if p.raw:
-                        infos.append(_kernel._ArgInfo(ndarray, cupy.ndarray, t,
-                                                      2 if p.name == "z" else 1, True, True))
-                    elif strided:
-                        infos.append(_kernel._ArgInfo(ndarray, cupy.ndarray, t, 2, False, True))
-                    elif p.is_const:  # an input: a number
-                        infos.append(_kernel._ArgInfo(scalar, _scalar.CScalar, t, 0, True, True))
-                    else:
-                        infos.append(_kernel._ArgInfo(ndarray, cupy.ndarray, t, 1, True, True))
-                infos.append(_kernel._ArgInfo(indexer, _carray.Indexer, None, 1 + strided,
-                                              True, True))
-                types_ = tuple(sorted({(p.ctype, np.int64 if p.ctype == "I" else dtype)
-                                       for p in made.params[:-1]}))
-                name = f"{made.name}_{np.dtype(dtype).name}_{'strided' if strided else 'flat'}"
-                code = _kernel._get_elementwise_kernel_code(
-                    tuple(infos), _kernel._TypeMap(types_), made.params, made.operation, name,
-                    "")
-                modules.append(f"namespace {name} {{\n{code}\n}}")
-    return "\n".join(modules)
-
-
-@pytest.mark.skipif(shutil.which("nvcc") is None, reason="nvcc (the CUDA compiler) is missing")
-def test_every_kernel_compiles_as_cupy_writes_it(tmp_path):
-    """No GPU needed: CuPy's own code generator writes each kernel's module (the types
-    ``CArray``, ``CIndexer``, the bindings of each position's values), and ``nvcc`` compiles
-    it against CuPy's headers, with every warning an error."""
-    cupy = _cupy_or_skip()
+def _cupy_include(cupy):
+    """The folder of CuPy's headers (``cupy/carray.cuh`` ...)."""
     import pathlib
 
-    try:
-        source = _cupy_modules(cupy)
-    except (AttributeError, ImportError, TypeError) as err:  # private API of another CuPy
-        pytest.skip(f"this CuPy ({cupy.__version__}) writes its kernels otherwise: {err}")
-    path = tmp_path / "cupy_kernels.cu"
-    path.write_text(source)
-    include = pathlib.Path(cupy.__file__).parent / "_core" / "include"
-    done = subprocess.run(
-        ["nvcc", "-std=c++17", f"-I{include}", "-arch=sm_90", "-ftz=true", "-c",
-         "-Werror", "all-warnings", "-o", str(tmp_path / "cupy_kernels.o"), str(path)],
-        capture_output=True, text=True, timeout=600,
-    )
-    assert done.returncode == 0, done.stderr[-5000:]
+    return pathlib.Path(cupy.__file__).parent / "_core" / "include"
 
 
-def _cupy_call_in_cpp(cupy, kernel, values: dict, k: int) -> tuple[str, list[str]]:
+def _cupy_call_in_cpp(cupy, kernel, values: dict, k: int) -> tuple[str, str, list[str]]:
     """C++ that runs ``kernel`` on ``values`` (host arrays and numbers by name) as CuPy
     runs it, on the CPU: the module CuPy's code generator writes for these arguments (the
-    non-raw arrays broadcast to the loop's shape), in namespace ``module<k>``, and
+    non-raw arrays broadcast to the loop's shape), in namespace ``module<k>``; and
     ``extern "C" void call<k>(void** data)``, which builds CuPy's ``CArray`` of each array
     (``data`` holds their addresses, in the order of the returned names) and ``CIndexer``,
     and calls the kernel: one thread runs the whole loop."""
@@ -398,9 +344,9 @@ def _cupy_call_in_cpp(cupy, kernel, values: dict, k: int) -> tuple[str, list[str
     code = _kernel._get_elementwise_kernel_code(
         tuple(infos), _kernel._TypeMap(tuple(sorted(types_.items()))), made.params,
         made.operation, made.name, "")
-    return (f"namespace module{k} {{\n{code}\n}}\n"
+    return (f"namespace module{k} {{\n{code}\n}}\n",
             f'extern "C" void call{k}(void** data) {{\n' + "\n".join(lines)
-            + f"\nmodule{k}::kernel{k}({', '.join(passed)});\n}}\n"), names
+            + f"\nmodule{k}::kernel{k}({', '.join(passed)});\n}}\n", names)
 
 
 #: What CUDA gives device code and the host compiler needs in its place to build CuPy's
@@ -451,6 +397,32 @@ def _recorded_calls() -> list:
     return list(distinct.values())
 
 
+@pytest.mark.skipif(shutil.which("nvcc") is None, reason="nvcc (the CUDA compiler) is missing")
+def test_every_kernel_compiles_as_cupy_writes_it(devices, tmp_path):
+    """No GPU needed: for each call a training run makes of a fused kernel, CuPy's own code
+    generator writes the module it would compile (the types ``CArray`` and ``CIndexer``, the
+    bindings of each position's values), and ``nvcc`` compiles them against CuPy's headers,
+    with every warning an error."""
+    cupy = _cupy_or_skip()
+    calls = _recorded_calls()
+    try:
+        modules = [_cupy_call_in_cpp(cupy, kernel, before, k)[0]
+                   for k, (kernel, before, _) in enumerate(calls)]
+    except (AttributeError, ImportError, TypeError) as err:  # private API of another CuPy
+        pytest.skip(f"this CuPy ({cupy.__version__}) writes its kernels otherwise: {err}")
+    from cupy._core import core
+
+    path = tmp_path / "cupy_kernels.cu"
+    path.write_text("".join(f"#include <{h}>\n" for h in core._cupy_header_list)
+                    + "\n".join(modules))
+    done = subprocess.run(
+        ["nvcc", "-std=c++17", f"-I{_cupy_include(cupy)}", "-arch=sm_90", "-ftz=true", "-c",
+         "-Werror", "all-warnings", "-o", str(tmp_path / "cupy_kernels.o"), str(path)],
+        capture_output=True, text=True, timeout=600,
+    )
+    assert done.returncode == 0, done.stderr[-5000:]
+
+
 @pytest.mark.skipif(shutil.which("g++") is None, reason="g++ is missing")
 def test_every_kernel_runs_as_cupy_writes_it(devices, tmp_path):
     """No GPU needed: each call a training run makes of a fused kernel (recorded on the fake
@@ -459,8 +431,6 @@ def test_every_kernel_runs_as_cupy_writes_it(devices, tmp_path):
     raw arrays, numbers converted to the arrays' type), and gives what the fake device gave:
     the same numbers, within libm's ulps where ``exp`` and ``log`` are taken."""
     cupy = _cupy_or_skip()
-    import pathlib
-
     calls = _recorded_calls()
     assert {k.name for k, _, _ in calls} >= {
         "bias_relu", "cross_entropy_exp", "cross_entropy_rows", "cross_entropy_backward",
@@ -471,18 +441,18 @@ def test_every_kernel_runs_as_cupy_writes_it(devices, tmp_path):
     except (AttributeError, ImportError, TypeError) as err:  # private API of another CuPy
         pytest.skip(f"this CuPy ({cupy.__version__}) writes its kernels otherwise: {err}")
     source = tmp_path / "cupy_calls.cpp"
-    source.write_text(_HOST_CUDA + _CPU_PRELUDE.split("\n", 1)[1]
-                      + "\n".join(code for code, _ in sources))
+    source.write_text(_HOST_CUDA + _CPU_PRELUDE
+                      + "\n".join(module + wrapper for module, wrapper, _ in sources))
     library = tmp_path / "cupy_calls.so"
-    include = pathlib.Path(cupy.__file__).parent / "_core" / "include"
     done = subprocess.run(
         ["g++", "-std=c++17", "-O1", "-ffp-contract=off", "-shared", "-fPIC",
-         f"-I{include}", "-Wall", "-Wno-unknown-pragmas", "-o", str(library), str(source)],
+         f"-I{_cupy_include(cupy)}", "-Wall", "-Wno-unknown-pragmas", "-o", str(library),
+         str(source)],
         capture_output=True, text=True, timeout=600,
     )
     assert done.returncode == 0, done.stderr[-5000:]
     lib = ctypes.CDLL(str(library))
-    for k, ((kernel, before, after), (_, names)) in enumerate(zip(calls, sources, strict=True)):
+    for k, ((kernel, before, after), (*_, names)) in enumerate(zip(calls, sources, strict=True)):
         arrays = {n: np.array(before[n]) for n in names}  # copies, C-contiguous
         data = (ctypes.c_void_p * len(names))(*(arrays[n].ctypes.data for n in names))
         getattr(lib, f"call{k}")(data)
