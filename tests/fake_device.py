@@ -11,7 +11,9 @@ It also counts what a GPU would be asked to do (:class:`Counts`): kernel launche
 reads of values by the host, each of which makes the host wait for the device. And it runs the
 library's fused kernels (:class:`plainnet.backend.ElementwiseKernel`): their C statements are
 interpreted with NumPy in the same order of operations (:class:`FakeKernel`), so their
-arithmetic is tested against the NumPy forms on any machine.
+arithmetic is tested against the NumPy forms on any machine. Kernels are called by CuPy's
+rules (:func:`check_call`), and each call can be recorded (``Counts.calls``) to be run again
+through the code CuPy writes for it.
 """
 
 from __future__ import annotations
@@ -362,9 +364,12 @@ class FakeMultiKernel:
         if self.fails:
             raise FakeCompileError(f"{m.name}: error: the fake compiler refuses this kernel")
         Counts.launch(m.name)
-        Counts.record(m, values, lambda: [
-            self.single.run({name: values[ours] for name, ours in m.values_of(k).items()})
-            for k in range(len(m.sizes))])
+
+        def run():
+            for k in range(len(m.sizes)):
+                self.single.run({name: values[ours] for name, ours in m.values_of(k).items()})
+
+        Counts.record(m, values, run)
 
 
 def check_call(kernel, values: dict, array_type) -> None:
