@@ -858,11 +858,13 @@ def test_losses_skip_value_checks_only_inside_targets_checked(fake):
     X, y = blobs(32)
     out = pn.tensor(X[:, :3], device="fake")
     labels = backend.to_device(y, "fake")
-    _, syncs = _counted(lambda: pn.losses.cross_entropy(out, labels))
-    assert syncs == 1  # the range check reads one flag
+    checked, syncs = _counted(lambda: pn.losses.cross_entropy(out, labels))
+    assert syncs == 1  # the range check reads one number
     with pn.losses.targets_checked():
-        _, syncs = _counted(lambda: pn.losses.cross_entropy(out, labels))
+        trusted, syncs = _counted(lambda: pn.losses.cross_entropy(out, labels))
         assert syncs == 0
+    assert checked - trusted == 1  # one reduction checks both ends of the range
+    with pn.losses.targets_checked():
         with pytest.raises(ValueError, match="shape"):  # shapes are still checked
             pn.losses.cross_entropy(out, labels[:5])
     with pytest.raises(ValueError, match="out of range"):

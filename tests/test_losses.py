@@ -317,6 +317,23 @@ def test_cross_entropy_finite_at_extreme_logits(dtype):
     np.testing.assert_allclose(probs.data, out.data, rtol=1e-6)
 
 
+@settings(max_examples=80, deadline=None)
+@given(st.data(), st.sampled_from([np.int8, np.int32, np.int64, np.uint8, np.uint64]),
+       st.integers(1, 5))
+def test_check_labels_refuses_exactly_the_labels_out_of_range(data, dtype, n_classes):
+    """Every integer dtype, both ends of the range, and each dtype's extremes."""
+    info = np.iinfo(dtype)
+    elements = (st.integers(max(int(info.min), -3), min(int(info.max), 6))
+                | st.sampled_from([int(info.min), int(info.max)]))
+    labels = data.draw(hnp.arrays(dtype, st.integers(1, 8), elements=elements))
+    values = [int(v) for v in labels]
+    if all(0 <= v < n_classes for v in values):
+        np.testing.assert_array_equal(losses.check_labels(labels, n_classes), values)
+    else:
+        with pytest.raises(ValueError, match="out of range"):
+            losses.check_labels(labels, n_classes)
+
+
 def test_cross_entropy_and_nll_errors():
     with pytest.raises(ValueError, match="class label 4 is out of range for 4 classes"):
         losses.cross_entropy(LOGITS, np.array([0, 1, 2, 3, 4, 0]))

@@ -171,11 +171,9 @@ def check_labels(labels, n_classes: int, what: str = "labels"):
     elif labels.dtype.kind not in "iub":
         raise TypeError(f"{what}: class labels must be integers; got dtype {labels.dtype}")
     labels = labels.astype(np.intp, copy=False)
-    if type(labels) is np.ndarray:
-        out_of_range = labels.size and (labels.min() < 0 or labels.max() >= n_classes)
-    else:  # one device round trip instead of two
-        out_of_range = labels.size and bool(((labels < 0) | (labels >= n_classes)).any())
-    if out_of_range:
+    # read as unsigned, a negative label is larger than any class count: one pass (on a
+    # device, one reduction and one read) checks both ends
+    if labels.size and int(labels.view(np.uintp).max()) >= n_classes:
         bad = labels[(labels < 0) | (labels >= n_classes)][0].item()
         raise ValueError(
             f"{what}: class label {bad} is out of range for {n_classes} classes "
