@@ -8,7 +8,10 @@ MNIST-shaped synthetic data (784 features in [0, 1), 10 classes) resident on the
 
 plainnet runs two ways: ``pn.fit(..., device="cuda")`` (the user's path: shuffling, loss and
 divergence checks, logs; the data handed to it already on the GPU) and a bare loop (forward,
-``backward``, ``step`` on batches already on the GPU), which is what the PyTorch loop does.
+``backward``, ``step`` on batches already on the GPU), which is what the PyTorch loop does;
+it checks its labels once and runs inside ``pn.losses.targets_checked()``, as docs/gpu.md
+advises for one's own loop (no check of each batch's labels, which would make the host
+wait for the GPU at every step).
 Each runs whole epochs, warmed up first (CuPy compiles its kernels on first use), timed
 between device synchronizations; the medians of
 ``--repeats`` runs give samples/s, TFLOP/s (6 * sum(m n) per sample, the three matmuls forward
@@ -103,17 +106,18 @@ class PlainnetLoop:
         self.model = _pn_mlp(pn, sizes).to("cuda")
         self.opt = pn.optim.Adam(self.model.parameters(), lr=1e-3)
         self.X = pn.backend.to_device(X, "cuda")
-        self.y = pn.backend.to_device(y, "cuda")
+        self.y = pn.losses.check_labels(pn.backend.to_device(y, "cuda"), sizes[-1])
 
     def train(self, epochs):
         pn, model, opt, bs = self.pn, self.model, self.opt, self.batch
-        for _ in range(epochs):
-            for i in range(0, len(self.X), bs):
-                out = model(pn.Tensor(self.X[i : i + bs]))
-                loss = pn.losses.cross_entropy(out, self.y[i : i + bs])
-                opt.zero_grad()
-                loss.backward()
-                opt.step()
+        with pn.losses.targets_checked():  # checked once above: no read of them per step
+            for _ in range(epochs):
+                for i in range(0, len(self.X), bs):
+                    out = model(pn.Tensor(self.X[i : i + bs]))
+                    loss = pn.losses.cross_entropy(out, self.y[i : i + bs])
+                    opt.zero_grad()
+                    loss.backward()
+                    opt.step()
 
 
 def _pn_mlp(pn, sizes):
