@@ -813,6 +813,32 @@ def test_a_networks_backward_never_makes_the_host_wait(fake):
     assert all(p.grad is not None for p in model.parameters())
 
 
+def test_a_loop_with_labels_checked_once_never_waits_for_the_device(fake):
+    """Forward, loss, backward and an Adam step, batch after batch, inside
+    ``targets_checked``: the host never reads from the device, so it can run ahead of it."""
+    X, y = blobs(64)
+    model = mlp().to("fake")
+    opt = pn.optim.Adam(model.parameters(), lr=1e-2)
+    X_dev = backend.to_device(X, "fake")
+    y_dev = pn.losses.check_labels(backend.to_device(y, "fake"), 3)
+
+    def steps():
+        with pn.losses.targets_checked():
+            for i in range(0, 64, 16):
+                loss = pn.losses.cross_entropy(model(pn.Tensor(X_dev[i:i + 16])),
+                                               y_dev[i:i + 16])
+                opt.zero_grad()
+                loss.backward()
+                opt.step()
+        return loss
+
+    before = [backend.to_numpy(p.data) for p in model.parameters()]
+    _, syncs = _counted(steps)
+    assert syncs == 0
+    assert all(not np.array_equal(backend.to_numpy(p.data), b)
+               for p, b in zip(model.parameters(), before, strict=True))
+
+
 def test_a_guarded_backward_still_repairs_where_on_a_device(fake):
     x = pn.tensor(np.array([0.0, 4.0], np.float32), requires_grad=True, device="fake")
     _, syncs = _counted(lambda: pn.where(x > 0, x.sqrt(), 0.0).sum().backward())
