@@ -301,10 +301,15 @@ def _cupy_include(cupy):
     return pathlib.Path(cupy.__file__).parent / "_core" / "include"
 
 
+#: CuPy's kinds of kernel argument (``_ArgKind`` in ``cupy/_core/_kernel.pxd``).
+_NDARRAY, _INDEXER, _SCALAR = 1, 2, 3
+
+
 def _cupy_call_in_cpp(cupy, kernel, values: dict, k: int) -> tuple[str, str, list[str]]:
     """C++ that runs ``kernel`` on ``values`` (host arrays and numbers by name) as CuPy
     runs it, on the CPU: the module CuPy's code generator writes for these arguments (the
-    non-raw arrays broadcast to the loop's shape), in namespace ``module<k>``; and
+    non-raw arrays broadcast to the loop's shape; CuPy would also merge contiguous
+    dimensions, which moves no position), in namespace ``module<k>``; and
     ``extern "C" void call<k>(void** data)``, which builds CuPy's ``CArray`` of each array
     (``data`` holds their addresses, in the order of the returned names) and ``CIndexer``,
     and calls the kernel: one thread runs the whole loop."""
@@ -323,12 +328,13 @@ def _cupy_call_in_cpp(cupy, kernel, values: dict, k: int) -> tuple[str, str, lis
         ctype = _kernel._get_typename(types_[p.ctype])
         if not isinstance(v, np.ndarray):  # a number, converted to the placeholder's type
             number = types_[p.ctype](v)
-            infos.append(_kernel._ArgInfo(3, _scalar.CScalar, types_[p.ctype], 0, True, True))
+            infos.append(_kernel._ArgInfo(_SCALAR, _scalar.CScalar, types_[p.ctype], 0, True,
+                                          True))
             literal = float(number).hex() if p.ctype == "T" else f"{int(number)}LL"
             passed.append(f"static_cast<{ctype}>({literal})")
             continue
         a = v if p.raw else np.broadcast_to(v, shape)
-        infos.append(_kernel._ArgInfo(1, cupy.ndarray, a.dtype.type, a.ndim,
+        infos.append(_kernel._ArgInfo(_NDARRAY, cupy.ndarray, a.dtype.type, a.ndim,
                                       a.flags.c_contiguous, True))
         dims = ", ".join(map(str, a.shape)) or "0"
         steps = ", ".join(map(str, a.strides)) or "0"
@@ -337,7 +343,7 @@ def _cupy_call_in_cpp(cupy, kernel, values: dict, k: int) -> tuple[str, str, lis
                   f"static_cast<{ctype}*>(data[{len(names)}]), shape{j}, strides{j});"]
         passed.append(f"a{j}")
         names.append(p.name)
-    infos.append(_kernel._ArgInfo(2, _carray.Indexer, None, len(shape), True, True))
+    infos.append(_kernel._ArgInfo(_INDEXER, _carray.Indexer, None, len(shape), True, True))
     lines += [f"const ptrdiff_t loop[] = {{{', '.join(map(str, shape))}}};",
               f"CIndexer<{len(shape)}, 1> indexer(loop);"]
     passed.append("indexer")
