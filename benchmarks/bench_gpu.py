@@ -84,7 +84,7 @@ class PlainnetFit:
         pn.seed(0)
         self.model = _pn_mlp(pn, sizes).to("cuda")
         self.opt = pn.optim.Adam(self.model.parameters(), lr=1e-3)
-        # on the GPU already, as for the other loops: a run of a few epochs would otherwise
+        # on the GPU already, as for the PyTorch loop: a run of a few epochs would otherwise
         # time the upload of the whole data set at every call
         self.X = pn.backend.to_device(X, "cuda")
         self.y = pn.backend.to_device(y, "cuda")
@@ -95,18 +95,14 @@ class PlainnetFit:
                     device="cuda")
 
 
-class PlainnetLoop:
+class PlainnetLoop(PlainnetFit):
+    """The same model, optimizer and data, trained by a bare loop instead of ``pn.fit``."""
+
     name = "plainnet loop"
 
     def __init__(self, sizes, X, y, batch):
-        import plainnet as pn
-
-        self.pn, self.batch = pn, batch
-        pn.seed(0)
-        self.model = _pn_mlp(pn, sizes).to("cuda")
-        self.opt = pn.optim.Adam(self.model.parameters(), lr=1e-3)
-        self.X = pn.backend.to_device(X, "cuda")
-        self.y = pn.losses.check_labels(pn.backend.to_device(y, "cuda"), sizes[-1])
+        super().__init__(sizes, X, y, batch)
+        self.y = self.pn.losses.check_labels(self.y, sizes[-1])
 
     def train(self, epochs):
         pn, model, opt, bs = self.pn, self.model, self.opt, self.batch
