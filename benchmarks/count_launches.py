@@ -12,7 +12,9 @@ Adam updates all parameters in a few launches, so its count here is an upper bou
     python benchmarks/count_launches.py [--batch-size 1024]
 
 The counts are of one training step after warm-up: forward, loss, backward, the optimizer's
-step and (plainnet) ``pn.fit``'s read of the loss and check of the gradients.
+step and (plainnet) ``pn.fit``'s read of the loss and check of the gradients; for plainnet
+also with ``cuda_graph=True``, where the forward, loss, backward and check are one launch of
+a recorded graph (counted as one launch).
 """
 
 from __future__ import annotations
@@ -38,8 +40,10 @@ def mlp(nn):
     return nn.Sequential(*layers)
 
 
-def plainnet_step(batch_size: int, steps: int = 4) -> tuple[int, int, collections.Counter]:
-    """(launches, host waits, launches by name) per step of ``pn.fit`` on the fake device."""
+def plainnet_step(batch_size: int, steps: int = 4, cuda_graph: bool = False
+                  ) -> tuple[int, int, collections.Counter]:
+    """(launches, host waits, launches by name) per step of ``pn.fit`` on the fake device
+    (with ``cuda_graph``: a step once the graph is recorded)."""
     sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1] / "tests"))
     import plainnet as pn
     from fake_device import Counts, FakeArray, FakeBackend
@@ -59,14 +63,15 @@ def plainnet_step(batch_size: int, steps: int = 4) -> tuple[int, int, collection
         Counts.log = []
         n = n_steps * batch_size
         pn.fit(model, X[:n], y[:n], optimizer=optimizer, epochs=1, batch_size=batch_size,
-               metrics=(), verbose=0, device="fake")
+               metrics=(), verbose=0, device="fake", cuda_graph=cuda_graph)
         found = (Counts.launches, Counts.syncs, collections.Counter(Counts.log))
         Counts.log = None
         return found
 
     epoch(1)  # warm-up: the optimizer's state is made
     one, two = epoch(steps), epoch(2 * steps)
-    # the difference is ``steps`` steps: the work of an epoch (shuffle, snapshot) cancels
+    # the difference is ``steps`` steps: the work of an epoch (shuffle, snapshot) cancels, and
+    # so do a graph's first steps (two without it, the recording)
     names = collections.Counter({k: (two[2][k] - one[2][k]) // steps for k in two[2]})
     return (two[0] - one[0]) // steps, (two[1] - one[1]) // steps, +names
 
@@ -137,10 +142,12 @@ def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--batch-size", type=int, default=1024)
     args = parser.parse_args(argv)
-    launches, waits, names = plainnet_step(args.batch_size)
     print(f"784-128-64-10 MLP, batch {args.batch_size}, Adam: one training step")
-    print(f"plainnet: {launches} kernel launches, {waits} host wait(s)")
-    print("  " + ", ".join(f"{k} {v}" for k, v in names.most_common()))
+    for cuda_graph in (False, True):
+        launches, waits, names = plainnet_step(args.batch_size, cuda_graph=cuda_graph)
+        print(f"plainnet{', cuda_graph=True' if cuda_graph else ''}: {launches} kernel "
+              f"launches, {waits} host wait(s)")
+        print("  " + ", ".join(f"{k} {v}" for k, v in names.most_common()))
     try:
         t_launches, t_waits, t_names = torch_step(args.batch_size)
     except ImportError:

@@ -14,6 +14,12 @@ interpreted with NumPy in the same order of operations (:class:`FakeKernel`), so
 arithmetic is tested against the NumPy forms on any machine. Kernels are called by CuPy's
 rules (:func:`check_call`), and each call can be recorded (``Counts.calls``) to be run again
 through the code CuPy writes for it.
+
+The fake devices record graphs as CUDA stream capture does (:class:`Capture`): while
+recording, each operation is kept as a step to run again when the graph is launched, on the
+same arrays; reading a value on the host or uploading host data is refused, as on a capturing
+stream; and since a GPU does not run recorded work, arrays written while recording get their
+values back when it ends, and arrays made while recording hold garbage until a launch.
 """
 
 from __future__ import annotations
@@ -63,8 +69,116 @@ def _host_copies(values: dict) -> dict:
     return {name: v.a.copy() if isinstance(v, DeviceArray) else v for name, v in values.items()}
 
 
+class FakeCaptureError(RuntimeError):
+    """What the fake device raises where CUDA refuses an operation on a capturing stream
+    (``cudaErrorStreamCaptureUnsupported``): a read by the host, an upload of host data."""
+
+
+def _sync():
+    """The host reads a value: it waits for the device (refused while recording a graph)."""
+    if _CAPTURES:
+        raise FakeCaptureError("operation not permitted when stream is capturing (the host "
+                               "read a value)")
+    Counts.syncs += 1
+
+
+def _base(a: np.ndarray) -> np.ndarray:
+    """The array that owns ``a``'s memory."""
+    while isinstance(a.base, np.ndarray):
+        a = a.base
+    return a
+
+
+def _buffers(x) -> list:
+    """The NumPy arrays inside ``x`` (device arrays, arrays, nested lists, tuples, dicts)."""
+    if isinstance(x, DeviceArray):
+        return [x.a]
+    if isinstance(x, np.ndarray):
+        return [x]
+    if isinstance(x, (list, tuple)):
+        return [b for v in x for b in _buffers(v)]
+    if isinstance(x, dict):
+        return [b for v in x.values() for b in _buffers(v)]
+    return []
+
+
+class Capture:
+    """Graph capture on the fake devices, as CUDA's stream capture.
+
+    Each operation still runs while recording (the results' shapes and dtypes are needed) and
+    is kept as a step (:meth:`record`) that runs it again on the same arrays: a new array
+    made by the operation gets the new values in place. As on a GPU, where nothing recorded
+    runs until a launch, :meth:`end` puts back the values of the arrays that existed before
+    and were written, and fills the arrays made while recording with garbage (every byte
+    0xFF: NaN, -1)."""
+
+    def __init__(self):
+        self.steps: list = []
+        self.saved: dict = {}  # id -> (array that existed before, its values)
+        self.made: dict = {}  # id -> array made while recording
+
+    def record(self, compute, wrap, inputs=(), written=()):
+        """``wrap(compute())``, kept as a step: ``compute`` gives the raw result (and makes
+        the writes into ``written``, the NumPy arrays it changes in place)."""
+        for a in written:
+            base = _base(a)
+            if id(base) not in self.made and id(base) not in self.saved:
+                self.saved[id(base)] = (base, base.copy())
+        result = wrap(compute())
+        read = {id(_base(b)) for b in _buffers(inputs)} | {id(_base(b)) for b in written}
+        fresh = [(k, a) for k, a in enumerate(_buffers(result)) if id(_base(a)) not in read]
+        for _, a in fresh:
+            self.made[id(_base(a))] = _base(a)
+
+        def step():
+            values = _buffers(wrap(compute()))
+            for k, a in fresh:
+                a[...] = values[k]
+
+        self.steps.append(step)
+        return result
+
+    def end(self) -> FakeGraph:
+        for base, values in self.saved.values():
+            base[...] = values
+        for base in self.made.values():
+            if base.flags.writeable:  # every bit set
+                base[...] = np.nan if base.dtype.kind in "fc" else ~np.zeros((), base.dtype)
+        return FakeGraph(self.steps)
+
+
+class FakeGraph:
+    """A graph recorded on a fake device: :meth:`launch` runs its steps, one launch."""
+
+    def __init__(self, steps):
+        self.steps = steps
+        self.launches = 0
+
+    def launch(self):
+        Counts.launch("graph")
+        self.launches += 1
+        for step in self.steps:
+            step()
+
+
+_CAPTURES: list[Capture] = []  # the capture under way, if any
+
+
+def _compute(compute, wrap, inputs=(), written=()):
+    """``wrap(compute())``; recorded as a step of the graph being captured, if any."""
+    if _CAPTURES:
+        return _CAPTURES[-1].record(compute, wrap, inputs, written)
+    return wrap(compute())
+
+
+def _identity(x):
+    return x
+
+
 #: Methods of an array that read its values into host memory.
 _HOST_READS = frozenset({"item", "tolist", "get"})
+#: Methods that change the array itself.
+_IN_PLACE = frozenset({"fill", "sort", "put", "partition", "resize"})
 #: Methods and functions that make a view (no kernel launch) of a contiguous array.
 _VIEWS = frozenset({"reshape", "ravel", "view", "transpose", "swapaxes", "squeeze",
                     "expand_dims", "broadcast_to", "moveaxis"})
@@ -130,21 +244,26 @@ class DeviceArray(np.lib.mixins.NDArrayOperatorsMixin):
             return NotImplemented
         Counts.launch(ufunc.__name__)
         cls = type(self)
-        args = [cls._operand(x) for x in inputs]
         out = kwargs.get("out")
         if out is not None:
             kwargs["out"] = tuple(cls._operand(o) for o in out)
-        result = ufunc(*args, **kwargs)
+
+        def compute():
+            return ufunc(*(cls._operand(x) for x in inputs), **kwargs)
+
         if out is not None:
+            _compute(compute, _identity, inputs, kwargs["out"])
             return out[0] if len(out) == 1 else out
-        return cls._wrap(result)
+        return _compute(compute, cls._wrap, inputs)
 
     def __array_function__(self, func, types, args, kwargs):
         _count_call(func.__name__, args)
         cls = type(self)
-        args = cls._operand(args)
-        kwargs = {k: cls._operand(v) for k, v in kwargs.items()}
-        return cls._wrap(func(*args, **kwargs))
+
+        def compute():
+            return func(*cls._operand(args), **{k: cls._operand(v) for k, v in kwargs.items()})
+
+        return _compute(compute, cls._wrap, (args, kwargs), _buffers(kwargs.get("out")))
 
     # -- indexing (like CuPy, NumPy index arrays are accepted; values must be on device) ----
     @classmethod
@@ -161,11 +280,17 @@ class DeviceArray(np.lib.mixins.NDArrayOperatorsMixin):
         parts = index if isinstance(index, tuple) else (index,)
         if any(isinstance(k, (DeviceArray, np.ndarray, list)) for k in parts):
             Counts.launch("gather")  # basic indexing makes a view, no launch
-        return type(self)._wrap(self.a[type(self)._index(index)])
+        cls = type(self)
+        return _compute(lambda: self.a[cls._index(index)], cls._wrap, (self, parts))
 
     def __setitem__(self, index, value):
         Counts.launch("setitem")
-        self.a[type(self)._index(index)] = type(self)._operand(value)
+        cls = type(self)
+
+        def compute():
+            self.a[cls._index(index)] = cls._operand(value)
+
+        _compute(compute, _identity, (index, value), [self.a])
 
     # -- the rest of the ndarray interface ---------------------------------------------------
     def __getattr__(self, name):
@@ -176,15 +301,20 @@ class DeviceArray(np.lib.mixins.NDArrayOperatorsMixin):
         if callable(attr):
             def method(*args, **kwargs):
                 if name in _HOST_READS:
-                    Counts.syncs += 1
-                elif name not in _VIEWS and not (
+                    _sync()
+                    return cls._wrap(attr(*cls._operand(args)))
+                if name not in _VIEWS and not (
                     name == "astype" and np.dtype(args[0]) == self.a.dtype
                     and kwargs.get("copy") is False
                 ):
                     Counts.launch(name)
-                args = cls._operand(args)
-                kwargs = {k: cls._operand(v) for k, v in kwargs.items()}
-                return cls._wrap(attr(*args, **kwargs))
+
+                def compute():
+                    return attr(*cls._operand(args),
+                                **{k: cls._operand(v) for k, v in kwargs.items()})
+
+                written = [self.a] if name in _IN_PLACE else _buffers(kwargs.get("out"))
+                return _compute(compute, cls._wrap, (self, args, kwargs), written)
 
             return method
         return cls._wrap(attr) if isinstance(attr, np.ndarray) else attr
@@ -196,19 +326,19 @@ class DeviceArray(np.lib.mixins.NDArrayOperatorsMixin):
         return (type(self)._wrap(v) for v in self.a)
 
     def __float__(self):
-        Counts.syncs += 1
+        _sync()
         return float(self.a)
 
     def __int__(self):
-        Counts.syncs += 1
+        _sync()
         return int(self.a)
 
     def __index__(self):
-        Counts.syncs += 1
+        _sync()
         return int(self.a)
 
     def __bool__(self):
-        Counts.syncs += 1
+        _sync()
         return bool(self.a)
 
     def __repr__(self):
@@ -255,10 +385,15 @@ class FakeModule:
             return x
 
         def call(*args, **kwargs):
+            if _CAPTURES and name in ("asarray", "array") and isinstance(args[0], np.ndarray):
+                raise FakeCaptureError("operation not permitted when stream is capturing "
+                                       "(an upload of host data)")
             _count_call(name, args)
-            args = unwrap(args)
-            kwargs = {k: unwrap(v) for k, v in kwargs.items()}
-            return cls._wrap(func(*args, **kwargs))
+
+            def compute():
+                return func(*unwrap(args), **{k: unwrap(v) for k, v in kwargs.items()})
+
+            return _compute(compute, cls._wrap, (args, kwargs), _buffers(kwargs.get("out")))
 
         return call
 
@@ -286,21 +421,41 @@ class FakeBackend(backend.Backend):
         return (self.array_type,)
 
     def to_host(self, array):
-        Counts.syncs += 1
+        _sync()
         self.downloads += 1
         return array.a.copy()
 
     def from_host(self, array, index):
+        if _CAPTURES:
+            raise FakeCaptureError("operation not permitted when stream is capturing (an "
+                                   "upload of host data)")
         self.uploads += 1
         return self.array_type(np.array(array, copy=True))
 
     def add_at(self, target, index, values):
-        np.add.at(target.a, self.array_type._index(index), self.array_type._operand(values))
+        cls = self.array_type
+
+        def compute():
+            np.add.at(target.a, cls._index(index), cls._operand(values))
+
+        _compute(compute, _identity, (index, values), [target.a])
 
     def erf(self, array):
         from scipy.special import erf
 
-        return self.array_type(erf(array.a).astype(array.dtype))
+        return _compute(lambda: erf(array.a).astype(array.dtype), self.array_type, array)
+
+    captures = True
+
+    def capture(self, index, fn):
+        capture = Capture()
+        _CAPTURES.append(capture)
+        try:
+            result = fn()
+        finally:  # a capture that failed ran nothing either
+            _CAPTURES.pop()
+            graph = capture.end()
+        return graph, result
 
     def elementwise(self, kernel):
         if not self.compiles:
@@ -369,7 +524,9 @@ class FakeMultiKernel:
             for k in range(len(m.sizes)):
                 self.single.run({name: values[ours] for name, ours in m.values_of(k).items()})
 
-        Counts.record(m, values, run)
+        written = [values[f"{name}_{k}"].a for name in m.single.outputs
+                   for k in range(len(m.sizes))]
+        _compute(lambda: Counts.record(m, values, run), _identity, values, written)
 
 
 def check_call(kernel, values: dict, array_type) -> None:
@@ -465,7 +622,9 @@ class FakeKernel:
         if self.fails:
             raise FakeCompileError(f"{k.name}: error: the fake compiler refuses this kernel")
         Counts.launch(k.name)
-        Counts.record(k, values, lambda: self.run(values))
+        written = [values[name].a for name in (*k.outputs, *k.raw_outputs)]
+        _compute(lambda: Counts.record(k, values, lambda: self.run(values)), _identity, values,
+                 written)
 
     def run(self, values):
         """The kernel's work on ``values`` (by name), uncounted."""

@@ -912,7 +912,7 @@ def test_losses_skip_value_checks_only_inside_targets_checked(fake):
 @pytest.mark.parametrize("compiles", [True, False], ids=["fused", "array-functions"])
 def test_one_read_gives_the_loss_and_whether_all_is_finite(fake, loss, grad, finite, reads,
                                                            compiles):
-    from plainnet.training.loop import _read_step
+    from plainnet.training.finite import read_step
 
     fake.compiles = compiles
     w = pn.tensor(np.zeros(2, np.float32), requires_grad=True, device="fake")
@@ -922,7 +922,7 @@ def test_one_read_gives_the_loss_and_whether_all_is_finite(fake, loss, grad, fin
     Counts.reset()
     Counts.log = []
     with np.errstate(over="ignore", invalid="ignore"):
-        value, ok = _read_step(pn.tensor(np.float32(loss), device="fake"), [w, v])
+        value, ok = read_step(pn.tensor(np.float32(loss), device="fake"), [w, v])
     launched, Counts.log = Counts.log, None
     assert ok is finite
     assert value == pytest.approx(loss, nan_ok=True)

@@ -369,3 +369,62 @@ def test_fit_on_cupy_data_equals_fit_on_host_data(cupy):
     for key in runs[0][0]:
         np.testing.assert_allclose(runs[1][0][key], runs[0][0][key], **F32, err_msg=key)
     np.testing.assert_allclose(runs[1][1]["val_loss"], runs[0][1]["val_loss"], **F32)
+
+
+# --------------------------------------------------------------------------- CUDA graphs
+@pytest.mark.parametrize(
+    ("build", "options"),
+    [
+        ({}, {}),
+        ({"batchnorm": True}, {"sample_weight": True, "optimizer": "sgd",
+                               "validation_split": 0.2}),
+    ],
+    ids=["adam", "batchnorm-weighted-sgd"],
+)
+def test_training_with_a_cuda_graph_equals_training_without(build, options):
+    X, y = blobs()
+    options = dict(options)
+    if options.pop("sample_weight", False):
+        options["sample_weight"] = np.linspace(0.5, 1.5, len(X))
+    runs = []
+    for cuda_graph in (False, True):
+        model = mlp(seed=3, **build)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")  # recorded, launched and kept: no warning
+            history = pn.fit(model, X, y, epochs=3, batch_size=32, seed=5, verbose=0,
+                             device="cuda", cuda_graph=cuda_graph, **options)
+        runs.append((small_net.host_state(model), history.history))
+    (plain_state, plain_hist), (graph_state, graph_hist) = runs
+    # the same kernels on the same numbers; only cuBLAS may pick another algorithm on the
+    # graph's stream
+    for key in plain_state:
+        np.testing.assert_allclose(graph_state[key], plain_state[key], rtol=1e-3, atol=1e-4,
+                                   err_msg=key)
+    np.testing.assert_allclose(graph_hist["loss"], plain_hist["loss"], rtol=1e-4)
+
+
+def test_a_cuda_graph_step_launches_once(cupy, monkeypatch):
+    launches = []
+    launch = backend._CUDAGraph.launch
+    monkeypatch.setattr(backend._CUDAGraph, "launch",
+                        lambda self: (launches.append(self), launch(self))[1])
+    X, y = blobs()  # 256 rows: 8 full batches of 32 an epoch
+    pn.fit(mlp(seed=3), X, y, epochs=2, batch_size=32, verbose=0, device="cuda",
+           cuda_graph=True)
+    assert len(launches) == 2 * 8 - 2 and len(set(map(id, launches))) == 1
+
+
+def test_dropout_is_not_captured_and_training_goes_on():
+    X, y = blobs()
+    runs = []
+    for cuda_graph in (False, True):
+        model = mlp(seed=3, dropout=0.2)
+        if cuda_graph:
+            with pytest.warns(RuntimeWarning, match="not run as a graph.*could not be recorded"):
+                pn.fit(model, X, y, epochs=2, batch_size=32, seed=5, verbose=0,
+                       device="cuda", cuda_graph=True)
+        else:
+            pn.fit(model, X, y, epochs=2, batch_size=32, seed=5, verbose=0, device="cuda")
+        runs.append(small_net.host_state(model))
+    for key in runs[0]:
+        np.testing.assert_allclose(runs[1][key], runs[0][key], rtol=1e-4, atol=1e-5)

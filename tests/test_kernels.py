@@ -31,10 +31,10 @@ from plainnet import backend, kernels, losses
 from plainnet.autodiff import ops
 from plainnet.nn import functional as F
 from plainnet.optimize import rules
-from plainnet.training import loop
+from plainnet.training import finite
 
 KERNELS = (*rules.KERNELS, ops._RELU_BACKWARD, losses._CE_EXP, losses._CE_ROWS,
-           losses._CE_BACKWARD, loop._pair_kernel(0), loop._pair_kernel(3), F._BIAS_RELU)
+           losses._CE_BACKWARD, finite.pair_kernel(0), finite.pair_kernel(3), F._BIAS_RELU)
 #: Each update rule's kernel over three tensors (7, 1 and 20 values) in one launch.
 MULTI_SIZES = (7, 1, 20)
 MULTI = tuple(kernels.multi_tensor(k, ("grad",), MULTI_SIZES) for k in rules.KERNELS)
@@ -721,10 +721,10 @@ def test_only_plain_contiguous_launches_of_one_shape_wait(devices):
 
 def test_kernels_that_use_the_position_stay_single():
     assert rules._ADAM.plain and ops._RELU_BACKWARD.plain
-    assert not loop._pair_kernel(2).plain  # reads i
+    assert not finite.pair_kernel(2).plain  # reads i
     assert not losses._CE_BACKWARD.plain and not losses._CE_ROWS.plain
     with pytest.raises(ValueError, match="only plain elementwise"):
-        kernels.multi_tensor(loop._pair_kernel(2), ("loss",), (3,))
+        kernels.multi_tensor(finite.pair_kernel(2), ("loss",), (3,))
 
 
 def test_an_empty_array_does_not_wait(devices):

@@ -29,12 +29,15 @@ __all__ = [
     "DeviceMismatchError",
     "DeviceUnavailableError",
     "ElementwiseKernel",
+    "GraphCaptureError",
     "array_module",
     "canonical_device",
+    "capture",
     "device_context",
     "device_count",
     "device_of",
     "get_backend",
+    "graph_stream",
     "is_available",
     "is_device_array",
     "register_backend",
@@ -58,6 +61,11 @@ class DeviceUnavailableError(ValueError, RuntimeError):
 
 class DeviceMismatchError(ValueError):
     """One operation was given arrays on two devices; plainnet never moves data implicitly."""
+
+
+class GraphCaptureError(RuntimeError):
+    """Work could not be recorded as a device graph (:func:`capture`): the device kind does
+    not record graphs, or the work moved data between the host and the device."""
 
 
 class Backend:
@@ -149,6 +157,20 @@ class Backend:
         """The exceptions by which a kernel of :meth:`elementwise` says, at its first call,
         that it could not be compiled here (nothing has run then)."""
         return ()
+
+    # -- graphs: work recorded once and launched again ---------------------------------------
+    captures: bool = False
+    """Whether this kind records work as graphs (:meth:`capture`)."""
+
+    def graph_stream(self, index: int):
+        """A context manager in which device ``index``'s work goes to a queue (stream) of its
+        own, where graphs are captured and launched; work queued before it is done first."""
+        return contextlib.nullcontext()
+
+    def capture(self, index: int, fn):
+        """``(graph, fn())``: the device work of ``fn()`` recorded, not run; ``graph.launch()``
+        runs it, on the same arrays. Called inside :meth:`graph_stream`."""
+        raise GraphCaptureError(f"device kind {self.name!r} does not record graphs")
 
 
 class CPUBackend(Backend):
@@ -272,6 +294,39 @@ class CUDABackend(Backend):
             self._kernels[kernel] = compiled
         return compiled
 
+    captures = True
+
+    @contextlib.contextmanager
+    def graph_stream(self, index: int):
+        cupy = self.module()
+        with cupy.cuda.Device(index):
+            before = cupy.cuda.get_current_stream()
+            stream = cupy.cuda.Stream(non_blocking=True)
+            stream.wait_event(before.record())
+            try:
+                with stream:
+                    yield
+            finally:
+                before.wait_event(stream.record())
+
+    def capture(self, index: int, fn):
+        # CUDA stream capture records the kernels and copies queued on the current stream.
+        # Its arrays come from a memory pool of its own, which the graph keeps: no later
+        # allocation can be handed a block the graph writes when it is launched.
+        cupy = self.module()
+        stream = cupy.cuda.get_current_stream()
+        pool = cupy.cuda.MemoryPool()
+        with cupy.cuda.Device(index), cupy.cuda.using_allocator(pool.malloc):
+            stream.begin_capture()
+            try:
+                result = fn()
+            except BaseException:
+                with contextlib.suppress(Exception):  # the capture is invalid by now
+                    stream.end_capture()
+                raise
+            graph = stream.end_capture()
+        return _CUDAGraph(graph, pool), result
+
     def compile_errors(self) -> tuple[type[BaseException], ...]:
         cupy = self.module()
         errors = [cupy.cuda.compiler.CompileException]
@@ -282,6 +337,18 @@ class CUDABackend(Backend):
         else:
             errors.append(NVRTCError)
         return tuple(errors)
+
+
+class _CUDAGraph:
+    """A captured ``cupy.cuda.Graph`` and the memory pool its arrays came from."""
+
+    def __init__(self, graph, pool):
+        self.graph = graph
+        self.pool = pool
+
+    def launch(self) -> None:
+        """Run the recorded work on the current stream."""
+        self.graph.launch()
 
 
 _TYPES: dict[type, Backend | None] = {}
@@ -473,6 +540,7 @@ def to_device(x, device):
         if not target.indexed or target.index_of(x) == index:
             return x
         return target.move(x, index)
+    _refuse_while_capturing(f"a copy from {device_of(x)!r} to {target.device_name(index)!r}")
     host = x if source is CPU else source.to_host(x)
     return target.from_host(host, index)
 
@@ -486,6 +554,7 @@ def to_numpy(x) -> np.ndarray:
     backend = _backend_of(x)
     if backend is None or backend is CPU:
         return np.asarray(x)
+    _refuse_while_capturing(f"a copy from {device_of(x)!r} to the host")
     return backend.to_host(x)
 
 
@@ -563,6 +632,50 @@ def device_context(device):
     does nothing for ``"cpu"``."""
     backend, index = _parse(device)
     return backend.device_context(index)
+
+
+_CAPTURING: list[str] = []  # the device whose work is being recorded, if any
+
+
+def _refuse_while_capturing(what: str) -> None:
+    if _CAPTURING:
+        raise GraphCaptureError(
+            f"{what} was asked for while work on {_CAPTURING[0]!r} was being recorded as a "
+            "graph: a graph runs on the device alone, so the recorded work can neither read "
+            "values on the host nor take data from it (Dropout's masks, for one, are drawn on "
+            "the host)"
+        )
+
+
+def graph_stream(device):
+    """A context manager in which ``device``'s work goes to a stream of its own, where graphs
+    are captured (:func:`capture`) and launched. Work queued before starts first, and work
+    queued after waits for it. Does nothing where the device kind records no graphs."""
+    backend, index = _parse(device)
+    return backend.graph_stream(index)
+
+
+def capture(device, fn):
+    """Record the device work of ``fn()`` as a graph, without running it.
+
+    Returns ``(graph, fn())``. ``graph.launch()`` runs the recorded work again, with no
+    Python and one launch: the same kernels, on the same arrays, with the same numbers, so
+    new inputs go in by copying them into the arrays the work reads. On ``"cuda"`` this is
+    CUDA stream capture (a ``cupy.cuda.Graph``); call it inside :func:`graph_stream`. The
+    arrays made while recording belong to the graph (until it is launched they hold no
+    values); ``fn`` must not move data between the host and the device
+    (:class:`GraphCaptureError`).
+    """
+    backend, index = _parse(device)
+    if not backend.captures:
+        raise GraphCaptureError(
+            f"device {backend.device_name(index)!r} does not record graphs (only 'cuda' does)"
+        )
+    _CAPTURING.append(backend.device_name(index))
+    try:
+        return backend.capture(index, fn)
+    finally:
+        _CAPTURING.pop()
 
 
 def synchronize(device) -> None:

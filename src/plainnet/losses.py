@@ -57,26 +57,28 @@ REDUCTIONS = ("mean", "sum", "none")
 # --------------------------------------------------------------------------- input checks
 class _Checks(threading.local):
     skip_values = False  # set by targets_checked()
+    positive_weights = False  # set by targets_checked(positive_weights=True)
 
 
 _CHECKS = _Checks()
 
 
 @contextlib.contextmanager
-def targets_checked():
+def targets_checked(positive_weights: bool = False):
     """A block in which the losses do not re-check the *values* of integer labels and sample
     weights on each call (shapes, dtypes and devices are still checked).
 
     For a training loop that checked all its labels (:func:`check_labels`) and weights once
     before it started: on a GPU each of those per-batch checks makes the host wait for the
-    device. Per thread.
+    device. With ``positive_weights`` (every sample weight is above 0, so no batch's weights
+    sum to 0), a weighted mean divides by the weights' sum where it lies, unread. Per thread.
     """
-    prev = _CHECKS.skip_values
-    _CHECKS.skip_values = True
+    prev = _CHECKS.skip_values, _CHECKS.positive_weights
+    _CHECKS.skip_values, _CHECKS.positive_weights = True, bool(positive_weights)
     try:
         yield
     finally:
-        _CHECKS.skip_values = prev
+        _CHECKS.skip_values, _CHECKS.positive_weights = prev
 
 
 def _as_input(x) -> Tensor:
@@ -214,7 +216,10 @@ def _reduce(loss: Tensor, reduction: str, w: np.ndarray | None) -> Tensor:
         return weighted
     if reduction == "sum":
         return weighted.sum()
-    total = float(w.sum()) * (loss.size // max(loss.shape[0], 1))
+    per_sample = loss.size // max(loss.shape[0], 1)
+    if _CHECKS.positive_weights:
+        return weighted.sum() / (w.sum() * per_sample)
+    total = float(w.sum()) * per_sample
     if total <= 0:
         raise ValueError("sample_weight sums to 0: the weighted mean is undefined")
     return weighted.sum() / total
@@ -496,7 +501,9 @@ def cross_entropy(
     ls = _check_smoothing(label_smoothing)
     n, c = x.shape
     w = _sample_weight(sample_weight, n, x)
-    if reduction == "mean" and w is not None and not w.sum() > 0:
+    if reduction == "mean" and w is not None and not _CHECKS.positive_weights and (
+        not w.sum() > 0
+    ):
         raise ValueError("sample_weight sums to 0: the weighted mean is undefined")
     raw = target.data if isinstance(target, Tensor) else target
     t_shape = raw.shape if _backend.is_device_array(raw) else np.shape(raw)

@@ -13,8 +13,9 @@ from .. import backend as _backend
 from .._validation import as_float_array, check_int
 from ..autodiff import Tensor, no_grad
 from ..callbacks import Callback
-from ..kernels import ElementwiseKernel, run_fused
 from ..random import get_rng
+from .finite import all_finite, gradients, read_step, sums_of_squares
+from .graphed import WARMUP_STEPS, capture_step
 from .history import History
 from .metrics import CLASSIFICATION_LOSSES, get_metric
 from .progress import ProgressLogger
@@ -81,74 +82,6 @@ def _prepare_targets(y, n: int, loss_name: str | None, dtype) -> np.ndarray:
     return y
 
 
-def _gradients(params) -> list:
-    """The gradient arrays of ``params`` that have one."""
-    grads = []
-    for p in params:
-        g = p.grad
-        if g is not None:
-            grads.append(g.data if isinstance(g, Tensor) else g)
-    return grads
-
-
-def _sums_of_squares(grads) -> list:
-    """Each gradient's sum of squares (on its device): finite exactly when the gradient is,
-    unless it overflows. One BLAS dot is much cheaper than ``isfinite``, which makes a boolean
-    array."""
-    return [v.dot(v) for v in (g.reshape(-1) for g in grads)]
-
-
-def _all_finite(grads, sums=None) -> bool:
-    """Whether every gradient is finite. Given their sums of squares (host numbers), only a
-    gradient whose sum is not finite (it may have overflowed) is looked at entry by entry;
-    without them, each one is."""
-    if sums is None:
-        sums = [np.inf] * len(grads)
-    return all(np.isfinite(s) or bool(np.isfinite(g).all())
-               for g, s in zip(grads, sums, strict=True))
-
-
-def _read_step(loss, params) -> tuple[float, bool]:
-    """``(loss value, whether the loss and every gradient are finite)`` after a backward pass
-    on a device, with one read from it (each separate read would make the host wait for the
-    device again): each gradient's sum of squares (finite exactly when the gradient is,
-    unless it overflows), and one kernel that puts the loss and the sum of the sums side by
-    side. Where that pair is not finite (the step diverged, or a sum overflowed), a second look
-    finds out which."""
-    grads = _gradients(params)
-    data = loss.data
-    xp = _backend.array_module(data)
-    squares = _sums_of_squares(grads)
-    pair = np.empty_like(data, shape=(2,))
-    if not run_fused(_pair_kernel(len(squares)), data, loss=data, pair=pair,
-                     **{f"square{k}": v for k, v in enumerate(squares)}):
-        pair = xp.stack([data.reshape(()), sum(squares, xp.zeros((), data.dtype))])
-    value, total = _backend.to_numpy(pair).tolist()
-    if np.isfinite(value) and np.isfinite(total):
-        return value, True
-    # neither half of the pair is finite then: read the loss and each sum, then look at the
-    # gradients whose sum is not finite
-    value, *sums = _backend.to_numpy(xp.stack([data.reshape(()), *squares])).tolist()
-    return value, bool(np.isfinite(value)) and _all_finite(grads, sums)
-
-
-_PAIRS: dict[int, ElementwiseKernel] = {}
-
-
-def _pair_kernel(n: int) -> ElementwiseKernel:
-    """The kernel writing ``pair = (loss, square0 + ... + square{n-1})``. Where either is not
-    finite, neither half is (0 times infinity is NaN)."""
-    kernel = _PAIRS.get(n)
-    if kernel is None:
-        names = tuple(f"square{k}" for k in range(n))
-        total = " + ".join(names) or "0"
-        kernel = _PAIRS[n] = ElementwiseKernel(
-            f"loss_and_squares_{n}", ("loss", *names), ("pair",),
-            f"pair = (i == 0) * loss + (i == 1) * ({total});",
-        )
-    return kernel
-
-
 def _evaluate(model, X, y, loss_fn, metric_fns, loss_name, batch_size, y_host=None) -> dict:
     """Loss and metrics on ``(X, y)`` in eval mode, batch by batch, with no graph.
 
@@ -192,6 +125,7 @@ def fit(
     verbose: int = 1,
     sample_weight=None,
     device: str | None = None,
+    cuda_graph: bool = False,
 ) -> History:
     r"""Train ``model`` on ``(X, y)`` by mini-batch gradient descent.
 
@@ -236,6 +170,15 @@ def fit(
         may already be device arrays on that device (``X`` stays there; ``y`` and the weights
         are read to the host once, for the split and the metrics); data on another device is
         refused with :class:`plainnet.backend.DeviceMismatchError`.
+    cuda_graph : bool, default False
+        On a GPU, record the step's forward pass, loss and backward pass once as a CUDA graph
+        (after two full batches without one) and launch it for each full batch: one launch
+        instead of one per kernel, for small networks whose speed the host's launches
+        bound. The graph is checked against the step computed without one on the batch it is
+        recorded on; where it can't be recorded (a model that draws random numbers on the
+        host, as ``Dropout``, or reads values in its forward pass) or disagrees, a
+        ``RuntimeWarning`` says why and training goes on without it. The optimizer's update
+        is not recorded (one launch already). See ``docs/gpu.md``.
 
     Returns
     -------
@@ -261,6 +204,8 @@ def fit(
     batch_size = check_int(batch_size, "batch_size", minimum=1)
     if verbose not in (0, 1, 2):
         raise ValueError(f"verbose must be 0, 1 or 2; got {verbose!r}")
+    if not isinstance(cuda_graph, bool):
+        raise TypeError(f"cuda_graph must be True or False; got {cuda_graph!r}")
     if not (isinstance(validation_split, (int, float)) and 0 <= validation_split < 1):
         raise ValueError(f"validation_split must be in [0, 1); got {validation_split!r}")
     loss_name = _loss_name(loss)
@@ -272,6 +217,11 @@ def fit(
             move_state(optimizer, device)
     device = model.device
     on_host = device == "cpu"
+    if cuda_graph and not _backend.get_backend(device).captures:
+        raise ValueError(
+            f"cuda_graph=True records the training step as a CUDA graph, on a GPU; the model "
+            f"trains on {device!r}. Pass device='cuda', or leave cuda_graph False."
+        )
     if isinstance(optimizer, str):
         optimizer = get_optimizer(optimizer, model.parameters())
     params = model.parameters()
@@ -349,6 +299,7 @@ def fit(
     if trusted and loss_name in LABEL_LOSSES:
         unchecked_labels = [a for a in (y, y_val) if a is not None and a.ndim == 1]
     y_val_host = None
+    positive = weights is None or bool(np.all(weights > 0))  # no batch's weights sum to 0
     if not on_host:  # the data go to the device once; shuffling gathers there
         y_host = y
         X, y = _backend.to_device(X, device), _backend.to_device(y, device)
@@ -357,6 +308,7 @@ def fit(
         if X_val is not None:
             y_val_host = y_val
             X_val, y_val = _backend.to_device(X_val, device), _backend.to_device(y_val, device)
+    graph, warm, tried = None, 0, False  # the captured step, full batches before it
     model.train()
     for cb in all_callbacks:
         cb.on_train_begin({})
@@ -364,7 +316,8 @@ def fit(
         # divergence is detected and reported clearly; NumPy's overflow chatter is noise
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"), \
                 _backend.device_context(device), \
-                (targets_checked() if trusted else contextlib.nullcontext()):
+                (_backend.graph_stream(device) if cuda_graph else contextlib.nullcontext()), \
+                (targets_checked(positive) if trusted else contextlib.nullcontext()):
             for epoch in range(1, epochs + 1):
                 for cb in all_callbacks:
                     cb.on_epoch_begin(epoch, {})
@@ -385,26 +338,37 @@ def fit(
                     lo, hi = b * batch_size, min((b + 1) * batch_size, n)
                     for cb in all_callbacks:
                         cb.on_batch_begin(b, {})
-                    out = model(Tensor(Xs[lo:hi]))
-                    if unchecked_labels and out.ndim == 2:
-                        for labels in unchecked_labels:
-                            check_labels(labels, out.shape[1], loss_name)
-                        unchecked_labels = []
-                    yb = ys[lo:hi]
-                    if ws is None:
-                        batch_loss = loss_fn(out, yb)
+                    xb, yb = Xs[lo:hi], ys[lo:hi]
+                    wb = None if ws is None else ws[lo:hi]
+                    full = hi - lo == batch_size
+                    if graph is not None and full:
+                        out, value, finite = graph(xb, yb, wb)
+                    elif cuda_graph and full and warm >= WARMUP_STEPS and not tried:
+                        tried = True
+                        graph, out, value, finite = capture_step(
+                            model, loss_fn, params, device, xb, yb, wb)
                     else:
-                        batch_loss = loss_fn(out, yb, sample_weight=ws[lo:hi])
-                    optimizer.zero_grad()
-                    if on_host:
-                        value = float(batch_loss.data)
-                        if np.isfinite(value):
+                        warm += full
+                        out = model(Tensor(xb))
+                        if unchecked_labels and out.ndim == 2:
+                            for labels in unchecked_labels:
+                                check_labels(labels, out.shape[1], loss_name)
+                            unchecked_labels = []
+                        if wb is None:
+                            batch_loss = loss_fn(out, yb)
+                        else:
+                            batch_loss = loss_fn(out, yb, sample_weight=wb)
+                        out = out.data
+                        optimizer.zero_grad()
+                        if on_host:
+                            value = float(batch_loss.data)
+                            if np.isfinite(value):
+                                batch_loss.backward()
+                            finite = np.isfinite(value) and all_finite(
+                                grads := gradients(params), sums_of_squares(grads))
+                        else:  # a NaN loss gives NaN gradients, and no step: as above
                             batch_loss.backward()
-                        finite = np.isfinite(value) and _all_finite(
-                            grads := _gradients(params), _sums_of_squares(grads))
-                    else:  # a NaN loss gives NaN gradients, and no step: as above
-                        batch_loss.backward()
-                        value, finite = _read_step(batch_loss, params)
+                            value, finite = read_step(batch_loss, params)
                     if not finite:
                         _diverged(model, params, snapshot, epoch, b, value, optimizer)
                         trainer.stop_training = True
@@ -412,8 +376,9 @@ def fit(
                         break
                     optimizer.step()
                     total_loss += value * (hi - lo)
-                    if outputs is not None:
-                        outputs.append(out.data)
+                    if outputs is not None:  # a graph's output: its next launch rewrites it
+                        outputs.append(out.copy() if graph is not None and out is graph.out
+                                       else out)
                     for cb in all_callbacks:
                         cb.on_batch_end(b, {"loss": value, "size": hi - lo})
                     if trainer.stop_training:

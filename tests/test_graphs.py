@@ -1,0 +1,192 @@
+"""Training steps recorded as device graphs (``pn.fit(..., cuda_graph=True)``), on the fake
+device, which records graphs as CUDA stream capture does (``fake_device.Capture``)."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+
+import plainnet as pn
+from fake_device import Counts, FakeArray, FakeBackend, FakeCaptureError, FakeGraph
+from plainnet import backend
+from small_net import blobs, host_state, mlp
+
+
+@pytest.fixture
+def fake():
+    device = FakeBackend("fake", FakeArray)
+    backend.register_backend(device)
+    yield device
+    backend.unregister_backend("fake")
+
+
+@pytest.fixture
+def launches(monkeypatch):
+    """The number of graph launches, counted as fit runs."""
+    counted = []
+    launch = FakeGraph.launch
+
+    def counting(self):
+        counted.append(self)
+        launch(self)
+
+    monkeypatch.setattr(FakeGraph, "launch", counting)
+    return counted
+
+
+def _train(cuda_graph, build=None, **options):
+    X, y = options.pop("data", None) or blobs(150)
+    model = mlp(seed=3, **(build or {}))
+    history = pn.fit(model, X, y, epochs=3, batch_size=16, seed=5, verbose=0,
+                     device="fake", cuda_graph=cuda_graph, **options)
+    return host_state(model), history
+
+
+def _assert_same_training(a, b):
+    (state_a, hist_a), (state_b, hist_b) = a, b
+    assert state_a.keys() == state_b.keys()
+    for key in state_a:
+        np.testing.assert_array_equal(state_a[key], state_b[key], err_msg=key)
+    for key in hist_a.history:
+        if key != "epoch_time":
+            assert hist_a.history[key] == hist_b.history[key], key
+    assert hist_a.stop_reason == hist_b.stop_reason
+
+
+# ------------------------------------------------------------------ the fake device's capture
+def test_recorded_work_runs_only_when_the_graph_is_launched(fake):
+    x = backend.to_device(np.array([1.0, 2.0, 3.0], np.float32), "fake")
+    total = backend.to_device(np.zeros((), np.float32), "fake")
+
+    def work():
+        total[...] = total + (x * x).sum()  # into an array that existed before
+        return x * 2  # a new array
+
+    graph, doubled = backend.capture("fake", work)
+    # as on a GPU, nothing ran: the old array is unchanged, the new one holds garbage
+    assert backend.to_numpy(total) == 0
+    assert np.isnan(backend.to_numpy(doubled)).all()
+    graph.launch()
+    assert backend.to_numpy(total) == 14
+    np.testing.assert_array_equal(backend.to_numpy(doubled), [2, 4, 6])
+    x[...] = backend.to_device(np.array([0.5, 0.5, 0.5], np.float32), "fake")  # a new input
+    Counts.reset()
+    graph.launch()
+    assert (Counts.launches, Counts.syncs) == (1, 0)  # the whole work: one launch
+    assert backend.to_numpy(total) == 14.75
+    np.testing.assert_array_equal(backend.to_numpy(doubled), [1, 1, 1])
+
+
+def test_recording_refuses_reads_and_uploads(fake):
+    x = backend.to_device(np.ones(3, np.float32), "fake")
+    with pytest.raises(FakeCaptureError, match="capturing"):
+        backend.capture("fake", lambda: float(x.sum()))
+    with pytest.raises(backend.GraphCaptureError, match="recorded as a graph.*host"):
+        backend.capture("fake", lambda: backend.to_numpy(x))
+    with pytest.raises(backend.GraphCaptureError, match="from 'cpu' to 'fake'.*Dropout"):
+        backend.capture("fake", lambda: x + backend.to_device(np.ones(3, np.float32), "fake"))
+    np.testing.assert_array_equal(backend.to_numpy(x), 1)  # reads are allowed again after
+
+
+def test_devices_that_record_no_graphs_say_so(fake):
+    with pytest.raises(backend.GraphCaptureError, match="'cpu' does not record graphs"):
+        backend.capture("cpu", lambda: None)
+
+
+# ------------------------------------------------------------------------- fit with a graph
+@pytest.mark.parametrize(
+    "build, options",
+    [
+        ({}, {}),
+        ({}, {"sample_weight": np.linspace(0.5, 1.5, 150), "optimizer": "sgd"}),
+        ({"batchnorm": True}, {"validation_split": 0.2, "metrics": ("accuracy",)}),
+        ({"dtype": np.float64}, {"metrics": (), "shuffle": False}),
+    ],
+    ids=["plain", "weighted-sgd", "batchnorm-validation", "float64-in-order"],
+)
+def test_fit_with_a_graph_gives_the_weights_of_fit_without(fake, launches, build, options):
+    without = _train(False, build, **dict(options))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the graph is recorded and kept
+        graphed = _train(True, build, **dict(options))
+    # the graph runs the very kernels, in the same order, on the same numbers
+    _assert_same_training(graphed, without)
+    # 150 rows (120 after a 20% split) in batches of 16: 9 (7) full batches an epoch; the
+    # first two train without a graph, the third records and launches it; the last, partial
+    # batch of each epoch runs without it
+    full = (120 if "validation_split" in options else 150) // 16
+    assert len(launches) == 3 * full - 2
+    assert len({id(g) for g in launches}) == 1  # recorded once
+
+
+@pytest.mark.parametrize("metrics", [(), ("accuracy",)])
+def test_a_step_with_a_graph_is_four_launches_and_one_wait(fake, metrics):
+    X, y = blobs(160)  # 10 full batches an epoch, none partial
+
+    def counted(epochs):
+        model = mlp()
+        Counts.reset()
+        pn.fit(model, X, y, epochs=epochs, batch_size=16, verbose=0, device="fake",
+               cuda_graph=True, metrics=metrics)
+        return Counts.launches, Counts.syncs
+
+    (launches_2, syncs_2), (launches_3, syncs_3) = counted(2), counted(3)
+    # the third epoch is all graph steps: each copies its batch in (2), launches the graph,
+    # updates the parameters (1: one multi-tensor launch) and reads the loss and the step's
+    # finiteness (one wait); a metric keeps a copy of the output (1). An epoch also shuffles
+    # (2), keeps a snapshot of the weights (4) and joins the outputs for the metric (2) and
+    # reads them. (Without a graph, a step is 23 launches: test_backend.py.)
+    assert launches_3 - launches_2 == 10 * (4 + len(metrics)) + 6 + 2 * len(metrics)
+    assert syncs_3 - syncs_2 == 10 + len(metrics)
+
+
+def test_a_model_that_draws_on_the_host_trains_without_a_graph(fake):
+    without = _train(False, {"dropout": 0.3})
+    with pytest.warns(RuntimeWarning, match="not run as a graph.*could not be recorded"
+                      ".*GraphCaptureError.*Dropout"):
+        graphed = _train(True, {"dropout": 0.3})
+    # the failed recording drew no mask that the training then misses
+    _assert_same_training(graphed, without)
+
+
+def test_a_graph_whose_launch_disagrees_is_dropped(fake, monkeypatch):
+    monkeypatch.setattr(FakeGraph, "launch", lambda self: None)  # a graph that does nothing
+    without = _train(False)
+    with pytest.warns(RuntimeWarning, match="not run as a graph.*gave the output different"):
+        graphed = _train(True)
+    _assert_same_training(graphed, without)
+
+
+class _GrowingLR(pn.callbacks.Callback):
+    """Multiplies the learning rate by 10 after each batch: training diverges within a few
+    steps."""
+
+    def on_batch_end(self, batch, logs):
+        self.optimizer.param_groups[0]["lr"] *= 10.0
+
+
+def test_divergence_with_a_graph_stops_as_without(fake, launches):
+    runs = []
+    for cuda_graph in (False, True):
+        X, y = blobs(150)
+        model = mlp(seed=3)
+        optimizer = pn.optim.SGD(model.parameters(), lr=0.01)
+        with pytest.warns(RuntimeWarning, match="training diverged"):
+            history = pn.fit(model, X, y, epochs=5, batch_size=16, seed=5, verbose=0,
+                             device="fake", optimizer=optimizer, callbacks=[_GrowingLR()],
+                             cuda_graph=cuda_graph)
+        runs.append((host_state(model), history))
+    _assert_same_training(runs[1], runs[0])
+    assert runs[1][1].stop_reason == "diverged"
+    assert launches  # the graph was in use when the step stopped being finite
+    assert all(np.isfinite(v).all() for v in runs[1][0].values())
+
+
+def test_cuda_graph_needs_a_device_that_records_graphs():
+    X, y = blobs(32)
+    with pytest.raises(ValueError, match="cuda_graph=True .* trains on 'cpu'"):
+        pn.fit(mlp(), X, y, epochs=1, verbose=0, cuda_graph=True)
+    with pytest.raises(TypeError, match="cuda_graph must be True or False; got 'yes'"):
+        pn.fit(mlp(), X, y, epochs=1, verbose=0, cuda_graph="yes")
