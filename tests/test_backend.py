@@ -813,6 +813,39 @@ def test_a_networks_backward_never_makes_the_host_wait(fake):
     assert all(p.grad is not None for p in model.parameters())
 
 
+@pytest.mark.parametrize(("loss", "target"), LOSS_CASES, ids=[c[0] for c in LOSS_CASES])
+def test_a_weighted_mean_of_positive_weights_reads_nothing(fake, loss, target):
+    """Inside ``targets_checked(positive_weights=True)`` a weighted mean divides by the
+    weights' sum on the device, unread, and equals the mean that reads it."""
+    n = 6
+    x = np.random.default_rng(0).standard_normal((n, 3)).astype(np.float32)
+    if loss == "nll":
+        x = x - np.log(np.exp(x).sum(axis=1, keepdims=True))
+    fn = pn.losses.get(loss)
+    w = backend.to_device(np.linspace(0.5, 1.5, n).astype(np.float32), "fake")
+    t = backend.to_device(target(n), "fake")
+    values = []
+    for positive in (False, True):
+        with pn.losses.targets_checked(positive_weights=positive):
+            Counts.reset()
+            value = fn(pn.tensor(x, device="fake"), t, sample_weight=w)
+            syncs = Counts.syncs
+        values.append(backend.to_numpy(value.data))
+        assert syncs == (0 if positive else 1)
+    np.testing.assert_allclose(values[1], values[0], rtol=1e-6)
+
+
+def test_weights_summing_to_zero_are_still_refused_outside_the_promise(fake):
+    x = pn.tensor(np.ones((2, 3), np.float32), device="fake")
+    zero = backend.to_device(np.zeros(2, np.float32), "fake")
+    with pn.losses.targets_checked(), pytest.raises(ValueError, match="sums to 0"):
+        pn.losses.mse(x, backend.to_device(np.zeros((2, 3), np.float32), "fake"),
+                      sample_weight=zero)
+    with pn.losses.targets_checked(), pytest.raises(ValueError, match="sums to 0"):
+        pn.losses.cross_entropy(x, backend.to_device(np.zeros(2, np.int64), "fake"),
+                                sample_weight=zero)
+
+
 def test_a_loop_with_labels_checked_once_never_waits_for_the_device(fake):
     """Forward, loss, backward and an Adam step, batch after batch, inside
     ``targets_checked``: the host never reads from the device, so it can run ahead of it."""
