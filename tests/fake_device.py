@@ -144,15 +144,20 @@ class Capture:
         for base in self.made.values():
             if base.flags.writeable:  # every bit set
                 base[...] = np.nan if base.dtype.kind in "fc" else ~np.zeros((), base.dtype)
-        return FakeGraph(self.steps)
+        return FakeGraph(self.steps, self.made)
 
 
 class FakeGraph:
     """A graph recorded on a fake device: :meth:`launch` runs its steps, one launch."""
 
-    def __init__(self, steps):
+    def __init__(self, steps, made=None):
         self.steps = steps
+        self.made = made or {}  # the arrays made while recording (the graph's memory on CUDA)
         self.launches = 0
+
+    def owns(self, array) -> bool:
+        """Whether ``array`` lies in memory made while recording."""
+        return id(_base(array.a)) in self.made
 
     def launch(self):
         Counts.launch("graph")

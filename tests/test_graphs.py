@@ -121,6 +121,17 @@ def test_fit_with_a_graph_gives_the_weights_of_fit_without(fake, launches, build
     assert len({id(g) for g in launches}) == 1  # recorded once
 
 
+def test_no_gradient_is_left_in_the_graphs_memory(fake, launches):
+    """On CUDA a graph's memory goes with it: the gradients it wrote are copied out of it
+    when training ends."""
+    X, y = blobs(160)
+    model = mlp()
+    pn.fit(model, X, y, epochs=1, batch_size=16, verbose=0, device="fake", cuda_graph=True)
+    graph = launches[0]
+    assert graph.made and all(p.grad is not None for p in model.parameters())
+    assert not any(graph.owns(p.grad) for p in model.parameters())
+
+
 @pytest.mark.parametrize("metrics", [(), ("accuracy",)])
 def test_a_step_with_a_graph_is_four_launches_and_one_wait(fake, metrics):
     X, y = blobs(160)  # 10 full batches an epoch, none partial

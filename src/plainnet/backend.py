@@ -209,6 +209,7 @@ class CUDABackend(Backend):
     def __init__(self):
         super().__init__()
         self._kernels: dict = {}  # ElementwiseKernel -> cupy.ElementwiseKernel (compiled once)
+        self._streams: dict = {}  # device number -> the stream graphs are captured on
 
     def _load(self):
         try:
@@ -298,10 +299,14 @@ class CUDABackend(Backend):
 
     @contextlib.contextmanager
     def graph_stream(self, index: int):
+        # One stream per GPU, kept: the memory pool keeps freed blocks per stream, for that
+        # stream alone, so a stream made for each call would strand them.
         cupy = self.module()
         with cupy.cuda.Device(index):
             before = cupy.cuda.get_current_stream()
-            stream = cupy.cuda.Stream(non_blocking=True)
+            stream = self._streams.get(index)
+            if stream is None:
+                stream = self._streams[index] = cupy.cuda.Stream(non_blocking=True)
             stream.wait_event(before.record())
             try:
                 with stream:
@@ -312,7 +317,9 @@ class CUDABackend(Backend):
     def capture(self, index: int, fn):
         # CUDA stream capture records the kernels and copies queued on the current stream.
         # Its arrays come from a memory pool of its own, which the graph keeps: no later
-        # allocation can be handed a block the graph writes when it is launched.
+        # allocation can be handed a block the graph writes when it is launched. (A CuPy
+        # pool owns the memory it hands out: it is freed with the pool, whatever still
+        # points into it.)
         cupy = self.module()
         stream = cupy.cuda.get_current_stream()
         pool = cupy.cuda.MemoryPool()
@@ -662,8 +669,9 @@ def capture(device, fn):
     Python and one launch: the same kernels, on the same arrays, with the same numbers, so
     new inputs go in by copying them into the arrays the work reads. On ``"cuda"`` this is
     CUDA stream capture (a ``cupy.cuda.Graph``); call it inside :func:`graph_stream`. The
-    arrays made while recording belong to the graph (until it is launched they hold no
-    values); ``fn`` must not move data between the host and the device
+    arrays made while recording belong to the graph: until it is launched they hold no
+    values, and on CUDA their memory is the graph's own and goes with it, so copy any you
+    keep longer than the graph. ``fn`` must not move data between the host and the device
     (:class:`GraphCaptureError`).
     """
     backend, index = _parse(device)

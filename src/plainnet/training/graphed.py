@@ -64,6 +64,14 @@ class CapturedStep:
             self.device, self.compute)
         self.holders = [p for p in self.params if p.grad is not None]
 
+    def release(self) -> None:
+        """Drop the graph, after copying the gradients it left in the parameters out of its
+        memory (on CUDA that memory is freed with the graph)."""
+        for p in self.holders:
+            if any(p.grad is g for g in self.grads):
+                p.grad = p.grad.copy()
+        self.graph = self.out = self.grads = self.check = None
+
     def __call__(self, x, y, w=None) -> tuple:
         """``(output, loss value, whether the loss and every gradient are finite)`` for the
         batch ``(x, y, w)``: copied in, one launch, one read. The output is overwritten at the

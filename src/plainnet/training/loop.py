@@ -403,6 +403,9 @@ def fit(
                 if trainer.stop_training:
                     break
     finally:
+        if graph is not None:
+            with _backend.device_context(device):
+                graph.release()
         for cb in all_callbacks:
             cb.on_train_end({})
     history.stop_reason = trainer.stop_reason
