@@ -201,3 +201,28 @@ def test_cuda_graph_needs_a_device_that_records_graphs():
         pn.fit(mlp(), X, y, epochs=1, verbose=0, cuda_graph=True)
     with pytest.raises(TypeError, match="cuda_graph must be True or False; got 'yes'"):
         pn.fit(mlp(), X, y, epochs=1, verbose=0, cuda_graph="yes")
+
+
+@pytest.mark.parametrize(
+    ("build", "options", "why"),
+    [
+        ({"batchnorm": True}, {}, "host read a value"),  # momentum=None reads its count
+        ({}, {"sample_weight": np.r_[np.zeros(10), np.ones(140)]}, "host read a value"),
+    ],
+    ids=["batchnorm-cumulative", "weights-with-zeros"],
+)
+def test_steps_that_read_values_train_without_a_graph(fake, build, options, why):
+    def train(cuda_graph):
+        X, y = blobs(150)
+        model = mlp(seed=3, **build)
+        for m in model.modules():
+            if isinstance(m, pn.nn.BatchNorm1d):
+                m.momentum = None
+        history = pn.fit(model, X, y, epochs=2, batch_size=16, seed=5, verbose=0,
+                         device="fake", cuda_graph=cuda_graph, **options)
+        return host_state(model), history
+
+    without = train(False)
+    with pytest.warns(RuntimeWarning, match=f"not run as a graph.*{why}"):
+        graphed = train(True)
+    _assert_same_training(graphed, without)
