@@ -324,6 +324,7 @@ class CUDABackend(Backend):
         stream = cupy.cuda.get_current_stream()
         pool = cupy.cuda.MemoryPool()
         with cupy.cuda.Device(index), cupy.cuda.using_allocator(pool.malloc):
+            pool.malloc(0)  # makes the pool's part for this GPU now, not while recording
             stream.begin_capture()
             try:
                 result = fn()
