@@ -226,3 +226,29 @@ def test_steps_that_read_values_train_without_a_graph(fake, build, options, why)
     with pytest.warns(RuntimeWarning, match=f"not run as a graph.*{why}"):
         graphed = train(True)
     _assert_same_training(graphed, without)
+
+
+class _Reload(pn.callbacks.Callback):
+    """Loads the model's own state dict after one batch of the second epoch: the buffers
+    become new arrays (the parameters are written in place)."""
+
+    epoch = 0
+
+    def on_epoch_begin(self, epoch, logs):
+        self.epoch = epoch
+
+    def on_batch_end(self, batch, logs):
+        if self.epoch == 2 and batch == 4:
+            self.model.load_state_dict(self.model.state_dict())
+
+
+def test_a_graph_is_recorded_again_when_the_model_gets_new_arrays(fake, launches):
+    runs = []
+    for cuda_graph in (False, True):
+        X, y = blobs(150)
+        model = mlp(seed=3, batchnorm=True)
+        history = pn.fit(model, X, y, epochs=3, batch_size=16, seed=5, verbose=0,
+                         device="fake", cuda_graph=cuda_graph, callbacks=[_Reload()])
+        runs.append((host_state(model), history))
+    _assert_same_training(runs[1], runs[0])
+    assert len({id(g) for g in launches}) == 2

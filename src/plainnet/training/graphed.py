@@ -63,6 +63,17 @@ class CapturedStep:
         self.graph, (self.out, self.grads, self.check) = _backend.capture(
             self.device, self.compute)
         self.holders = [p for p in self.params if p.grad is not None]
+        self.reads = self._state()
+
+    def _state(self) -> list:
+        """The parameter and buffer arrays the graph reads and writes in place."""
+        return [p.data for p in self.params] + [b for _, b in self.model.named_buffers()]
+
+    def current(self) -> bool:
+        """Whether the model still holds the arrays the graph was recorded with (a callback
+        that loads a state dict replaces the buffers: the graph would go on with the old
+        ones)."""
+        return all(a is b for a, b in zip(self.reads, self._state(), strict=True))
 
     def release(self) -> None:
         """Drop the graph, after copying the gradients it left in the parameters out of its
@@ -70,7 +81,7 @@ class CapturedStep:
         for p in self.holders:
             if any(p.grad is g for g in self.grads):
                 p.grad = p.grad.copy()
-        self.graph = self.out = self.grads = self.check = None
+        self.graph = self.out = self.grads = self.check = self.reads = None
 
     def __call__(self, x, y, w=None) -> tuple:
         """``(output, loss value, whether the loss and every gradient are finite)`` for the

@@ -341,6 +341,9 @@ def fit(
                     xb, yb = Xs[lo:hi], ys[lo:hi]
                     wb = None if ws is None else ws[lo:hi]
                     full = hi - lo == batch_size
+                    if graph is not None and not graph.current():  # recorded again below
+                        graph.release()
+                        graph, tried = None, False
                     if graph is not None and full:
                         out, value, finite = graph(xb, yb, wb)
                     elif cuda_graph and full and warm >= WARMUP_STEPS and not tried:
