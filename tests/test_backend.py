@@ -846,6 +846,28 @@ def test_weights_summing_to_zero_are_still_refused_outside_the_promise(fake):
                                 sample_weight=zero)
 
 
+def test_products_with_finite_numbers_need_no_look_at_the_gradients(fake):
+    """Multiplying or dividing by a finite Python number keeps a zero gradient zero: the
+    backward pass does not read the gradients to look for NaN (a tensor factor, or an
+    infinite number, does)."""
+    x = pn.tensor(np.array([1.0, -2.0, 3.0], np.float32), requires_grad=True, device="fake")
+
+    def syncs_of_backward(build):
+        x.grad = None
+        y = build(x)
+        _, syncs = _counted(y.backward)
+        return syncs, backend.to_numpy(x.grad)
+
+    syncs, grad = syncs_of_backward(lambda t: ((t * 3.0).relu() / 2 + t * 0.5).sum())
+    assert syncs == 0
+    np.testing.assert_array_equal(grad, [2.0, 0.5, 2.0])
+    assert syncs_of_backward(lambda t: (t * t).sum())[0] == 1  # a tensor factor
+    with np.errstate(invalid="ignore"):  # inf - inf in the forward sum
+        syncs, grad = syncs_of_backward(lambda t: (t * np.inf).sum() * 0.0)
+    assert syncs >= 1  # an infinite factor: NaN found, the careful pass redoes it
+    np.testing.assert_array_equal(grad, [0.0, 0.0, 0.0])
+
+
 def test_a_loop_with_labels_checked_once_never_waits_for_the_device(fake):
     """Forward, loss, backward and an Adam step, batch after batch, inside
     ``targets_checked``: the host never reads from the device, so it can run ahead of it."""

@@ -97,20 +97,30 @@ def _zero_where_zero(g, value):
     return np.where(g == 0, 0, value)
 
 
+def _finite_number(x, nonzero: bool = False) -> bool:
+    """Whether ``x`` is a Python number, finite (and not 0, with ``nonzero``): a factor that
+    keeps a zero gradient zero by itself."""
+    return (type(x) is float or type(x) is int) and math.isfinite(x) and not (nonzero and x == 0)
+
+
 def _times(g, f):
     """``g * f``; in the engine's careful pass exactly 0 wherever ``g`` is 0 (even if f is inf
-    or NaN). Outside it, records that the pass used a guarded product (``STATE.guarded``)."""
+    or NaN). Outside it, records that the pass used a guarded product (``STATE.guarded``),
+    unless ``f`` is a finite Python number (a zero ``g`` stays zero)."""
     if STATE.careful:
         return _zero_where_zero(g, g * f)
-    STATE.guarded = True
+    if not _finite_number(f):
+        STATE.guarded = True
     return g * f
 
 
 def _over(g, d):
-    """``g / d``; in the careful pass exactly 0 wherever ``g`` is 0 (even where ``d`` is 0)."""
+    """``g / d``; in the careful pass exactly 0 wherever ``g`` is 0 (even where ``d`` is 0).
+    Outside it, records a guarded quotient unless ``d`` is a finite nonzero Python number."""
     if STATE.careful:
         return _zero_where_zero(g, g / d)
-    STATE.guarded = True
+    if not _finite_number(d, nonzero=True):
+        STATE.guarded = True
     return g / d
 
 
