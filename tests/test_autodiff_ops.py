@@ -113,6 +113,7 @@ CASES = [
     *unary("radd", lambda x: 1.5 + x),
     *unary("rsub", lambda x: 1.5 - x),
     *unary("rmul", lambda x: np.array([0.5, -2.0, 3.0]) * x),
+    *unary("scale", lambda x: pn.autodiff.ops.scale(x, np.array([0.5, -2.0, 3.0]))),
     *unary("rdiv", lambda x: 2.0 / x, NONZERO),
     *unary("rpow", lambda x: 2.0 ** x),
     *unary("pow2", lambda x: x ** 2),
@@ -287,12 +288,11 @@ def test_gradient_matches_finite_differences(case: Case, data):
 
 def test_table_covers_every_exported_op():
     names = " ".join(p.values[0].name for p in CASES)
-    for op in ("add", "sub", "mul", "div", "pow", "matmul", "neg", "exp", "log", "sqrt", "abs",
-               "tanh", "sigmoid", "relu", "softplus", "clip", "erf", "where", "maximum",
+    for op in ("add", "sub", "mul", "scale", "div", "pow", "matmul", "neg", "exp", "log", "sqrt",
+               "abs", "tanh", "sigmoid", "relu", "softplus", "clip", "erf", "where", "maximum",
                "minimum", "sum", "mean", "max", "min", "var", "reshape", "transpose", "T",
-               "squeeze", "expand_dims", "concatenate", "stack", "index", "logsumexp",
-               "softmax", "log_softmax", "swapaxes", "broadcast_to", "act_gelu", "act_elu",
-               "act_leaky_relu"):
+               "squeeze", "expand_dims", "concatenate", "stack", "index", "logsumexp", "softmax",
+               "log_softmax", "swapaxes", "broadcast_to", "act_gelu", "act_elu", "act_leaky_relu"):
         assert op in names, op
 
 

@@ -868,6 +868,23 @@ def test_products_with_finite_numbers_need_no_look_at_the_gradients(fake):
     np.testing.assert_array_equal(grad, [0.0, 0.0, 0.0])
 
 
+def test_a_careful_backward_reads_nothing_and_gives_the_same_gradients(fake):
+    from plainnet.autodiff.engine import careful_backward
+
+    x0 = np.array([[1.0, -2.0], [0.5, 3.0]], np.float32)
+
+    def backward(careful):
+        x = pn.tensor(x0, requires_grad=True, device="fake")
+        y = ((x * x).sigmoid() * x.exp() / (1.0 + x * x)).sum()
+        with careful_backward() if careful else warnings.catch_warnings():
+            _, syncs = _counted(y.backward)
+        return syncs, backend.to_numpy(x.grad)
+
+    (fast_syncs, fast), (careful_syncs, careful) = backward(False), backward(True)
+    assert fast_syncs == 1 and careful_syncs == 0  # the look for NaN, or none
+    np.testing.assert_array_equal(careful, fast)
+
+
 def test_a_loop_with_labels_checked_once_never_waits_for_the_device(fake):
     """Forward, loss, backward and an Adam step, batch after batch, inside
     ``targets_checked``: the host never reads from the device, so it can run ahead of it."""

@@ -7,6 +7,7 @@ import warnings
 
 import numpy as np
 import pytest
+from sklearn.exceptions import ConvergenceWarning
 
 import plainnet as pn
 from fake_device import Counts, FakeArray, FakeBackend, FakeCaptureError, FakeGraph
@@ -121,6 +122,19 @@ def test_fit_with_a_graph_gives_the_weights_of_fit_without(fake, launches, build
     assert len({id(g) for g in launches}) == 1  # recorded once
 
 
+def test_a_regression_with_guarded_products_is_recorded(fake, launches):
+    """The squared error's backward multiplies by the residual, a product the backward pass
+    would read the gradients to check: recorded, it runs careful instead (reads nothing)."""
+    X, y = blobs(150)
+    targets = np.eye(3)[y] + 0.1 * X[:, :3]
+    without = _train(False, loss="mse", data=(X, targets), metrics=())
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        graphed = _train(True, loss="mse", data=(X, targets), metrics=())
+    _assert_same_training(graphed, without)
+    assert len(launches) == 3 * (150 // 16) - 2
+
+
 def test_no_gradient_is_left_in_the_graphs_memory(fake, launches):
     """On CUDA a graph's memory goes with it: the gradients it wrote are copied out of it
     when training ends."""
@@ -143,6 +157,7 @@ def test_a_step_with_a_graph_is_four_launches_and_one_wait(fake, metrics):
                cuda_graph=True, metrics=metrics)
         return Counts.launches, Counts.syncs
 
+    counted(1)  # what happens once in a process (a kernel's first launch goes alone)
     (launches_2, syncs_2), (launches_3, syncs_3) = counted(2), counted(3)
     # the third epoch is all graph steps: each copies its batch in (2), launches the graph,
     # updates the parameters (1: one multi-tensor launch) and reads the loss and the step's
@@ -252,3 +267,57 @@ def test_a_graph_is_recorded_again_when_the_model_gets_new_arrays(fake, launches
         runs.append((host_state(model), history))
     _assert_same_training(runs[1], runs[0])
     assert len({id(g) for g in launches}) == 2
+
+
+# ------------------------------------------------------------------------- the estimators
+@pytest.mark.parametrize(
+    ("make", "options"),
+    [
+        (pn.estimators.MLPClassifier, {"hidden_layer_sizes": (8,), "alpha": 1e-3}),
+        (pn.estimators.MLPClassifier, {"hidden_layer_sizes": (8,), "early_stopping": True,
+                                       "sample_weight": True}),
+        (pn.estimators.MLPRegressor, {"hidden_layer_sizes": (8,)}),
+        (pn.estimators.NeuronClassifier, {}),
+    ],
+    ids=["mlp-classifier", "early-stopping-weighted", "mlp-regressor", "neuron"],
+)
+def test_estimators_train_with_a_graph_as_without(fake, launches, make, options):
+    X, y = blobs(200)
+    if make is pn.estimators.MLPRegressor:
+        y = X[:, 0] - 2 * X[:, 1]
+    elif make is pn.estimators.NeuronClassifier:
+        y = (y > 0).astype(int)
+    options = dict(options)
+    weights = np.linspace(0.5, 1.5, len(X)) if options.pop("sample_weight", False) else None
+    fitted = []
+    for cuda_graph in (False, True):
+        est = make(max_iter=4, batch_size=16, random_state=0, device="fake",
+                   cuda_graph=cuda_graph, **options)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            warnings.simplefilter("error", RuntimeWarning)  # recorded, not fallen back
+            est.fit(X, y, sample_weight=weights)
+        fitted.append(est)
+    without, graphed = fitted
+    assert graphed.loss_curve_ == without.loss_curve_
+    np.testing.assert_array_equal(graphed.predict(X), without.predict(X))
+    assert launches
+
+
+def test_an_estimator_step_waits_once(fake):
+    """The estimators check their labels and weights once, before training: a step reads
+    only the loss and its finiteness (the L2 penalty and a weighted mean read nothing)."""
+    X, y = blobs(320)  # 10 batches of 32 an epoch
+
+    def syncs(max_iter, weights):
+        est = pn.estimators.MLPClassifier((8,), max_iter=max_iter, batch_size=32, alpha=1e-3,
+                                          random_state=0, device="fake", tol=0.0,
+                                          n_iter_no_change=50)
+        Counts.reset()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            est.fit(X, y, sample_weight=weights)
+        return Counts.syncs
+
+    for weights in (None, np.linspace(0.5, 1.5, len(X))):
+        assert syncs(3, weights) - syncs(2, weights) == 10

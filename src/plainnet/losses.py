@@ -81,6 +81,12 @@ def targets_checked(positive_weights: bool = False):
         _CHECKS.skip_values, _CHECKS.positive_weights = prev
 
 
+def weights_promised_positive() -> bool:
+    """Whether the current block promises that every sample weight is above 0
+    (:func:`targets_checked` with ``positive_weights``)."""
+    return _CHECKS.positive_weights
+
+
 def _as_input(x) -> Tensor:
     if isinstance(x, Tensor):
         if x.dtype.kind != "f":

@@ -108,6 +108,22 @@ def is_grad_enabled() -> bool:
     return STATE.grad_enabled
 
 
+class careful_backward(contextlib.ContextDecorator):
+    """Context in which backward passes run in careful mode from the start: each guarded
+    product keeps a zero upstream gradient exactly zero, so the gradients are never read to
+    decide on a second pass. For work recorded as a device graph, which can't read values;
+    it costs a few elementwise kernels per guarded product."""
+
+    def __enter__(self):
+        self._prev = STATE.careful
+        STATE.careful = True
+        return self
+
+    def __exit__(self, *exc):
+        STATE.careful = self._prev
+        return False
+
+
 class detect_anomaly(contextlib.ContextDecorator):
     """Context in which the first op whose forward or backward makes NaN/inf raises.
 
@@ -258,15 +274,20 @@ def _freed(node) -> RuntimeError:
     )
 
 
-def _has_nan(g) -> bool:
-    d = g.data if isinstance(g, Tensor) else g
-    if d.dtype.kind not in "fc":
-        return False
-    if d.ndim == 0:
-        return bool(d != d)
-    v = d.ravel()
-    r = v.dot(v)  # a sum of squares: NaN exactly when some entry is NaN
-    return bool(r != r)
+def _any_nan(grads) -> bool:
+    """Whether some gradient has a NaN entry, with one read per device: the sum of the
+    gradients' sums of squares is NaN exactly when some entry is (an infinite entry, or an
+    overflow, makes it inf)."""
+    totals = {}
+    for g in grads:
+        d = g.data if isinstance(g, Tensor) else g
+        if d.dtype.kind not in "fc":
+            continue
+        v = d.reshape(-1)
+        square = v.dot(v)
+        kind = type(d)
+        totals[kind] = square if kind not in totals else totals[kind] + square
+    return any(bool(t != t) for t in totals.values())
 
 
 def _backward_pass(root, seed, wanted, create_graph, visited):
@@ -350,8 +371,8 @@ def backprop(root: Tensor, seed, *, targets=None, create_graph=False, retain_gra
             STATE.careful = prev_careful or STATE.detect_anomaly
             STATE.guarded = False
             found = _backward_pass(root, seed, wanted, create_graph, visited)
-            if STATE.guarded and not STATE.careful and any(
-                _has_nan(g) for _, g in found.values()
+            if STATE.guarded and not STATE.careful and _any_nan(
+                [g for _, g in found.values()]
             ):
                 # Perhaps 0 * inf from a branch that where() did not select: run again, with
                 # every elementwise vjp keeping zero upstream gradients exactly zero.

@@ -128,6 +128,7 @@ def _over(g, d):
 ADD = Op("add", lambda a, b: a + b, lambda i, g, out, a, b: g)
 SUB = Op("sub", lambda a, b: a - b, lambda i, g, out, a, b: g if i == 0 else -g)
 MUL = Op("mul", lambda a, b: a * b, lambda i, g, out, a, b: _times(g, b if i == 0 else a))
+SCALE = Op("scale", lambda a, c: a * c, lambda i, g, out, a, c: g * c)
 NEG = Op("neg", lambda a: -a, lambda i, g, out, a: -g)
 
 
@@ -474,6 +475,14 @@ def subtract(x, y):
 def multiply(x, y):
     """Elementwise ``x * y``."""
     return _binary(MUL, np.multiply, x, y)
+
+
+def scale(x: Tensor, c) -> Tensor:
+    """``x * c`` for a constant ``c`` (a number or array, not differentiated) that the caller
+    knows to be finite, such as a batch's total weight on a GPU. Unlike :func:`multiply`, the
+    backward pass never reads the gradient to look for NaN (``g c`` is zero wherever ``g``
+    is): on a GPU it does not wait."""
+    return apply(SCALE, x, _constant(c, x))
 
 
 def divide(x, y):

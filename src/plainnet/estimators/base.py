@@ -17,6 +17,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_array, check_random_state
 from sklearn.utils.validation import check_is_fitted
 
+from .. import losses
 from ..losses import get as get_loss
 from ..optim import get_optimizer
 from ..random import get_rng
@@ -143,7 +144,10 @@ class NetworkEstimator(BaseEstimator):
         weights = weight_matrices(self.model_)
         objective = penalized(base, weights, opts["alpha"], loss_name)
         es = opts["early_stopping"]
-        with seeded_dropout(self.model_, self._rng):
+        # the labels were encoded here and the weights checked: not again in every batch
+        positive = sw is None or bool(np.all(sw > 0))
+        with seeded_dropout(self.model_, self._rng), \
+                losses.targets_checked(positive_weights=positive):
             history = train(
                 self.model_, X, targets, loss=objective, optimizer=optimizer,
                 epochs=1 if incremental else opts["max_iter"],
@@ -151,7 +155,7 @@ class NetworkEstimator(BaseEstimator):
                 validation_split=opts["validation_fraction"] if es else 0.0,
                 metrics=(self._metric,) if es else (), callbacks=[stopper], shuffle=True,
                 seed=self._rng, verbose=opts["verbose"], sample_weight=sw,
-                device=opts["device"],
+                device=opts["device"], cuda_graph=opts["cuda_graph"],
             )
         self._record(history, stopper, opts, incremental)
         if self.stop_reason_ == "max_iter":

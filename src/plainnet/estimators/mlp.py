@@ -64,6 +64,11 @@ class MLPClassifier(NetworkClassifier):
         Where the network trains: the CPU (NumPy) or an NVIDIA GPU (CuPy, installed with
         ``pip install "plainnet[cuda12]"`` or ``"plainnet[cuda13]"``). ``model_`` stays on
         that device; predictions come back as NumPy arrays.
+    cuda_graph : bool, default False
+        On a GPU, run each full batch's forward and backward pass as one CUDA graph launch
+        (:func:`plainnet.fit`'s ``cuda_graph``): for small networks, whose speed the host's
+        kernel launches bound. Without ``dropout``; a model that can't be recorded trains
+        without a graph, after a ``RuntimeWarning``.
 
     Attributes
     ----------
@@ -127,6 +132,7 @@ class MLPClassifier(NetworkClassifier):
         warm_start=False,
         verbose=False,
         device=None,
+        cuda_graph=False,
     ):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
@@ -146,6 +152,7 @@ class MLPClassifier(NetworkClassifier):
         self.warm_start = warm_start
         self.verbose = verbose
         self.device = device
+        self.cuda_graph = cuda_graph
 
     def _architecture(self):
         return mlp_architecture(self)
@@ -207,6 +214,7 @@ class MLPRegressor(NetworkRegressor):
         warm_start=False,
         verbose=False,
         device=None,
+        cuda_graph=False,
     ):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
@@ -225,6 +233,7 @@ class MLPRegressor(NetworkRegressor):
         self.warm_start = warm_start
         self.verbose = verbose
         self.device = device
+        self.cuda_graph = cuda_graph
 
     def _architecture(self):
         return mlp_architecture(self)

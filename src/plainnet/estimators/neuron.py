@@ -44,7 +44,7 @@ class NeuronClassifier(NetworkClassifier):
         sample_weight=None)`` receiving logits and 0/1 targets, both of shape
         ``(n, n_neurons)``.
     class_weight : dict, "balanced" or None
-    random_state, warm_start, verbose, device
+    random_state, warm_start, verbose, device, cuda_graph
         As in :class:`MLPClassifier`.
 
     Attributes
@@ -90,6 +90,7 @@ class NeuronClassifier(NetworkClassifier):
         warm_start=False,
         verbose=False,
         device=None,
+        cuda_graph=False,
     ):
         self.solver = solver
         self.learning_rate_init = learning_rate_init
@@ -106,6 +107,7 @@ class NeuronClassifier(NetworkClassifier):
         self.warm_start = warm_start
         self.verbose = verbose
         self.device = device
+        self.cuda_graph = cuda_graph
 
     def _architecture(self):
         return (), (), ()

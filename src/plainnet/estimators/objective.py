@@ -18,6 +18,7 @@ import numpy as np
 
 from .. import backend, losses
 from ..autodiff import Tensor
+from ..autodiff.ops import scale
 
 
 def penalized(base: Callable, weights: list, alpha: float, name: str) -> Callable:
@@ -32,13 +33,16 @@ def penalized(base: Callable, weights: list, alpha: float, name: str) -> Callabl
             total = float(output.shape[0])
         else:
             value = base(output, target, sample_weight=sample_weight)
-            total = float(np.sum(sample_weight))
-        if alpha and total > 0:
+            total = np.sum(sample_weight)
+            if not losses.weights_promised_positive():  # else left on the device, unread
+                total = float(total)
+        if alpha and (not isinstance(total, float) or total > 0):
             square = None
             for w in weights:
-                term = (w * w).sum()
+                flat = w.reshape(-1)
+                term = flat @ flat
                 square = term if square is None else square + term
-            value = value + square * (0.5 * alpha / total)
+            value = value + scale(square, 0.5 * alpha / total)
         return value
 
     objective.__name__ = name

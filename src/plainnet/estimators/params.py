@@ -115,6 +115,7 @@ def common(est) -> dict:
     """The checked values of the hyperparameters every network estimator has."""
     return {
         "device": device(est.device),
+        "cuda_graph": flag(est.cuda_graph, "cuda_graph"),
         "solver": solver(est.solver),
         "lr": check_positive(est.learning_rate_init, "learning_rate_init"),
         "max_iter": check_int(est.max_iter, "max_iter", minimum=1),
