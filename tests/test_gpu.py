@@ -428,3 +428,21 @@ def test_dropout_is_not_captured_and_training_goes_on():
         runs.append(small_net.host_state(model))
     for key in runs[0]:
         np.testing.assert_allclose(runs[1][key], runs[0][key], rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize("make", [pn.estimators.MLPClassifier, pn.estimators.MLPRegressor])
+def test_an_estimator_with_a_cuda_graph_equals_one_without(make):
+    X, y = blobs()
+    if make is pn.estimators.MLPRegressor:
+        y = X[:, 0] - 2 * X[:, 1]
+    fitted = []
+    for cuda_graph in (False, True):
+        est = make((16,), max_iter=5, batch_size=32, alpha=1e-3, random_state=0,
+                   device="cuda", cuda_graph=cuda_graph)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", pn.estimators.base.ConvergenceWarning)
+            warnings.simplefilter("error", RuntimeWarning)  # recorded and kept
+            fitted.append(est.fit(X, y))
+    np.testing.assert_allclose(fitted[1].loss_curve_, fitted[0].loss_curve_, rtol=1e-4)
+    np.testing.assert_allclose(fitted[1].predict(X), fitted[0].predict(X), rtol=1e-3,
+                               atol=1e-4)
