@@ -210,10 +210,14 @@ def test_divergence_with_a_graph_stops_as_without(fake, launches):
     assert all(np.isfinite(v).all() for v in runs[1][0].values())
 
 
-def test_cuda_graph_needs_a_device_that_records_graphs():
+def test_cuda_graph_needs_a_device_that_records_graphs(fake):
     X, y = blobs(32)
     with pytest.raises(ValueError, match="cuda_graph=True .* trains on 'cpu'"):
         pn.fit(mlp(), X, y, epochs=1, verbose=0, cuda_graph=True)
+    model = mlp().to("fake")
+    with pytest.raises(ValueError, match="cuda_graph=True .* trains on 'cpu'"):
+        pn.fit(model, X, y, epochs=1, verbose=0, cuda_graph=True, device="cpu")
+    assert model.device == "fake"  # refused before anything moved
     with pytest.raises(TypeError, match="cuda_graph must be True or False; got 'yes'"):
         pn.fit(mlp(), X, y, epochs=1, verbose=0, cuda_graph="yes")
 

@@ -210,18 +210,19 @@ def fit(
         raise ValueError(f"validation_split must be in [0, 1); got {validation_split!r}")
     loss_name = _loss_name(loss)
     loss_fn = get_loss(loss)
+    target = model.device if device is None else _backend.canonical_device(device)
+    if cuda_graph and not _backend.get_backend(target).captures:
+        raise ValueError(
+            f"cuda_graph=True records the training step as a CUDA graph, on a GPU; the model "
+            f"trains on {target!r}. Pass device='cuda', or leave cuda_graph False."
+        )
     if device is not None:
-        device = _backend.canonical_device(device)
+        device = target
         model.to(device)
         if not isinstance(optimizer, str):
             move_state(optimizer, device)
     device = model.device
     on_host = device == "cpu"
-    if cuda_graph and not _backend.get_backend(device).captures:
-        raise ValueError(
-            f"cuda_graph=True records the training step as a CUDA graph, on a GPU; the model "
-            f"trains on {device!r}. Pass device='cuda', or leave cuda_graph False."
-        )
     if isinstance(optimizer, str):
         optimizer = get_optimizer(optimizer, model.parameters())
     params = model.parameters()
