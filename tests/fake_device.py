@@ -25,6 +25,7 @@ values back when it ends, and arrays made while recording hold garbage until a l
 from __future__ import annotations
 
 import re
+import threading
 
 import numpy as np
 
@@ -76,7 +77,7 @@ class FakeCaptureError(RuntimeError):
 
 def _sync():
     """The host reads a value: it waits for the device (refused while recording a graph)."""
-    if _CAPTURES:
+    if _CAPTURES.stack:
         raise FakeCaptureError("operation not permitted when stream is capturing (the host "
                                "read a value)")
     Counts.syncs += 1
@@ -166,13 +167,21 @@ class FakeGraph:
             step()
 
 
-_CAPTURES: list[Capture] = []  # the capture under way, if any
+class _Captures(threading.local):
+    """The captures under way in this thread (CUDA captures a stream; another thread's work
+    goes on, in the relaxed mode that CuPy uses)."""
+
+    def __init__(self):
+        self.stack: list[Capture] = []
+
+
+_CAPTURES = _Captures()
 
 
 def _compute(compute, wrap, inputs=(), written=()):
     """``wrap(compute())``; recorded as a step of the graph being captured, if any."""
-    if _CAPTURES:
-        return _CAPTURES[-1].record(compute, wrap, inputs, written)
+    if _CAPTURES.stack:
+        return _CAPTURES.stack[-1].record(compute, wrap, inputs, written)
     return wrap(compute())
 
 
@@ -390,7 +399,7 @@ class FakeModule:
             return x
 
         def call(*args, **kwargs):
-            if _CAPTURES and name in ("asarray", "array") and isinstance(args[0], np.ndarray):
+            if _CAPTURES.stack and name in ("asarray", "array") and isinstance(args[0], np.ndarray):
                 raise FakeCaptureError("operation not permitted when stream is capturing "
                                        "(an upload of host data)")
             _count_call(name, args)
@@ -431,7 +440,7 @@ class FakeBackend(backend.Backend):
         return array.a.copy()
 
     def from_host(self, array, index):
-        if _CAPTURES:
+        if _CAPTURES.stack:
             raise FakeCaptureError("operation not permitted when stream is capturing (an "
                                    "upload of host data)")
         self.uploads += 1
@@ -454,11 +463,11 @@ class FakeBackend(backend.Backend):
 
     def capture(self, index, fn):
         capture = Capture()
-        _CAPTURES.append(capture)
+        _CAPTURES.stack.append(capture)
         try:
             result = fn()
         finally:  # a capture that failed ran nothing either
-            _CAPTURES.pop()
+            _CAPTURES.stack.pop()
             graph = capture.end()
         return graph, result
 

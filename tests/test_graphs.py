@@ -325,3 +325,22 @@ def test_an_estimator_step_waits_once(fake):
 
     for weights in (None, np.linspace(0.5, 1.5, len(X))):
         assert syncs(3, weights) - syncs(2, weights) == 10
+
+
+def test_recording_in_one_thread_leaves_transfers_in_others_alone(fake):
+    import threading
+
+    x = backend.to_device(np.ones(3, np.float32), "fake")
+    seen = []
+
+    def other_thread():
+        seen.append(backend.to_numpy(backend.to_device(np.arange(3.0), "fake")))
+
+    def work():
+        thread = threading.Thread(target=other_thread)
+        thread.start()
+        thread.join()
+        return x * 2
+
+    backend.capture("fake", work)
+    np.testing.assert_array_equal(seen[0], [0.0, 1.0, 2.0])

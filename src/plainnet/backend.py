@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import threading
 from types import ModuleType
 
 import numpy as np
@@ -642,16 +643,20 @@ def device_context(device):
     return backend.device_context(index)
 
 
-_CAPTURING: list[str] = []  # the device whose work is being recorded, if any
+class _Capturing(threading.local):
+    devices: tuple[str, ...] = ()  # the devices whose work this thread is recording
+
+
+_CAPTURING = _Capturing()
 
 
 def _refuse_while_capturing(what: str) -> None:
-    if _CAPTURING:
+    if _CAPTURING.devices:
         raise GraphCaptureError(
-            f"{what} was asked for while work on {_CAPTURING[0]!r} was being recorded as a "
-            "graph: a graph runs on the device alone, so the recorded work can neither read "
-            "values on the host nor take data from it (Dropout's masks, for one, are drawn on "
-            "the host)"
+            f"{what} was asked for while work on {_CAPTURING.devices[-1]!r} was being "
+            "recorded as a graph: a graph runs on the device alone, so the recorded work can "
+            "neither read values on the host nor take data from it (Dropout's masks, for one, "
+            "are drawn on the host)"
         )
 
 
@@ -680,11 +685,12 @@ def capture(device, fn):
         raise GraphCaptureError(
             f"device {backend.device_name(index)!r} does not record graphs (only 'cuda' does)"
         )
-    _CAPTURING.append(backend.device_name(index))
+    outer = _CAPTURING.devices
+    _CAPTURING.devices = (*outer, backend.device_name(index))
     try:
         return backend.capture(index, fn)
     finally:
-        _CAPTURING.pop()
+        _CAPTURING.devices = outer
 
 
 def synchronize(device) -> None:
