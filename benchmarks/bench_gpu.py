@@ -20,10 +20,11 @@ between device synchronizations; the medians of
 and backward) and the ratios to PyTorch. Neither library uses TF32.
 
     python benchmarks/bench_gpu.py [--repeats 5] [--configs small-1024,small-8192,wide-8192]
-    python benchmarks/bench_gpu.py --profile small-1024   # where the host's time goes
+    python benchmarks/bench_gpu.py --profile small-1024 [--runner loop|fit|graph]
 
-``--profile`` runs plainnet's bare loop under cProfile instead and prints the functions that
-take the host's time (on a small network the host, launching kernels, is the limit).
+``--profile`` runs one of plainnet's runners (the bare loop by default) under cProfile instead
+and prints the functions that take the host's time (on a small network the host, launching
+kernels, is the limit).
 
 Without CuPy or a GPU it prints why and exits 0.
 """
@@ -258,15 +259,18 @@ def report(rows) -> None:
           + ", ".join(f"{k} {v / 1e6:.2f}M" for k, v in REFERENCE_H100.items()))
 
 
-def profile(name: str, top: int = 30) -> None:
-    """cProfile of plainnet's bare loop on config ``name``, after a warm-up: the ``top``
-    functions by their own time, and the host time per step."""
+RUNNERS = {"loop": PlainnetLoop, "fit": PlainnetFit, "graph": PlainnetGraph}
+
+
+def profile(name: str, runner_name: str = "loop", top: int = 30) -> None:
+    """cProfile of one of plainnet's runners (``RUNNERS``) on config ``name``, after a
+    warm-up: the ``top`` functions by their own time, and the host time per step."""
     import cProfile
     import pstats
 
     sizes, batch, epochs = CONFIGS[name]
     X, y = make_data(batch)
-    runner = PlainnetLoop(sizes, X, y, batch)
+    runner = RUNNERS[runner_name](sizes, X, y, batch)
     runner.train(1)
     plainnet_sync()
     profiler = cProfile.Profile()
@@ -276,8 +280,8 @@ def profile(name: str, top: int = 30) -> None:
     plainnet_sync()
     profiler.disable()
     steps = epochs * STEPS_PER_EPOCH
-    print(f"{name}: {(time.perf_counter() - start) / steps * 1e6:,.0f} us a step under the "
-          f"profiler ({steps} steps)")
+    print(f"{name}, {runner.name}: {(time.perf_counter() - start) / steps * 1e6:,.0f} us a "
+          f"step under the profiler ({steps} steps)")
     pstats.Stats(profiler).sort_stats("tottime").print_stats(top)
 
 
@@ -287,7 +291,10 @@ def main(argv=None) -> int:
     parser.add_argument("--configs", default=",".join(CONFIGS))
     parser.add_argument("--json", help="also write the results to this file")
     parser.add_argument("--profile", metavar="CONFIG",
-                        help="profile plainnet's loop on this config instead of benchmarking")
+                        help="profile plainnet on this config instead of benchmarking")
+    parser.add_argument("--runner", choices=sorted(RUNNERS), default="loop",
+                        help="what --profile runs: the bare loop, pn.fit, or pn.fit with a "
+                             "CUDA graph (default: loop)")
     args = parser.parse_args(argv)
     names = [c.strip() for c in args.configs.split(",") if c.strip()]
     if args.profile is not None:
@@ -306,7 +313,7 @@ def main(argv=None) -> int:
         return 0
     print(describe_machine())
     if args.profile is not None:
-        profile(args.profile)
+        profile(args.profile, args.runner)
         return 0
     rows = run(names, args.repeats)
     report(rows)

@@ -8,7 +8,8 @@
 # 2. every fused kernel as CuPy writes it: compiled by nvcc against CuPy's headers, and run
 #    on the CPU with the arguments a training run gives it,
 # 3. the throughput benchmark against PyTorch CUDA eager (JSON too),
-# 4. where the host's time goes on the small network (cProfile).
+# 4. where the host's time goes on the small network (cProfile): the bare loop, and pn.fit
+#    with a CUDA graph.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 out=${OUT:-gpu-results}
@@ -29,4 +30,5 @@ step compile "$python" -m pytest -p no:cacheprovider -q -rs tests/test_kernels.p
     -k "as_cupy_writes_it or compiles_as_cuda"
 step bench_gpu "$python" benchmarks/bench_gpu.py --json "$out/bench_gpu.json"
 step profile "$python" benchmarks/bench_gpu.py --profile small-1024
+step profile_graph "$python" benchmarks/bench_gpu.py --profile small-1024 --runner graph
 exit $status
