@@ -77,30 +77,37 @@ STATE = _State()
 _creation = itertools.count()
 
 
-class no_grad(contextlib.ContextDecorator):
+class _Setting(contextlib.ContextDecorator):
+    """A context manager (and decorator) that sets one field of :data:`STATE` for its block
+    and puts the old value back after."""
+
+    field = ""
+    value = False
+
+    def __enter__(self):
+        self._prev = getattr(STATE, self.field)
+        setattr(STATE, self.field, self.value)
+        return self
+
+    def __exit__(self, *exc):
+        setattr(STATE, self.field, self._prev)
+        return False
+
+
+class no_grad(_Setting):
     """Context manager (and decorator) in which operations record no graph.
 
     Results computed inside never require grad; use it for evaluation and for parameter
     updates.
     """
 
-    def __enter__(self):
-        self._prev = STATE.grad_enabled
-        STATE.grad_enabled = False
-        return self
-
-    def __exit__(self, *exc):
-        STATE.grad_enabled = self._prev
-        return False
+    field, value = "grad_enabled", False
 
 
 class enable_grad(no_grad):
     """Context manager that turns graph recording back on (inside :class:`no_grad`)."""
 
-    def __enter__(self):
-        self._prev = STATE.grad_enabled
-        STATE.grad_enabled = True
-        return self
+    value = True
 
 
 def is_grad_enabled() -> bool:
@@ -108,37 +115,23 @@ def is_grad_enabled() -> bool:
     return STATE.grad_enabled
 
 
-class careful_backward(contextlib.ContextDecorator):
+class careful_backward(_Setting):
     """Context in which backward passes run in careful mode from the start: each guarded
     product keeps a zero upstream gradient exactly zero, so the gradients are never read to
     decide on a second pass. For work recorded as a device graph, which can't read values;
     it costs a few elementwise kernels per guarded product."""
 
-    def __enter__(self):
-        self._prev = STATE.careful
-        STATE.careful = True
-        return self
-
-    def __exit__(self, *exc):
-        STATE.careful = self._prev
-        return False
+    field, value = "careful", True
 
 
-class detect_anomaly(contextlib.ContextDecorator):
+class detect_anomaly(_Setting):
     """Context in which the first op whose forward or backward makes NaN/inf raises.
 
     The ``FloatingPointError`` names the operation, so the source of a NaN is found at once.
     Checking costs a pass over every result: use it for debugging only.
     """
 
-    def __enter__(self):
-        self._prev = STATE.detect_anomaly
-        STATE.detect_anomaly = True
-        return self
-
-    def __exit__(self, *exc):
-        STATE.detect_anomaly = self._prev
-        return False
+    field, value = "detect_anomaly", True
 
 
 def _check_finite(value, what: str) -> None:
