@@ -7,6 +7,8 @@ import warnings
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sklearn.exceptions import ConvergenceWarning
 
 import plainnet as pn
@@ -78,6 +80,57 @@ def test_recorded_work_runs_only_when_the_graph_is_launched(fake):
     assert (Counts.launches, Counts.syncs) == (1, 0)  # the whole work: one launch
     assert backend.to_numpy(total) == 14.75
     np.testing.assert_array_equal(backend.to_numpy(doubled), [1, 1, 1])
+
+
+#: Operations of a recorded program: each takes the values so far (and an index array) and
+#: appends one, or writes into one in place (as the library's kernels and updates do).
+_PROGRAM_OPS = {
+    "add": lambda v, rows: v.append(v[-1] + v[0]),
+    "mul": lambda v, rows: v.append(v[-1] * v[1]),
+    "exp": lambda v, rows: v.append(np.exp(-abs(v[-1]))),
+    "sum_rows": lambda v, rows: v.append(v[-1] - v[-1].sum(axis=1, keepdims=True)),
+    "matmul": lambda v, rows: v.append(v[-1] @ v[1].T),
+    "gather": lambda v, rows: v.append(v[-1][rows]),
+    "transpose_copy": lambda v, rows: v.append(v[-1].T.copy().T),
+    "scale_in_place": lambda v, rows: v[-1].__imul__(0.5),
+    "add_into_input": lambda v, rows: v[1].__iadd__(v[-1][:, :1]),
+    "setitem": lambda v, rows: v[-1].__setitem__((slice(None), 0), v[0][:, 1]),
+}
+
+
+@settings(max_examples=60, deadline=None)
+@given(program=st.lists(st.sampled_from(sorted(_PROGRAM_OPS)), min_size=1, max_size=8),
+       seed=st.integers(0, 2**16))
+def test_a_recorded_program_launched_on_new_inputs_computes_what_it_would(program, seed):
+    """Any sequence of array operations, recorded on the fake device and launched after new
+    inputs are copied in, gives what running it on those inputs gives (the emulation of
+    stream capture the graph tests rest on); and recording alone changes nothing."""
+    device = FakeBackend("fake", FakeArray)
+    backend.register_backend(device)
+    try:
+        rng = np.random.default_rng(seed)
+        first, second = (rng.standard_normal((2, 3, 3)).astype(np.float32) for _ in range(2))
+        rows = backend.to_device(np.array([2, 0, 2]), "fake")
+
+        def run(values):
+            for name in program:
+                _PROGRAM_OPS[name](values, rows)
+            return values[-1]
+
+        inputs = [backend.to_device(a, "fake") for a in first]
+        graph, out = backend.capture("fake", lambda: run(list(inputs)))
+        np.testing.assert_array_equal(backend.to_numpy(inputs[0]), first[0])  # nothing ran
+        np.testing.assert_array_equal(backend.to_numpy(inputs[1]), first[1])
+        for target, values in zip(inputs, second, strict=True):
+            target[...] = backend.to_device(values, "fake")
+        graph.launch()
+        expected_inputs = [backend.to_device(a, "fake") for a in second]
+        expected = run(list(expected_inputs))
+        np.testing.assert_array_equal(backend.to_numpy(out), backend.to_numpy(expected))
+        for got, want in zip(inputs, expected_inputs, strict=True):  # written in place too
+            np.testing.assert_array_equal(backend.to_numpy(got), backend.to_numpy(want))
+    finally:
+        backend.unregister_backend("fake")
 
 
 def test_recording_refuses_reads_and_uploads(fake):
