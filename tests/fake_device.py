@@ -83,6 +83,13 @@ def _sync():
     Counts.syncs += 1
 
 
+def _upload():
+    """Host data goes to the device (refused while recording a graph)."""
+    if _CAPTURES.stack:
+        raise FakeCaptureError("operation not permitted when stream is capturing (an upload "
+                               "of host data)")
+
+
 def _base(a: np.ndarray) -> np.ndarray:
     """The array that owns ``a``'s memory."""
     while isinstance(a.base, np.ndarray):
@@ -110,8 +117,8 @@ class Capture:
     is kept as a step (:meth:`record`) that runs it again on the same arrays: a new array
     made by the operation gets the new values in place. As on a GPU, where nothing recorded
     runs until a launch, :meth:`end` puts back the values of the arrays that existed before
-    and were written, and fills the arrays made while recording with garbage (every byte
-    0xFF: NaN, -1)."""
+    and were written, and fills the arrays made while recording with garbage (NaN, or every
+    bit set for integers)."""
 
     def __init__(self):
         self.steps: list = []
@@ -316,7 +323,7 @@ class DeviceArray(np.lib.mixins.NDArrayOperatorsMixin):
             def method(*args, **kwargs):
                 if name in _HOST_READS:
                     _sync()
-                    return cls._wrap(attr(*cls._operand(args)))
+                    return cls._wrap(attr(*cls._operand(args), **kwargs))
                 if name not in _VIEWS and not (
                     name == "astype" and np.dtype(args[0]) == self.a.dtype
                     and kwargs.get("copy") is False
@@ -399,9 +406,8 @@ class FakeModule:
             return x
 
         def call(*args, **kwargs):
-            if _CAPTURES.stack and name in ("asarray", "array") and isinstance(args[0], np.ndarray):
-                raise FakeCaptureError("operation not permitted when stream is capturing "
-                                       "(an upload of host data)")
+            if name in ("asarray", "array") and args and isinstance(args[0], np.ndarray):
+                _upload()
             _count_call(name, args)
 
             def compute():
@@ -440,9 +446,7 @@ class FakeBackend(backend.Backend):
         return array.a.copy()
 
     def from_host(self, array, index):
-        if _CAPTURES.stack:
-            raise FakeCaptureError("operation not permitted when stream is capturing (an "
-                                   "upload of host data)")
+        _upload()
         self.uploads += 1
         return self.array_type(np.array(array, copy=True))
 

@@ -210,7 +210,7 @@ class CUDABackend(Backend):
     def __init__(self):
         super().__init__()
         self._kernels: dict = {}  # ElementwiseKernel -> cupy.ElementwiseKernel (compiled once)
-        self._streams: dict = {}  # device number -> the stream graphs are captured on
+        self._streams: dict = {}  # (device number, thread) -> the stream graphs are captured on
 
     def _load(self):
         try:
@@ -300,14 +300,16 @@ class CUDABackend(Backend):
 
     @contextlib.contextmanager
     def graph_stream(self, index: int):
-        # One stream per GPU, kept: the memory pool keeps freed blocks per stream, for that
-        # stream alone, so a stream made for each call would strand them.
+        # One stream per GPU and thread, kept: the memory pool keeps freed blocks per stream,
+        # for that stream alone, so a stream made for each call would strand them; and a
+        # thread capturing on a stream would record another thread's work queued there.
         cupy = self.module()
         with cupy.cuda.Device(index):
             before = cupy.cuda.get_current_stream()
-            stream = self._streams.get(index)
+            key = (index, threading.get_ident())
+            stream = self._streams.get(key)
             if stream is None:
-                stream = self._streams[index] = cupy.cuda.Stream(non_blocking=True)
+                stream = self._streams[key] = cupy.cuda.Stream(non_blocking=True)
             stream.wait_event(before.record())
             try:
                 with stream:
@@ -322,9 +324,9 @@ class CUDABackend(Backend):
         # pool owns the memory it hands out: it is freed with the pool, whatever still
         # points into it.)
         cupy = self.module()
-        stream = cupy.cuda.get_current_stream()
         pool = cupy.cuda.MemoryPool()
         with cupy.cuda.Device(index), cupy.cuda.using_allocator(pool.malloc):
+            stream = cupy.cuda.get_current_stream()
             pool.malloc(0)  # makes the pool's part for this GPU now, not while recording
             stream.begin_capture()
             try:
