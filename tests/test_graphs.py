@@ -42,8 +42,9 @@ def launches(monkeypatch):
 def _train(cuda_graph, build=None, **options):
     X, y = options.pop("data", None) or blobs(150)
     model = mlp(seed=3, **(build or {}))
-    history = pn.fit(model, X, y, epochs=3, batch_size=16, seed=5, verbose=0,
-                     device="fake", cuda_graph=cuda_graph, **options)
+    options = {"epochs": 3, "batch_size": 16, **options}
+    history = pn.fit(model, X, y, seed=5, verbose=0, device="fake", cuda_graph=cuda_graph,
+                     **options)
     return host_state(model), history
 
 
@@ -397,3 +398,11 @@ def test_recording_in_one_thread_leaves_transfers_in_others_alone(fake):
 
     backend.capture("fake", work)
     np.testing.assert_array_equal(seen[0], [0.0, 1.0, 2.0])
+
+
+def test_a_batch_size_above_the_row_count_still_records(fake, launches):
+    X, y = blobs(40)  # one batch of 40 rows an epoch, though batch_size is 64
+    without = _train(False, data=(X, y), batch_size=64)
+    graphed = _train(True, data=(X, y), batch_size=64)
+    _assert_same_training(graphed, without)
+    assert len(launches) == 3 - 2  # epochs 1 and 2 without, the third recorded and launched

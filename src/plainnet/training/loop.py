@@ -341,7 +341,7 @@ def fit(
                         cb.on_batch_begin(b, {})
                     xb, yb = Xs[lo:hi], ys[lo:hi]
                     wb = None if ws is None else ws[lo:hi]
-                    full = hi - lo == batch_size
+                    full = hi - lo == min(batch_size, n)  # the size of most batches
                     if graph is not None and not graph.current():  # recorded again below
                         graph.release()
                         graph, tried = None, False
