@@ -90,6 +90,17 @@ def _upload():
                                "of host data)")
 
 
+def _host_read(convert):
+    """A method giving the array's value as ``convert`` makes it (``float``, ``int``,
+    ``bool``): a read by the host, which waits for the device."""
+
+    def read(self):
+        _sync()
+        return convert(self.a)
+
+    return read
+
+
 def _base(a: np.ndarray) -> np.ndarray:
     """The array that owns ``a``'s memory."""
     while isinstance(a.base, np.ndarray):
@@ -346,21 +357,9 @@ class DeviceArray(np.lib.mixins.NDArrayOperatorsMixin):
     def __iter__(self):
         return (type(self)._wrap(v) for v in self.a)
 
-    def __float__(self):
-        _sync()
-        return float(self.a)
-
-    def __int__(self):
-        _sync()
-        return int(self.a)
-
-    def __index__(self):
-        _sync()
-        return int(self.a)
-
-    def __bool__(self):
-        _sync()
-        return bool(self.a)
+    __float__ = _host_read(float)
+    __int__ = __index__ = _host_read(int)
+    __bool__ = _host_read(bool)
 
     def __repr__(self):
         return f"{type(self).__name__}({self.a!r})"
