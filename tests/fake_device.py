@@ -83,6 +83,17 @@ def _sync():
     Counts.syncs += 1
 
 
+#: Functions and methods CuPy computes with cuBLAS, which CuPy refuses on a capturing stream.
+_BLAS = frozenset({"matmul", "dot", "vdot", "inner", "tensordot", "einsum"})
+
+
+def _refuse_blas(name):
+    """Refuse a cuBLAS call while recording, as CuPy does (``cublas.setStream``)."""
+    if _CAPTURES.stack and name in _BLAS:
+        raise NotImplementedError(f"{name}: calling cuBLAS API during stream capture is "
+                                  "currently unsupported (as CuPy says)")
+
+
 def _upload():
     """Host data goes to the device (refused while recording a graph)."""
     if _CAPTURES.stack:
@@ -274,6 +285,7 @@ class DeviceArray(np.lib.mixins.NDArrayOperatorsMixin):
     def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
         if method != "__call__":  # CuPy: no ufunc.at / reduce through NumPy
             return NotImplemented
+        _refuse_blas(ufunc.__name__)
         Counts.launch(ufunc.__name__)
         cls = type(self)
         out = kwargs.get("out")
@@ -289,6 +301,7 @@ class DeviceArray(np.lib.mixins.NDArrayOperatorsMixin):
         return _compute(compute, cls._wrap, inputs)
 
     def __array_function__(self, func, types, args, kwargs):
+        _refuse_blas(func.__name__)
         _count_call(func.__name__, args)
         cls = type(self)
 
@@ -332,6 +345,7 @@ class DeviceArray(np.lib.mixins.NDArrayOperatorsMixin):
         cls = type(self)
         if callable(attr):
             def method(*args, **kwargs):
+                _refuse_blas(name)
                 if name in _HOST_READS:
                     _sync()
                     return cls._wrap(attr(*cls._operand(args), **kwargs))
@@ -407,6 +421,7 @@ class FakeModule:
         def call(*args, **kwargs):
             if name in ("asarray", "array") and args and isinstance(args[0], np.ndarray):
                 _upload()
+            _refuse_blas(name)
             _count_call(name, args)
 
             def compute():
@@ -456,6 +471,13 @@ class FakeBackend(backend.Backend):
             np.add.at(target.a, cls._index(index), cls._operand(values))
 
         _compute(compute, _identity, (index, values), [target.a])
+
+    def recorded_matmul(self, a, b):
+        """Allowed while recording: plainnet's own way past CuPy's refusal (cuBLAS called
+        directly), one launch."""
+        cls = self.array_type
+        Counts.launch("matmul")
+        return _compute(lambda: np.matmul(cls._operand(a), cls._operand(b)), cls._wrap, (a, b))
 
     def erf(self, array):
         from scipy.special import erf

@@ -12,9 +12,11 @@ from plainnet import backend
 
 def mlp(seed=0, dtype=np.float32, dropout=0.0, batchnorm=False, hidden=8):
     """``Linear(6, hidden) [-> BatchNorm1d] -> ReLU [-> Dropout] -> Linear(hidden, 3)``,
-    seeded."""
+    seeded. The first Linear has no bias before a BatchNorm, which subtracts the batch mean:
+    that bias's gradient would be zero in exact arithmetic, so rounding alone would move it
+    (and Adam scales any gradient, however small, up to a step of the learning rate)."""
     pn.seed(seed)
-    layers = [pn.nn.Linear(6, hidden, dtype=dtype)]
+    layers = [pn.nn.Linear(6, hidden, bias=not batchnorm, dtype=dtype)]
     if batchnorm:
         layers.append(pn.nn.BatchNorm1d(hidden, dtype=dtype))
     layers.append(pn.nn.ReLU())

@@ -1000,5 +1000,5 @@ def test_one_read_gives_the_loss_and_whether_all_is_finite(fake, loss, grad, fin
     assert value == pytest.approx(loss, nan_ok=True)
     assert Counts.syncs == reads
     assert ("loss_and_squares_2" in launched) == compiles
-    if compiles:  # a dot per gradient and the pair
-        assert launched[:3] == ["dot", "dot", "loss_and_squares_2"]
+    if compiles:  # a dot product (matmul) per gradient and the pair
+        assert launched[:3] == ["matmul", "matmul", "loss_and_squares_2"]

@@ -90,7 +90,7 @@ _PROGRAM_OPS = {
     "mul": lambda v, rows: v.append(v[-1] * v[1]),
     "exp": lambda v, rows: v.append(np.exp(-abs(v[-1]))),
     "sum_rows": lambda v, rows: v.append(v[-1] - v[-1].sum(axis=1, keepdims=True)),
-    "matmul": lambda v, rows: v.append(v[-1] @ v[1].T),
+    "matmul": lambda v, rows: v.append(backend.matmul(v[-1], v[1].T)),
     "gather": lambda v, rows: v.append(v[-1][rows]),
     "transpose_copy": lambda v, rows: v.append(v[-1].T.copy().T),
     "scale_in_place": lambda v, rows: v[-1].__imul__(0.5),
@@ -132,6 +132,23 @@ def test_a_recorded_program_launched_on_new_inputs_computes_what_it_would(progra
             np.testing.assert_array_equal(backend.to_numpy(got), backend.to_numpy(want))
     finally:
         backend.unregister_backend("fake")
+
+
+def test_matrix_products_record_through_plainnet_not_through_cupy(fake):
+    """CuPy refuses cuBLAS on a capturing stream, and so does the fake device; the matrix
+    products of plainnet's layers and ops go through ``backend.matmul``, which records them
+    (on CUDA by calling cuBLAS itself)."""
+    rng = np.random.default_rng(0)
+    a0, b0 = rng.standard_normal((2, 4, 4)).astype(np.float32)
+    a, b = backend.to_device(a0, "fake"), backend.to_device(b0, "fake")
+    for refused in (lambda: a @ b, lambda: a[0].dot(b[0])):
+        with pytest.raises(NotImplementedError, match="cuBLAS"):
+            backend.capture("fake", refused)
+    graph, out = backend.capture(
+        "fake", lambda: backend.matmul(a, b.T) + backend.matmul(a[0], b[0]))
+    a[...] = backend.to_device(b0, "fake")  # a new input
+    graph.launch()
+    np.testing.assert_allclose(backend.to_numpy(out), b0 @ b0.T + b0[0] @ b0[0], rtol=1e-6)
 
 
 def test_recording_refuses_reads_and_uploads(fake):

@@ -41,6 +41,7 @@ __all__ = [
     "graph_stream",
     "is_available",
     "is_device_array",
+    "matmul",
     "register_backend",
     "run_fused",
     "synchronize",
@@ -173,6 +174,11 @@ class Backend:
         runs it, on the same arrays. Called inside :meth:`graph_stream`."""
         raise GraphCaptureError(f"device kind {self.name!r} does not record graphs")
 
+    def recorded_matmul(self, a, b):
+        """``a @ b`` while this device's work is recorded as a graph (:func:`matmul`); the
+        plain product by default."""
+        return a @ b
+
 
 class CPUBackend(Backend):
     """NumPy in host memory: always available."""
@@ -211,6 +217,7 @@ class CUDABackend(Backend):
         super().__init__()
         self._kernels: dict = {}  # ElementwiseKernel -> cupy.ElementwiseKernel (compiled once)
         self._streams: dict = {}  # (device number, thread) -> the stream graphs are captured on
+        self._recording = threading.local()  # .workspace: cuBLAS's, in the graph being recorded
 
     def _load(self):
         try:
@@ -323,11 +330,15 @@ class CUDABackend(Backend):
         # allocation can be handed a block the graph writes when it is launched. (A CuPy
         # pool owns the memory it hands out: it is freed with the pool, whatever still
         # points into it.)
+        # The matrix products' cuBLAS workspace is the graph's too (see recorded_matmul).
+        from . import _cublas
+
         cupy = self.module()
         pool = cupy.cuda.MemoryPool()
         with cupy.cuda.Device(index), cupy.cuda.using_allocator(pool.malloc):
             stream = cupy.cuda.get_current_stream()
-            pool.malloc(0)  # makes the pool's part for this GPU now, not while recording
+            workspace = cupy.empty(_cublas.WORKSPACE_BYTES, np.uint8)  # made before recording
+            self._recording.workspace = workspace
             stream.begin_capture()
             try:
                 result = fn()
@@ -335,8 +346,21 @@ class CUDABackend(Backend):
                 with contextlib.suppress(Exception):  # the capture is invalid by now
                     stream.end_capture()
                 raise
+            finally:
+                self._recording.workspace = None
             graph = stream.end_capture()
-        return _CUDAGraph(graph, pool), result
+        return _CUDAGraph(graph, pool, workspace), result
+
+    def recorded_matmul(self, a, b):
+        # CuPy refuses cuBLAS while a stream is captured; plainnet calls it itself.
+        from . import _cublas
+
+        workspace = getattr(self._recording, "workspace", None)
+        if workspace is not None:
+            out = _cublas.matmul(self.module(), a, b, workspace)
+            if out is not None:
+                return out
+        return a @ b
 
     def compile_errors(self) -> tuple[type[BaseException], ...]:
         cupy = self.module()
@@ -351,11 +375,13 @@ class CUDABackend(Backend):
 
 
 class _CUDAGraph:
-    """A captured ``cupy.cuda.Graph`` and the memory pool its arrays came from."""
+    """A captured ``cupy.cuda.Graph``, the memory pool its arrays came from and the cuBLAS
+    workspace its matrix products use."""
 
-    def __init__(self, graph, pool):
+    def __init__(self, graph, pool, workspace=None):
         self.graph = graph
         self.pool = pool
+        self.workspace = workspace
 
     def launch(self) -> None:
         """Run the recorded work on the current stream."""
@@ -693,6 +719,21 @@ def capture(device, fn):
         return backend.capture(index, fn)
     finally:
         _CAPTURING.devices = outer
+
+
+def matmul(a, b):
+    """``a @ b`` of two arrays (or Tensors) of one device, as :func:`numpy.matmul`.
+
+    Every matrix product of plainnet's layers and ops goes through here, so that one recorded
+    as part of a graph (:func:`capture`) runs the device's own way: on CUDA, cuBLAS called
+    directly (CuPy refuses cuBLAS while a stream is captured; :mod:`plainnet._cublas`).
+    Otherwise it is just ``a @ b``.
+    """
+    if _CAPTURING.devices:
+        found = _backend_of(a)
+        if found is not None:
+            return found.recorded_matmul(a, b)
+    return a @ b
 
 
 def synchronize(device) -> None:

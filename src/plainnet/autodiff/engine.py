@@ -277,7 +277,7 @@ def _any_nan(grads) -> bool:
         if d.dtype.kind not in "fc":
             continue
         v = d.reshape(-1)
-        square = v.dot(v)
+        square = _backend.matmul(v, v)
         kind = type(d)
         totals[kind] = square if kind not in totals else totals[kind] + square
     return any(bool(t != t) for t in totals.values())

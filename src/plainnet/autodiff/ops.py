@@ -170,7 +170,7 @@ def _matmul_vjp(i, g, out, a, b):
     return matmul(swapaxes(a, -1, -2), g)
 
 
-MATMUL = Op("matmul", lambda a, b: a @ b, _matmul_vjp)
+MATMUL = Op("matmul", _backend.matmul, _matmul_vjp)
 
 
 # --------------------------------------------------------------------------- elementwise
@@ -498,7 +498,7 @@ def power(x, y):
 
 def matmul(x, y):
     """Matrix product ``x @ y`` (1-D, 2-D and batched, as :func:`numpy.matmul`)."""
-    return _binary(MATMUL, np.matmul, x, y)
+    return _binary(MATMUL, _backend.matmul, x, y)
 
 
 def negative(x):

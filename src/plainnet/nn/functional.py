@@ -13,11 +13,12 @@ import numpy as np
 
 from ..autodiff.engine import Op, Tensor, apply
 from ..autodiff.ops import _relu_vjp
+from ..backend import matmul
 from ..kernels import ElementwiseKernel, run_fused
 
 
 def _linear_forward(x, w, b):
-    out = np.matmul(x, w.T)
+    out = matmul(x, w.T)
     if b is not None:
         out += b
     return out
@@ -25,11 +26,11 @@ def _linear_forward(x, w, b):
 
 def _linear_vjp(i, g, out, x, w, b):
     if i == 0:  # dL/dx = g W
-        return g @ w
+        return matmul(g, w)
     n_out = w.shape[0]
     g2 = g.reshape(-1, n_out)  # every leading axis is a batch axis
     if i == 1:  # dL/dW = g^T x, summed over the batch
-        return g2.T @ x.reshape(-1, w.shape[1])
+        return matmul(g2.T, x.reshape(-1, w.shape[1]))
     return g2.sum(axis=0)  # dL/db = sum of g over the batch
 
 
@@ -51,7 +52,7 @@ def linear(x, weight, bias=None):
 
 
 def _linear_relu_forward(x, w, b, cache):
-    out = np.matmul(x, w.T)
+    out = matmul(x, w.T)
     if b is None:
         np.maximum(out, 0, out=out)
     elif not run_fused(_BIAS_RELU, out, b=b, out=out):

@@ -29,7 +29,7 @@ def sums_of_squares(grads) -> list:
     """Each gradient's sum of squares (on its device): finite exactly when the gradient is,
     unless it overflows. One BLAS dot is much cheaper than ``isfinite``, which makes a boolean
     array."""
-    return [v.dot(v) for v in (g.reshape(-1) for g in grads)]
+    return [_backend.matmul(v, v) for v in (g.reshape(-1) for g in grads)]
 
 
 def all_finite(grads, sums=None) -> bool:
