@@ -8,7 +8,9 @@
 # 1. test_gpu: the GPU tests (results equal the CPU's; no fused kernel fell back), spread over
 #    CPU processes (CuPy compiles each kernel on first use: that is CPU time),
 # 2. bench_gpu: the throughput benchmark against PyTorch CUDA eager (JSON too),
-# 3. profile, profile_graph: where the host's time goes on the small network (cProfile): the
+# 3. gemm: the matrix products a recorded step makes (cuBLAS called by plainnet) against
+#    CuPy's own, alone and launched from a graph,
+# 4. profile, profile_graph: where the host's time goes on the small network (cProfile): the
 #    bare loop, and pn.fit with a CUDA graph.
 # The fused kernels as CuPy writes them are compiled by nvcc in CI already (tests/test_kernels.py),
 # so no device time goes to that. Each step has a time limit, so that one hang cannot use up a
@@ -19,7 +21,7 @@ out=${OUT:-gpu-results}
 mkdir -p "$out"
 export PYTHONPATH=src${PYTHONPATH:+:$PYTHONPATH} PYTHONUNBUFFERED=1 MPLBACKEND=Agg
 python=${PYTHON:-python3}
-steps=${STEPS:-test_gpu bench_gpu profile profile_graph}
+steps=${STEPS:-test_gpu bench_gpu gemm profile profile_graph}
 status=0
 step() {  # step NAME SECONDS COMMAND...: run with a time limit, log to $out/NAME.log
     local name=$1 limit=$2; shift 2
@@ -34,6 +36,7 @@ nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv 2>&1 | tee 
 step test_gpu "${TEST_LIMIT:-300}" "$python" -m pytest -p no:cacheprovider -q -rs -m gpu \
     -n "${WORKERS:-8}" tests/test_gpu.py
 step bench_gpu "${BENCH_LIMIT:-240}" "$python" benchmarks/bench_gpu.py --json "$out/bench_gpu.json"
+step gemm 60 "$python" benchmarks/bench_recorded_gemm.py
 step profile 60 "$python" benchmarks/bench_gpu.py --profile small-1024
 step profile_graph 60 "$python" benchmarks/bench_gpu.py --profile small-1024 --runner graph
 echo "== end $(date +%T), status $status"
