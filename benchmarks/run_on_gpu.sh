@@ -27,7 +27,12 @@ step() {  # step NAME SECONDS COMMAND...: run with a time limit, log to $out/NAM
     local name=$1 limit=$2; shift 2
     case " $steps " in *" $name "*) ;; *) return 0 ;; esac
     echo "== $name ($(date +%T), at most ${limit}s): $*"
-    timeout "$limit" "$@" > "$out/$name.log" 2>&1 || { status=1; echo "!! $name failed ($?)"; }
+    local rc=0
+    timeout "$limit" "$@" > "$out/$name.log" 2>&1 || rc=$?
+    if [ "$rc" -ne 0 ]; then
+        status=1
+        echo "!! $name failed (exit $rc$([ "$rc" -eq 124 ] && echo ': time limit'))"
+    fi
     tail -n "${TAIL:-25}" "$out/$name.log"
 }
 nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv 2>&1 | tee "$out/gpu.log"
