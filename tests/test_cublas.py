@@ -21,8 +21,7 @@ def _stored(x, op, ld, rows, cols):
     ``x``'s first element with leading dimension ``ld``."""
     assert ld >= max(rows, 1)
     size = x.itemsize
-    base = np.ascontiguousarray(x) if x.size == 0 else x
-    stored = as_strided(base, shape=(rows, cols), strides=(size, ld * size), writeable=False)
+    stored = as_strided(x, shape=(rows, cols), strides=(size, ld * size), writeable=False)
     return stored if op == _cublas._N else stored.T
 
 
