@@ -34,7 +34,8 @@ import numpy as np
 _N, _T = 0, 1
 #: cublasPointerMode_t: scalars read from host memory
 _POINTER_MODE_HOST = 0
-#: The workspace each graph gets (as PyTorch's default on Hopper: 4 MiB x 8).
+#: The workspace each graph gets: 8 blocks of 4 MiB, the size PyTorch's
+#: ``CUBLAS_WORKSPACE_CONFIG=:4096:8`` names.
 WORKSPACE_BYTES = 32 * 1024 * 1024
 _INT_MAX = 2**31 - 1
 
