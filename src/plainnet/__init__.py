@@ -86,8 +86,10 @@ _LAZY_SUBMODULES = {
     "plot",
     "cli",
     "backend",
+    "diagnostics",
 }
 _LAZY_ATTRIBUTES = {
+    "check_backward": "diagnostics",
     "fit": "training",
     "History": "training",
     "save": "io",

@@ -234,3 +234,13 @@ __all__ = [
     "ReduceLROnPlateau",
     "TerminateOnNaN",
 ]
+
+
+def __getattr__(name: str):
+    # pn.callbacks.Diagnostics lives with its records in plainnet.diagnostics (which imports
+    # this module), so it is looked up on first use.
+    if name == "Diagnostics":
+        from .diagnostics.callback import Diagnostics
+
+        return Diagnostics
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

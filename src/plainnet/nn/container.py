@@ -65,7 +65,13 @@ class Sequential(Module):
         i, n = 0, len(layers)
         while i < n:
             layer = layers[i]
-            if type(layer) is Linear and i + 1 < n and type(layers[i + 1]) is ReLU:
+            if (
+                type(layer) is Linear
+                and i + 1 < n
+                and type(layers[i + 1]) is ReLU
+                and not layer._forward_hooks
+                and not layers[i + 1]._forward_hooks
+            ):
                 x = layer.forward_relu(x)  # one op for the two: same values and gradients
                 i += 2
             else:

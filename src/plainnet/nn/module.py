@@ -53,6 +53,7 @@ class Module:
         object.__setattr__(self, "_buffers", OrderedDict())
         object.__setattr__(self, "_modules", OrderedDict())
         object.__setattr__(self, "training", True)
+        object.__setattr__(self, "_forward_hooks", OrderedDict())
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
@@ -264,7 +265,25 @@ class Module:
     def __call__(self, x, *args, **kwargs):
         if not isinstance(x, Tensor):
             x = Tensor(self._as_input(x))
-        return self.forward(x, *args, **kwargs)
+        out = self.forward(x, *args, **kwargs)
+        if self._forward_hooks:
+            for hook in tuple(self._forward_hooks.values()):
+                result = hook(self, (x, *args), out)
+                if result is not None:
+                    out = result
+        return out
+
+    def register_forward_hook(self, hook) -> RemovableHandle:
+        """Call ``hook(module, inputs, output)`` after every forward pass of this module.
+
+        As in PyTorch: ``inputs`` is the tuple of positional inputs, and a hook that returns
+        something other than None replaces the output. Returns a handle whose ``remove()``
+        unregisters the hook. A :class:`~plainnet.nn.Sequential` does not fuse a Linear with a
+        hooked ReLU (the hook sees the ReLU's own output).
+        """
+        if not callable(hook):
+            raise TypeError(f"hook must be callable; got {type(hook).__name__}")
+        return RemovableHandle(self._forward_hooks, hook)
 
     def _as_input(self, x):
         """``x`` as a float array of the parameters' dtype (a module without parameters keeps
@@ -328,6 +347,28 @@ class Module:
             child_repr = repr(child).replace("\n", "\n  ")
             lines.append(f"  ({name}): {child_repr}")
         return "\n".join(lines) + "\n)"
+
+
+class RemovableHandle:
+    """What :meth:`Module.register_forward_hook` returns: ``remove()`` unregisters the hook
+    (also as a context manager, on exit)."""
+
+    _next_id = 0
+
+    def __init__(self, hooks: dict, hook):
+        RemovableHandle._next_id += 1
+        self.id = RemovableHandle._next_id
+        self._hooks = hooks
+        hooks[self.id] = hook
+
+    def remove(self) -> None:
+        self._hooks.pop(self.id, None)
+
+    def __enter__(self) -> RemovableHandle:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.remove()
 
 
 def _as_buffer(value):

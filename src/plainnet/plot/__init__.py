@@ -4,10 +4,14 @@ from .activation_curves import activations
 from .boundary import decision_boundary
 from .confusion import confusion_counts, confusion_matrix
 from .descent import descent_path
+from .diagnostics import activation_histograms, gradient_histograms, update_ratios
 from .history import history
 from .network import network
 
 __all__ = [
+    "activation_histograms",
+    "gradient_histograms",
+    "update_ratios",
     "activations",
     "confusion_counts",
     "confusion_matrix",
