@@ -27,7 +27,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-SATURATED = 0.05
+SATURATED = 0.20
 """Fraction of saturated tanh/sigmoid outputs above which a layer is reported."""
 
 DEAD = 0.10
