@@ -21,10 +21,13 @@ from .activation import (
     Step,
     Tanh,
 )
+from .attention import MultiheadAttention
 from .batchnorm import BatchNorm1d
 from .container import Sequential
 from .dropout import Dropout
+from .embedding import Embedding
 from .flatten import Flatten
+from .generation import generate
 from .linear import Linear
 from .loss import (
     BCELoss,
@@ -36,6 +39,8 @@ from .loss import (
     NLLLoss,
 )
 from .module import MODULES, Module, Parameter, module_from_spec, module_to_spec
+from .normalization import LayerNorm, RMSNorm
+from .transformer import TransformerEncoderLayer
 
 __all__ = [
     "ACTIVATION_MODULES",
@@ -45,19 +50,23 @@ __all__ = [
     "CrossEntropyLoss",
     "Dropout",
     "ELU",
+    "Embedding",
     "Flatten",
     "GELU",
     "HuberLoss",
     "Identity",
     "L1Loss",
+    "LayerNorm",
     "LeakyReLU",
     "Linear",
     "LogSoftmax",
     "MODULES",
     "MSELoss",
+    "MultiheadAttention",
     "Module",
     "NLLLoss",
     "Parameter",
+    "RMSNorm",
     "ReLU",
     "Sequential",
     "Sigmoid",
@@ -65,7 +74,9 @@ __all__ = [
     "Softplus",
     "Step",
     "Tanh",
+    "TransformerEncoderLayer",
     "functional",
+    "generate",
     "init",
     "module_from_spec",
     "module_to_spec",

@@ -143,3 +143,13 @@ def batch_norm_train(x, weight=None, bias=None, axes=(0,), eps: float = 1e-5, ca
     """
     return apply(BATCH_NORM, x, weight, bias, axes=tuple(axes), eps=float(eps),
                  cache={} if cache is None else cache)
+
+
+# Sequence layers' fused ops (embedding, normalization, GELU, attention) and sampling.
+from .generation import sample as sample  # noqa: E402
+from .sequence_ops import embedding as embedding  # noqa: E402
+from .sequence_ops import gelu as gelu  # noqa: E402
+from .sequence_ops import layer_norm as layer_norm  # noqa: E402
+from .sequence_ops import packed_attention as packed_attention  # noqa: E402
+from .sequence_ops import rms_norm as rms_norm  # noqa: E402
+from .sequence_ops import scaled_dot_product_attention as scaled_dot_product_attention  # noqa: E402,E501
