@@ -149,7 +149,7 @@ def test_inputs_are_cast_to_the_parameter_dtype():
 
 def test_custom_module_spec_round_trip_and_repr():
     spec = json.loads(json.dumps(nn.module_to_spec(TwoLayer(2, 6))))
-    assert spec == {"class": "TwoLayer", "config": {"n_in": 2, "n_hidden": 6}}
+    assert spec["class"] == "TwoLayer" and spec["config"] == {"n_in": 2, "n_hidden": 6}
     rebuilt = nn.module_from_spec(spec)
     assert isinstance(rebuilt, TwoLayer) and rebuilt.head.in_features == 6
     assert repr(rebuilt).startswith("TwoLayer(n_in=2, n_hidden=6\n  (encoder): Sequential(")

@@ -7,14 +7,24 @@ the file; saves are atomic.
 
 from .files import atomic_write_bytes
 from .format import ModelFileError
-from .models import FORMAT_VERSION, load, load_with_metadata, read_metadata, save
+from .models import (
+    FORMAT_VERSION,
+    load,
+    load_state_dict,
+    load_with_metadata,
+    read_metadata,
+    save,
+    save_state_dict,
+)
 
 __all__ = [
     "FORMAT_VERSION",
     "ModelFileError",
     "atomic_write_bytes",
     "load",
+    "load_state_dict",
     "load_with_metadata",
     "read_metadata",
     "save",
+    "save_state_dict",
 ]

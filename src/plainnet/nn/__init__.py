@@ -9,24 +9,36 @@
 from . import functional, init
 from .activation import (
     ACTIVATION_MODULES,
+    CELU,
     ELU,
     GELU,
+    SELU,
+    Hardsigmoid,
+    Hardswish,
+    Hardtanh,
     Identity,
     LeakyReLU,
+    LogSigmoid,
     LogSoftmax,
+    Mish,
     ReLU,
+    ReLU6,
     Sigmoid,
+    SiLU,
     Softmax,
     Softplus,
+    Softsign,
     Step,
     Tanh,
 )
 from .attention import MultiheadAttention
-from .batchnorm import BatchNorm1d
+from .batchnorm import BatchNorm1d, BatchNorm2d
 from .container import Sequential
-from .dropout import Dropout
+from .conv import Conv1d, Conv2d, ConvTranspose2d
+from .dropout import Dropout, Dropout2d
 from .embedding import Embedding
-from .flatten import Flatten
+from .flatten import Flatten, Unflatten
+from .groupnorm import GroupNorm
 from .generation import generate
 from .linear import Linear
 from .loss import (
@@ -39,10 +51,30 @@ from .loss import (
     NLLLoss,
 )
 from .module import MODULES, Module, Parameter, module_from_spec, module_to_spec
+from .registry import register
 from .normalization import LayerNorm, RMSNorm
+from .pooling import AdaptiveAvgPool2d, AvgPool2d, MaxPool1d, MaxPool2d
+from .rnn import GRU, LSTM, RNN, RNNBase
 from .transformer import TransformerEncoderLayer
+from .upsample import Upsample
 
 __all__ = [
+    "GRU",
+    "LSTM",
+    "RNN",
+    "RNNBase",
+    "AdaptiveAvgPool2d",
+    "AvgPool2d",
+    "BatchNorm2d",
+    "Conv1d",
+    "Conv2d",
+    "ConvTranspose2d",
+    "Dropout2d",
+    "GroupNorm",
+    "MaxPool1d",
+    "MaxPool2d",
+    "Unflatten",
+    "Upsample",
     "ACTIVATION_MODULES",
     "BCELoss",
     "BCEWithLogitsLoss",
@@ -75,9 +107,20 @@ __all__ = [
     "Step",
     "Tanh",
     "TransformerEncoderLayer",
+    "CELU",
+    "SELU",
+    "Hardsigmoid",
+    "Hardswish",
+    "Hardtanh",
+    "LogSigmoid",
+    "Mish",
+    "ReLU6",
+    "SiLU",
+    "Softsign",
     "functional",
     "generate",
     "init",
     "module_from_spec",
     "module_to_spec",
+    "register",
 ]

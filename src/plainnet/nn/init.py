@@ -19,8 +19,10 @@ and copied to the parameter's device, so a seed gives the same weights on every 
 
 from __future__ import annotations
 
+import contextlib
 import math
 import numbers
+import threading
 
 import numpy as np
 
@@ -43,6 +45,29 @@ __all__ = [
 ]
 
 _LINEAR_GAIN = {"linear", "identity", "conv1d", "conv2d", "conv3d", "sigmoid"}
+
+_SKIP = threading.local()
+
+
+@contextlib.contextmanager
+def skip_init():
+    """Context in which the initializers here leave their tensor as it is (no draws, no writes).
+
+    For building a model whose weights are about to be overwritten (:func:`plainnet.load`):
+    layers get their shapes without paying for (or touching the memory of) random weights,
+    and parameters keep the arrays they were given without copying them.
+    """
+    previous = getattr(_SKIP, "on", False)
+    _SKIP.on = True
+    try:
+        yield
+    finally:
+        _SKIP.on = previous
+
+
+def skipping() -> bool:
+    """Whether this thread is inside :func:`skip_init`."""
+    return getattr(_SKIP, "on", False)
 
 
 def calculate_gain(nonlinearity: str, param: float | None = None) -> float:
@@ -92,6 +117,8 @@ def _array(tensor) -> np.ndarray:
 
 def _fill(tensor, values):
     arr = _array(tensor)
+    if skipping():
+        return tensor
     if isinstance(values, np.ndarray) and type(arr) is not np.ndarray:
         values = _backend.to_device(values.astype(arr.dtype), _backend.device_of(arr))
     arr[...] = values
@@ -121,12 +148,16 @@ def uniform_(tensor, a: float = 0.0, b: float = 1.0, rng=None):
     r"""Fill with draws from :math:`\mathcal U(a, b)`."""
     if not b >= a:
         raise ValueError(f"uniform_ needs a <= b; got a={a!r}, b={b!r}")
+    if skipping():
+        return tensor
     return _fill(tensor, get_rng(rng).uniform(a, b, size=_array(tensor).shape))
 
 
 def normal_(tensor, mean: float = 0.0, std: float = 1.0, rng=None):
     r"""Fill with draws from :math:`\mathcal N(\mathrm{mean}, \mathrm{std}^2)`."""
     check_positive(std, "std", allow_zero=True)
+    if skipping():
+        return tensor
     return _fill(tensor, get_rng(rng).normal(mean, std, size=_array(tensor).shape))
 
 

@@ -109,7 +109,8 @@ class Linear(Module):
             else:
                 _init.xavier_uniform_(w)
             self._auto_rule = activation_rule
-            self._auto_fingerprint = hash(w.data.tobytes())
+            # no fingerprint of weights not drawn (skip_init): a loaded layer keeps its weights
+            self._auto_fingerprint = None if _init.skipping() else hash(w.data.tobytes())
         elif method == "xavier_uniform":
             _init.xavier_uniform_(w)
         elif method == "xavier_normal":
@@ -135,7 +136,8 @@ class Linear(Module):
         """
         if self.init != "auto" or activation_rule == self._auto_rule:
             return
-        if self._auto_fingerprint != hash(self.weight.data.tobytes()):
+        fingerprint = self._auto_fingerprint
+        if fingerprint is None or fingerprint != hash(self.weight.data.tobytes()):
             return
         self.reset_parameters(activation_rule)
         self._auto_fingerprint = None  # chosen for good: later containers leave it alone

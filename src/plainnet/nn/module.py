@@ -17,6 +17,7 @@ import numpy as np
 from .. import backend as _backend
 from .._validation import as_float_array
 from ..autodiff import Tensor, no_grad
+from . import init as _init
 
 MODULES: dict[str, type] = {}
 """Every Module subclass by class name, for rebuilding models from their config."""
@@ -31,6 +32,8 @@ class Parameter(Tensor):
         src = data.data if isinstance(data, Tensor) else data
         if _backend.is_device_array(src):  # a copy on the same device
             arr = src.astype(src.dtype if dtype is None else dtype, copy=True)
+        elif _init.skipping():  # weights about to be overwritten (loading): no copy
+            arr = np.asarray(src, dtype=dtype)
         else:
             arr = np.array(src, dtype=dtype)
         if arr.dtype.kind != "f":
@@ -47,6 +50,13 @@ class Module:
     Subclasses set attributes in ``__init__`` (after ``super().__init__()``) and implement
     ``forward``. Calling a module calls ``forward`` on a Tensor (arrays are wrapped).
     """
+
+    def __new__(cls, *args, **kwargs):
+        # the constructor's arguments, so that pn.save can rebuild a custom module without a
+        # get_config (plainnet.nn.registry.config_of)
+        self = super().__new__(cls)
+        object.__setattr__(self, "_init_args", (args, kwargs))
+        return self
 
     def __init__(self):
         object.__setattr__(self, "_parameters", OrderedDict())
@@ -377,17 +387,17 @@ def _as_buffer(value):
 
 
 def module_to_spec(module: Module) -> dict:
-    """``{"class": name, "config": {...}}``: a module's architecture as JSON-able data."""
-    return {"class": type(module).__name__, "config": module.get_config()}
+    """``{"class": name, "config": {...}}``: a module's architecture as JSON-able data (custom
+    classes add ``"module"``; see :mod:`plainnet.nn.registry`)."""
+    from .registry import spec_of
+
+    return spec_of(module)
 
 
 def module_from_spec(spec: dict) -> Module:
     """Rebuild a module from :func:`module_to_spec` output (parameters freshly initialized)."""
     if not isinstance(spec, dict) or "class" not in spec:
         raise ValueError(f"a module spec is a dict with 'class' and 'config'; got {spec!r:.80}")
-    cls = MODULES.get(spec["class"])
-    if cls is None:
-        raise ValueError(
-            f"unknown module class {spec['class']!r}; known: {sorted(MODULES)}"
-        )
-    return cls.from_config(spec.get("config", {}))
+    from .registry import build
+
+    return build(spec)  # only classes plainnet trusts; see plainnet.nn.registry
