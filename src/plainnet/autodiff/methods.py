@@ -169,3 +169,4 @@ ACTIVATION_RULES = {
 """How each activation differentiates on Tensors: a primitive op or a composition of ops (so
 second derivatives are exact too). The step function's derivative is 0: its result is a
 constant."""
+ACTIVATION_RULES.update(ops.ACTIVATION_RULES)  # the activations section of ops.py

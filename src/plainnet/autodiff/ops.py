@@ -695,3 +695,131 @@ def _axis(axis):
     if isinstance(axis, numbers.Integral):
         return int(axis)
     return tuple(int(a) for a in axis)
+
+
+# =========================================================================== activations
+# (tensor-safety) The activations of plainnet.functions.activations as ops: each forward is
+# the activation's own array kernel (stable at every float input), each vjp is written with the
+# functions above, so second derivatives (create_graph) are exact too.
+# ACTIVATION_RULES maps an activation's name to how a Tensor applies it (used by
+# Tensor.activation, see plainnet.autodiff.methods).
+from ..functions import activations as _act  # noqa: E402
+
+_FLAT = _act._FLAT
+
+
+def _silu_vjp(i, g, out, a):
+    s = sigmoid(a)
+    return _times(g, s * (1 + clip(a, -_FLAT, _FLAT) * (1 - s)))
+
+
+SILU = Op("silu", _act._silu, _silu_vjp)
+
+
+def _mish_vjp(i, g, out, a):
+    t = tanh(softplus(a))
+    return _times(g, t + clip(a, -_FLAT, _FLAT) * sigmoid(a) * (1 - t * t))
+
+
+MISH = Op("mish", _act._mish, _mish_vjp)
+
+
+def _elu_vjp(i, g, out, a, alpha):
+    positive = _raw(a) > 0
+    return _times(g, where(positive, 1.0, alpha * exp(where(positive, 0.0, a))))
+
+
+ELU = Op("elu", _act._elu_kernel, _elu_vjp)
+
+
+def _celu_vjp(i, g, out, a, alpha):
+    positive = _raw(a) > 0
+    return _times(g, where(positive, 1.0, exp(where(positive, 0.0, a) * (1 / alpha))))
+
+
+CELU = Op("celu", _act._celu, _celu_vjp)
+
+
+def _hardtanh_vjp(i, g, out, a, min_val, max_val):
+    r = _raw(a)
+    return g * ((r > min_val) & (r < max_val))
+
+
+HARDTANH = Op("hardtanh", _act._hardtanh, _hardtanh_vjp)
+
+
+def _hardswish_vjp(i, g, out, a):
+    r = _raw(a)
+    return _times(g, where(r <= -3, 0.0, where(r < 3, a * (1 / 3) + 0.5, 1.0)))
+
+
+HARDSWISH = Op("hardswish", _act._hardswish, _hardswish_vjp)
+HARDSIGMOID = Op(
+    "hardsigmoid",
+    _act._hardsigmoid,
+    lambda i, g, out, a: g * (((_raw(a) > -3) & (_raw(a) < 3)) * (1 / 6)),
+)
+
+
+def _softsign_vjp(i, g, out, a):
+    r = 1 / (1 + abs(a))
+    return _times(g, r * r)
+
+
+SOFTSIGN = Op("softsign", _act._softsign, _softsign_vjp)
+LOGSIGMOID = Op("logsigmoid", _act._logsigmoid, lambda i, g, out, a: _times(g, sigmoid(-a)))
+
+
+def _gelu_forward(a, approximate):
+    return _act.GELU(approximate).forward(a)
+
+
+def _gelu_vjp(i, g, out, a, approximate):
+    if approximate == "tanh":  # tanh(u) is exactly +-1 beyond +-20: clip, x^3 cannot overflow
+        c = clip(a, -20.0, 20.0)
+        k = math.sqrt(2 / math.pi)
+        t = tanh(k * (c + 0.044715 * c * c * c))
+        d = 0.5 * (1 + t) + (0.5 * k) * c * (1 - t * t) * (1 + 3 * 0.044715 * c * c)
+    else:  # Phi(x) + x phi(x); phi(x) is exactly 0 beyond +-40, where x phi(x) is inf * 0
+        c = clip(a, -40.0, 40.0)
+        cdf = 0.5 * (1 + erf(a * (1 / math.sqrt(2))))
+        d = cdf + c * exp(-0.5 * c * c) * (1 / math.sqrt(2 * math.pi))
+    return _times(g, d)
+
+
+GELU = Op("gelu", _gelu_forward, _gelu_vjp)
+
+
+def _gelu_rule(t: Tensor, act) -> Tensor:
+    return apply(GELU, t, approximate=act.approximate)
+
+
+def _selu_vjp(i, g, out, a):
+    positive = _raw(a) > 0
+    lam, alpha = _act.SELU.scale, _act.SELU.alpha
+    return _times(g, where(positive, lam, (lam * alpha) * exp(where(positive, 0.0, a))))
+
+
+SELU = Op("selu", _act.selu.forward, _selu_vjp)
+
+
+def _unary_rule(op):
+    return lambda t, act: apply(op, t)
+
+
+ACTIVATION_RULES = {
+    "silu": _unary_rule(SILU),
+    "mish": _unary_rule(MISH),
+    "elu": lambda t, act: apply(ELU, t, alpha=act.alpha),
+    "selu": _unary_rule(SELU),
+    "celu": lambda t, act: apply(CELU, t, alpha=act.alpha),
+    "hardtanh": lambda t, act: apply(HARDTANH, t, min_val=act.min_val, max_val=act.max_val),
+    "relu6": lambda t, act: apply(HARDTANH, t, min_val=0.0, max_val=6.0),
+    "hardswish": _unary_rule(HARDSWISH),
+    "hardsigmoid": _unary_rule(HARDSIGMOID),
+    "softsign": _unary_rule(SOFTSIGN),
+    "logsigmoid": _unary_rule(LOGSIGMOID),
+    "gelu": _gelu_rule,
+}
+"""How a Tensor applies each activation of this section (and elu/gelu, made exact here);
+merged into ``plainnet.autodiff.methods.ACTIVATION_RULES``."""

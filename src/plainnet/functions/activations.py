@@ -185,8 +185,7 @@ class ELU(Activation):
         return {"alpha": self.alpha}
 
     def forward(self, x):
-        neg = self.alpha * np.expm1(np.minimum(x, 0))
-        return np.where(x > 0, x, neg).astype(x.dtype, copy=False)
+        return _elu_kernel(x, self.alpha)
 
     def _derivative(self, x, y):
         return np.where(x > 0, 1, self.alpha * np.exp(np.minimum(x, 0))).astype(x.dtype)
@@ -244,7 +243,8 @@ class GELU(Activation):
 
     def forward(self, x):
         with np.errstate(over="ignore", invalid="ignore"):
-            return x * self._cdf(x)
+            # max(x, -40): Phi(x) is exactly 0 below -40, and -inf * 0 would be NaN
+            return np.maximum(x, -40) * self._cdf(x)
 
     def _cdf(self, x):
         if self.approximate == "tanh":
@@ -263,8 +263,9 @@ class GELU(Activation):
             t = np.tanh(u)
             du = self._C * (1 + 3 * 0.044715 * x**2)
             return 0.5 * (1 + t) + 0.5 * x * (1 - t * t) * du
-        pdf = np.exp(-0.5 * x * x) / np.sqrt(2 * np.pi).astype(x.dtype)
-        return self._cdf(x) + x * pdf
+        c = np.clip(x, -40, 40)  # phi is exactly 0 beyond: no inf * 0 at +-inf
+        pdf = np.exp(-0.5 * c * c) / np.sqrt(2 * np.pi).astype(x.dtype)
+        return self._cdf(x) + c * pdf
 
 
 class Identity(Activation):
@@ -279,6 +280,295 @@ class Identity(Activation):
         return np.ones_like(x)
 
 
+# --------------------------------------------------------------------------- more activations
+# Each kernel below is a plain function of an array (any device), shared by the Activation's
+# ``forward``/``derivative`` and by the autodiff op of the same name (plainnet.autodiff.ops).
+
+
+def _half_max(x):
+    """Half the largest finite value of ``x``'s dtype: a bound beyond which an input can be
+    clipped without changing a saturated result (and ``1 + |x|`` cannot overflow)."""
+    return float(np.finfo(x.dtype).max) / 2
+
+
+_FLAT = 1e4  # beyond +-1e4, sigmoid and tanh(softplus) are exactly 0 or 1 in every float dtype
+
+
+def _silu(x):
+    # max(x, -1e4) * sigmoid(x): equal to x * sigmoid(x) wherever that is not -inf * 0 = NaN
+    return (np.maximum(x, -_FLAT) * sigmoid.forward(x)).astype(x.dtype, copy=False)
+
+
+def _silu_derivative(x):
+    s = sigmoid.forward(x)
+    return (s * (1 + np.clip(x, -_FLAT, _FLAT) * (1 - s))).astype(x.dtype, copy=False)
+
+
+def _mish(x):
+    t = np.tanh(np.logaddexp(x.dtype.type(0), x))
+    return (np.maximum(x, -_FLAT) * t).astype(x.dtype, copy=False)
+
+
+def _mish_derivative(x):
+    t = np.tanh(np.logaddexp(x.dtype.type(0), x))
+    d = t + np.clip(x, -_FLAT, _FLAT) * sigmoid.forward(x) * (1 - t * t)
+    return d.astype(x.dtype, copy=False)
+
+
+def _elu_kernel(x, alpha: float):
+    """``alpha * expm1(x)`` for ``x <= 0``, else ``x``: exact near 0 (``expm1``)."""
+    neg = alpha * np.expm1(np.minimum(x, 0))
+    return np.where(x > 0, x, neg).astype(x.dtype, copy=False)
+
+
+def _celu(x, alpha: float):
+    with np.errstate(over="ignore"):  # x / alpha may overflow to -inf: expm1(-inf) = -1
+        neg = alpha * np.expm1(np.minimum(x, 0) / alpha)
+    return np.where(x > 0, x, neg).astype(x.dtype, copy=False)
+
+
+def _celu_derivative(x, alpha: float):
+    with np.errstate(over="ignore"):
+        neg = np.exp(np.minimum(x, 0) / alpha)
+    return np.where(x > 0, 1, neg).astype(x.dtype, copy=False)
+
+
+def _hardtanh(x, min_val: float, max_val: float):
+    return np.clip(x, min_val, max_val).astype(x.dtype, copy=False)
+
+
+def _hardtanh_derivative(x, min_val: float, max_val: float):
+    return ((x > min_val) & (x < max_val)).astype(x.dtype)
+
+
+def _hardswish(x):
+    # max(x, -3): no -inf * 0 below -3; the gate divided first: no 6 x overflow above 3
+    return (np.maximum(x, -3) * ((np.clip(x, -3, 3) + 3) / 6)).astype(x.dtype, copy=False)
+
+
+def _hardswish_derivative(x):
+    middle = x / 3 + 0.5
+    return np.where(x <= -3, 0, np.where(x < 3, middle, 1)).astype(x.dtype, copy=False)
+
+
+def _hardsigmoid(x):
+    return ((np.clip(x, -3, 3) + 3) / 6).astype(x.dtype, copy=False)
+
+
+def _hardsigmoid_derivative(x):
+    return (((x > -3) & (x < 3)) / 6).astype(x.dtype)
+
+
+def _softsign(x):
+    bound = _half_max(x)  # softsign is exactly +-1 (rounded) beyond; and inf / inf is NaN
+    c = np.clip(x, -bound, bound)
+    return (c / (1 + np.abs(c))).astype(x.dtype, copy=False)
+
+
+def _softsign_derivative(x):
+    r = 1 / (1 + np.abs(x))  # squared after dividing: (1 + |x|)^2 could overflow
+    return (r * r).astype(x.dtype, copy=False)
+
+
+def _logsigmoid(x):
+    return -np.logaddexp(x.dtype.type(0), -x)
+
+
+class SiLU(Activation):
+    r"""The sigmoid-weighted linear unit (swish).
+
+    .. math:: \mathrm{silu}(x) = x\,\sigma(x), \qquad
+              \mathrm{silu}'(x) = \sigma(x)\,\big(1 + x\,(1 - \sigma(x))\big)
+
+    ``silu(-inf)`` is 0, its limit (not ``-inf * 0``).
+    """
+
+    name = "silu"
+
+    def forward(self, x):
+        return _silu(x)
+
+    def _derivative(self, x, y):
+        return _silu_derivative(x)
+
+
+class Mish(Activation):
+    r"""Mish, a self-gated smooth ReLU.
+
+    .. math:: \mathrm{mish}(x) = x \tanh(\mathrm{softplus}(x)), \qquad
+              \mathrm{mish}'(x) = \tanh(s) + x\,\sigma(x)\,(1 - \tanh^2 s)
+
+    where :math:`s = \mathrm{softplus}(x)`.
+    """
+
+    name = "mish"
+
+    def forward(self, x):
+        return _mish(x)
+
+    def _derivative(self, x, y):
+        return _mish_derivative(x)
+
+
+class SELU(Activation):
+    r"""The scaled exponential linear unit (self-normalizing networks).
+
+    .. math:: \mathrm{selu}(x) = \lambda x \text{ if } x > 0 \text{ else }
+              \lambda\alpha(e^x - 1), \qquad
+              \mathrm{selu}'(x) = \lambda \text{ if } x > 0 \text{ else } \lambda\alpha e^x
+
+    with PyTorch's constants :math:`\alpha \approx 1.6733`, :math:`\lambda \approx 1.0507`.
+    At ``x = 0`` the derivative is :math:`\lambda\alpha` (as in PyTorch).
+    """
+
+    name = "selu"
+    alpha = 1.6732632423543772848170429916717
+    scale = 1.0507009873554804934193349852946
+
+    def forward(self, x):
+        with np.errstate(over="ignore"):  # lambda x above the dtype's maximum is inf
+            return (self.scale * _elu_kernel(x, self.alpha)).astype(x.dtype, copy=False)
+
+    def _derivative(self, x, y):
+        d = np.where(x > 0, self.scale, self.scale * self.alpha * np.exp(np.minimum(x, 0)))
+        return d.astype(x.dtype, copy=False)
+
+
+class CELU(Activation):
+    r"""The continuously differentiable exponential linear unit.
+
+    .. math:: \mathrm{celu}(x) = x \text{ if } x > 0 \text{ else } \alpha(e^{x/\alpha} - 1),
+              \qquad \mathrm{celu}'(x) = 1 \text{ if } x > 0 \text{ else } e^{x/\alpha}
+
+    ``alpha`` (default 1) must be nonzero.
+    """
+
+    name = "celu"
+
+    def __init__(self, alpha: float = 1.0):
+        alpha = float(alpha)
+        if alpha == 0 or not np.isfinite(alpha):
+            raise ValueError(f"celu's alpha must be a finite nonzero number; got {alpha!r}")
+        self.alpha = alpha
+
+    def params(self):
+        return {"alpha": self.alpha}
+
+    def forward(self, x):
+        return _celu(x, self.alpha)
+
+    def _derivative(self, x, y):
+        return _celu_derivative(x, self.alpha)
+
+
+class Hardtanh(Activation):
+    r"""Clip to ``[min_val, max_val]`` (default ``[-1, 1]``).
+
+    .. math:: f(x) = \min(\max(x, a), b), \qquad f'(x) = [a < x < b]
+
+    The derivative is 0 at the corners ``a`` and ``b`` (as in PyTorch).
+    """
+
+    name = "hardtanh"
+
+    def __init__(self, min_val: float = -1.0, max_val: float = 1.0):
+        min_val, max_val = float(min_val), float(max_val)
+        if not min_val < max_val:
+            raise ValueError(
+                f"hardtanh needs min_val < max_val; got min_val={min_val}, max_val={max_val}"
+            )
+        self.min_val, self.max_val = min_val, max_val
+
+    def params(self):
+        return {"min_val": self.min_val, "max_val": self.max_val}
+
+    def forward(self, x):
+        return _hardtanh(x, self.min_val, self.max_val)
+
+    def _derivative(self, x, y):
+        return _hardtanh_derivative(x, self.min_val, self.max_val)
+
+
+class ReLU6(Hardtanh):
+    r"""ReLU capped at 6: :math:`\min(\max(x, 0), 6)`; derivative :math:`[0 < x < 6]`."""
+
+    name = "relu6"
+
+    def __init__(self):
+        super().__init__(0.0, 6.0)
+
+    def params(self):
+        return {}
+
+
+class Hardswish(Activation):
+    r"""A piecewise-quadratic SiLU (MobileNetV3).
+
+    .. math:: f(x) = x\,\frac{\min(\max(x + 3, 0), 6)}{6}, \qquad
+              f'(x) = 0 \ (x \le -3), \quad \tfrac{x}{3} + \tfrac12 \ (-3 < x < 3),
+              \quad 1 \ (x \ge 3)
+
+    the derivative at the corners being PyTorch's (0 at -3, 1 at 3).
+    """
+
+    name = "hardswish"
+
+    def forward(self, x):
+        return _hardswish(x)
+
+    def _derivative(self, x, y):
+        return _hardswish_derivative(x)
+
+
+class Hardsigmoid(Activation):
+    r"""A piecewise-linear sigmoid.
+
+    .. math:: f(x) = \frac{\min(\max(x + 3, 0), 6)}{6}, \qquad f'(x) = \tfrac16 [-3 < x < 3]
+    """
+
+    name = "hardsigmoid"
+
+    def forward(self, x):
+        return _hardsigmoid(x)
+
+    def _derivative(self, x, y):
+        return _hardsigmoid_derivative(x)
+
+
+class Softsign(Activation):
+    r"""A slowly saturating sigmoid shape in (-1, 1).
+
+    .. math:: f(x) = \frac{x}{1 + |x|}, \qquad f'(x) = \frac{1}{(1 + |x|)^2}
+
+    ``softsign(+-inf)`` is ``+-1``.
+    """
+
+    name = "softsign"
+
+    def forward(self, x):
+        return _softsign(x)
+
+    def _derivative(self, x, y):
+        return _softsign_derivative(x)
+
+
+class LogSigmoid(Activation):
+    r"""The logarithm of the sigmoid, computed without forming it.
+
+    .. math:: f(x) = \log\sigma(x) = -\mathrm{softplus}(-x), \qquad f'(x) = \sigma(-x)
+
+    Exact for large ``|x|``: ``logsigmoid(-1000)`` is -1000.
+    """
+
+    name = "logsigmoid"
+
+    def forward(self, x):
+        return _logsigmoid(x)
+
+    def _derivative(self, x, y):
+        return sigmoid.forward(-x)
+
+
 step = Step()
 sigmoid = Sigmoid()
 tanh = Tanh()
@@ -288,9 +578,23 @@ elu = ELU()
 softplus = Softplus()
 gelu = GELU()
 identity = Identity()
+silu = SiLU()
+mish = Mish()
+selu = SELU()
+celu = CELU()
+hardtanh = Hardtanh()
+relu6 = ReLU6()
+hardswish = Hardswish()
+hardsigmoid = Hardsigmoid()
+softsign = Softsign()
+logsigmoid = LogSigmoid()
 
 ACTIVATIONS: dict[str, type[Activation]] = {
-    cls.name: cls for cls in (Step, Sigmoid, Tanh, ReLU, LeakyReLU, ELU, Softplus, GELU, Identity)
+    cls.name: cls
+    for cls in (
+        Step, Sigmoid, Tanh, ReLU, LeakyReLU, ELU, Softplus, GELU, Identity, SiLU, Mish, SELU,
+        CELU, Hardtanh, ReLU6, Hardswish, Hardsigmoid, Softsign, LogSigmoid,
+    )
 }
 ACTIVATIONS["linear"] = Identity
 
@@ -333,8 +637,19 @@ def _softmax(x: np.ndarray, axis=-1) -> np.ndarray:
 
 
 def _log_softmax(x: np.ndarray, axis=-1) -> np.ndarray:
-    """The array kernel of :func:`log_softmax`."""
-    return x - _logsumexp(x, axis=axis, keepdims=True)
+    r"""The array kernel of :func:`log_softmax`: :math:`(x - m) - \log\sum_k e^{x_k - m}`.
+
+    Subtracting the maximum :math:`m` first keeps the log-sum term: ``x - LSE(x)`` would
+    lose it at large ``x`` (``LSE([1e17, 1e17])`` rounds to ``1e17``)."""
+    top = np.max(x, axis=axis, keepdims=True)
+    finite = np.isfinite(top)
+    m = np.where(finite, top, 0)
+    with np.errstate(invalid="ignore", divide="ignore"):  # rows whose maximum is +-inf/NaN
+        shifted = x - m
+        below = np.sum(np.where(x < m, np.exp(shifted), 0), axis=axis, keepdims=True)
+        ties = np.sum(x == m, axis=axis, keepdims=True) - 1
+        out = np.where(finite, shifted - np.log1p(below + ties), x - top)
+    return out.astype(x.dtype, copy=False)
 
 
 def logsumexp(x, axis=-1, keepdims: bool = False):

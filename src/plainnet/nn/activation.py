@@ -3,7 +3,8 @@ r"""Activation layers: each wraps one of the foundation's activation functions a
 ``pn.nn.ReLU()`` applies :data:`plainnet.relu` elementwise; its gradient comes from the
 activation's rule in the autodiff engine. Every activation module also says which weight
 initialization suits the layer before it (``init_rule``): Glorot for the saturating ones
-(sigmoid, tanh, softmax), He for the ReLU family (ReLU, LeakyReLU, ELU, GELU, Softplus).
+(sigmoid, tanh, softmax, hardtanh, hardsigmoid, softsign, logsigmoid), He for the ReLU family
+(ReLU, LeakyReLU, ELU, GELU, Softplus, SiLU, Mish, CELU, ReLU6, Hardswish), LeCun for SELU.
 """
 
 from __future__ import annotations
@@ -91,6 +92,80 @@ class GELU(_ActivationModule):
         super().__init__(approximate=approximate)
 
 
+class SiLU(_ActivationModule):
+    r""":math:`x\,\sigma(x)` (swish), elementwise (:data:`plainnet.silu`)."""
+
+    activation_class = _act.SiLU
+    init_rule = _KAIMING
+
+
+class Mish(_ActivationModule):
+    r""":math:`x \tanh(\mathrm{softplus}(x))`, elementwise (:data:`plainnet.mish`)."""
+
+    activation_class = _act.Mish
+    init_rule = _KAIMING
+
+
+class SELU(_ActivationModule):
+    r""":math:`\lambda x` for :math:`x > 0`, else :math:`\lambda\alpha(e^x - 1)`, with the
+    self-normalizing constants. The layer before it gets LeCun's initialization (gain 1)."""
+
+    activation_class = _act.SELU
+    init_rule = ("kaiming", 1.0)  # leaky_relu's gain sqrt(2 / (1 + a^2)) = 1: LeCun
+
+
+class CELU(_ActivationModule):
+    r""":math:`x` for :math:`x > 0`, else :math:`\alpha(e^{x/\alpha} - 1)`."""
+
+    activation_class = _act.CELU
+    init_rule = _KAIMING
+
+    def __init__(self, alpha: float = 1.0):
+        super().__init__(alpha=alpha)
+
+
+class Hardtanh(_ActivationModule):
+    r""":math:`\min(\max(x, \text{min\_val}), \text{max\_val})` (default ``[-1, 1]``)."""
+
+    activation_class = _act.Hardtanh
+
+    def __init__(self, min_val: float = -1.0, max_val: float = 1.0):
+        super().__init__(min_val=min_val, max_val=max_val)
+
+
+class ReLU6(_ActivationModule):
+    r""":math:`\min(\max(x, 0), 6)`, elementwise (:data:`plainnet.relu6`)."""
+
+    activation_class = _act.ReLU6
+    init_rule = _KAIMING
+
+
+class Hardswish(_ActivationModule):
+    r""":math:`x \min(\max(x + 3, 0), 6) / 6`, elementwise (:data:`plainnet.hardswish`)."""
+
+    activation_class = _act.Hardswish
+    init_rule = _KAIMING
+
+
+class Hardsigmoid(_ActivationModule):
+    r""":math:`\min(\max(x + 3, 0), 6) / 6`, elementwise (:data:`plainnet.hardsigmoid`)."""
+
+    activation_class = _act.Hardsigmoid
+
+
+class Softsign(_ActivationModule):
+    r""":math:`x / (1 + |x|)`, elementwise (:data:`plainnet.softsign`)."""
+
+    activation_class = _act.Softsign
+
+
+class LogSigmoid(_ActivationModule):
+    r""":math:`\log\sigma(x) = -\mathrm{softplus}(-x)`, elementwise
+    (:data:`plainnet.logsigmoid`)."""
+
+    activation_class = _act.LogSigmoid
+
+
 class Step(_ActivationModule):
     r"""The Heaviside step :math:`[x \ge 0]`; its gradient is 0 (it cannot be trained through)."""
 
@@ -139,7 +214,10 @@ def _check_axis(axis) -> int:
 
 ACTIVATION_MODULES = {
     cls.activation_class.name: cls
-    for cls in (Sigmoid, Tanh, ReLU, LeakyReLU, ELU, Softplus, GELU, Step, Identity)
+    for cls in (
+        Sigmoid, Tanh, ReLU, LeakyReLU, ELU, Softplus, GELU, Step, Identity, SiLU, Mish, SELU,
+        CELU, Hardtanh, ReLU6, Hardswish, Hardsigmoid, Softsign, LogSigmoid,
+    )
 }
 ACTIVATION_MODULES["linear"] = Identity
 """The activation module for each activation name of :data:`plainnet.ACTIVATIONS`."""
