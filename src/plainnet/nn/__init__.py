@@ -38,8 +38,8 @@ from .conv import Conv1d, Conv2d, ConvTranspose2d
 from .dropout import Dropout, Dropout2d
 from .embedding import Embedding
 from .flatten import Flatten, Unflatten
-from .groupnorm import GroupNorm
 from .generation import generate
+from .groupnorm import GroupNorm
 from .linear import Linear
 from .loss import (
     BCELoss,

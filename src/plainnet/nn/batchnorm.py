@@ -86,21 +86,24 @@ class BatchNorm1d(Module):
             self.running_var[...] = 1
             self.num_batches_tracked[...] = 0
 
-    def forward(self, x):
+    def _check_input(self, x) -> None:
         if x.ndim not in (2, 3) or x.shape[1] != self.num_features:
             raise ValueError(
                 f"BatchNorm1d({self.num_features}) expects input of shape (N, "
                 f"{self.num_features}) or (N, {self.num_features}, L); got {x.shape}"
             )
-        axes = (0,) if x.ndim == 2 else (0, 2)
+
+    def forward(self, x):
+        self._check_input(x)
+        axes = (0,) + tuple(range(2, x.ndim))
         n = x.size // self.num_features
         use_batch = self.training or not self.track_running_stats
         if not use_batch:
             return self._normalize_with_running_stats(x)
         if self.training and n <= 1:
             raise ValueError(
-                f"BatchNorm1d needs more than 1 value per channel in training mode; got input "
-                f"of shape {x.shape} (use a larger batch, or model.eval())"
+                f"{type(self).__name__} needs more than 1 value per channel in training mode; "
+                f"got input of shape {x.shape} (use a larger batch, or model.eval())"
             )
         cache = {}
         out = batch_norm_train(x, self.weight, self.bias, axes=axes, eps=self.eps, cache=cache)
@@ -143,3 +146,20 @@ class BatchNorm1d(Module):
         if self._dtype != np.float32:
             text += f", dtype={self._dtype.name}"
         return text
+
+
+class BatchNorm2d(BatchNorm1d):
+    r"""Batch normalization of images ``(N, C, H, W)``, PyTorch's ``BatchNorm2d``: each
+    channel (feature map) is normalized over the batch and all positions,
+
+    .. math:: y = \frac{x - \mu_c}{\sqrt{\sigma_c^2 + \epsilon}}\,\gamma_c + \beta_c,
+
+    with the running statistics, arguments and state-dict keys of :class:`BatchNorm1d`.
+    """
+
+    def _check_input(self, x) -> None:
+        if x.ndim != 4 or x.shape[1] != self.num_features:
+            raise ValueError(
+                f"BatchNorm2d({self.num_features}) expects input of shape (N, "
+                f"{self.num_features}, H, W); got {x.shape}"
+            )

@@ -40,11 +40,26 @@ class Dropout(Module):
         if self.p == 1.0:
             return x * np.zeros_like(x.data, dtype=dtype)
         draw_dtype = dtype if dtype in (np.float32, np.float64) else np.float64
-        keep = get_rng(self.rng).random(x.shape, dtype=draw_dtype) >= self.p
+        keep = get_rng(self.rng).random(self._mask_shape(x.shape), dtype=draw_dtype) >= self.p
         mask = np.multiply(keep, 1.0 / (1.0 - self.p), dtype=dtype)
         if type(x.data) is not np.ndarray:
             mask = _backend.match_device(mask, x.data, "Dropout")
         return x * mask
 
+    def _mask_shape(self, shape: tuple) -> tuple:
+        return shape
+
     def get_config(self) -> dict:
         return {"p": self.p}
+
+
+class Dropout2d(Dropout):
+    r"""Channel dropout, PyTorch's ``Dropout2d``: in training each whole feature map (channel
+    ``c`` of sample ``n`` in ``(N, C, H, W)``) is zeroed with probability ``p`` and the rest
+    scaled by :math:`1/(1-p)`. Neighbouring pixels of a map are strongly correlated, so
+    dropping single pixels would hardly regularize; dropping maps does."""
+
+    def _mask_shape(self, shape: tuple) -> tuple:
+        if len(shape) < 3:
+            raise ValueError(f"Dropout2d expects (N, C, H, W) or (C, H, W); got shape {shape}")
+        return shape[:2] + (1,) * (len(shape) - 2)

@@ -39,3 +39,43 @@ class Flatten(Module):
 
     def get_config(self) -> dict:
         return {"start_dim": self.start_dim, "end_dim": self.end_dim}
+
+
+class Unflatten(Module):
+    """Split axis ``dim`` into ``unflattened_size``, PyTorch's ``Unflatten``: e.g.
+    ``Unflatten(1, (1, 28, 28))`` turns rows ``(N, 784)`` into images ``(N, 1, 28, 28)``
+    (one entry may be -1)."""
+
+    init_passthrough = True
+
+    def __init__(self, dim: int, unflattened_size):
+        super().__init__()
+        if isinstance(dim, bool) or not isinstance(dim, int):
+            raise TypeError(f"dim must be an int; got {dim!r}")
+        size = tuple(unflattened_size)
+        if not size or not all(isinstance(n, int) and (n >= 1 or n == -1) for n in size) or (
+            size.count(-1) > 1
+        ):
+            raise ValueError(f"unflattened_size must be positive ints (at most one -1); got "
+                             f"{unflattened_size!r}")
+        self.dim = dim
+        self.unflattened_size = size
+
+    def forward(self, x):
+        shape = x.shape
+        dim = self.dim + len(shape) if self.dim < 0 else self.dim
+        known = 1
+        for n in self.unflattened_size:
+            known *= n if n != -1 else 1
+        fits = 0 <= dim < len(shape) and (
+            shape[dim] == known if -1 not in self.unflattened_size else shape[dim] % known == 0
+        )
+        if not fits:
+            raise ValueError(
+                f"Unflatten(dim={self.dim}, unflattened_size={self.unflattened_size}) does not "
+                f"fit an input of shape {shape}"
+            )
+        return x.reshape(shape[:dim] + self.unflattened_size + shape[dim + 1 :])
+
+    def get_config(self) -> dict:
+        return {"dim": self.dim, "unflattened_size": list(self.unflattened_size)}

@@ -145,6 +145,19 @@ def batch_norm_train(x, weight=None, bias=None, axes=(0,), eps: float = 1e-5, ca
                  cache={} if cache is None else cache)
 
 
+# Image layers' functional forms (convolution, pooling, upsampling, normalization).
+from .functional_conv import adaptive_avg_pool2d as adaptive_avg_pool2d  # noqa: E402
+from .functional_conv import avg_pool2d as avg_pool2d  # noqa: E402
+from .functional_conv import batch_norm as batch_norm  # noqa: E402
+from .functional_conv import conv1d as conv1d  # noqa: E402
+from .functional_conv import conv2d as conv2d  # noqa: E402
+from .functional_conv import conv_transpose2d as conv_transpose2d  # noqa: E402
+from .functional_conv import dropout2d as dropout2d  # noqa: E402
+from .functional_conv import group_norm as group_norm  # noqa: E402
+from .functional_conv import interpolate as interpolate  # noqa: E402
+from .functional_conv import max_pool1d as max_pool1d  # noqa: E402
+from .functional_conv import max_pool2d as max_pool2d  # noqa: E402
+
 # Sequence layers' fused ops (embedding, normalization, GELU, attention) and sampling.
 from .generation import sample as sample  # noqa: E402
 from .sequence_ops import embedding as embedding  # noqa: E402

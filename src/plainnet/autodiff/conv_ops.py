@@ -1,0 +1,445 @@
+r"""Convolution and pooling: each forward beside its vector-Jacobian product.
+
+A convolution is the notes' neuron (a weighted sum plus a bias) applied at every position of
+an image. Written as one matrix product:
+
+1. a zero-copy *sliding-window view* of the (padded) input, ``(N, C, *out, *kernel)``, made
+   with strides (:func:`numpy.lib.stride_tricks.as_strided` on the CPU,
+   ``sliding_window_view`` elsewhere, which CuPy implements);
+2. the view laid out as *columns* ``(C * prod(kernel), N * prod(out))`` (one copy, "im2col");
+3. ``W (O, C * prod(kernel)) @ columns``: every neuron at every position in one product.
+
+With ``groups`` the channels split into groups and the product is batched over them (one
+code path: ``groups=1`` is a batch of one). The result is computed channel-first,
+``(O, N, *out)``, and handed out as the ``(N, O, *out)`` view of it, so nothing is copied to
+reorder it; the next convolution's columns read that layout well.
+
+Gradients, with ``g`` the gradient of the output and ``X`` the columns:
+
+.. math:: \frac{\partial L}{\partial W} = g\,X^\top, \qquad
+          \frac{\partial L}{\partial X} = W^\top g, \qquad
+          \frac{\partial L}{\partial b} = \textstyle\sum_{n, \text{positions}} g
+
+and the input's gradient is :math:`W^\top g` added back from columns to the image (col2im:
+one strided ``+=`` per kernel offset). That map is the *transposed convolution*; so the three
+linear maps — convolution ``F(x, w)``, its transpose ``F^T(y, w)`` and the weight gradient
+``G(x, y)`` — are each an op whose vjps are the other two, and gradients of gradients work.
+
+Pooling slides a window the same way: max pooling keeps the running maximum over the kernel
+offsets and the offset that won (the *argmax*, for the backward pass); average pooling sums
+the offsets and divides.
+
+Everything uses the array module of its input (NumPy, CuPy), never moves data to the host,
+and keeps the input's dtype (float32 stays float32).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import NamedTuple
+
+import numpy as np
+
+from .. import backend as _backend
+from .engine import Op, Tensor, apply, apply_or_array
+from .ops import matmul, swapaxes
+
+
+def _raw(x):
+    return x.data if isinstance(x, Tensor) else x
+
+
+def _xp(x):
+    return np if type(x) is np.ndarray else _backend.array_module(x)
+
+
+class Geometry(NamedTuple):
+    """How a kernel slides: per spatial axis ``stride``, ``padding`` as ``(before, after)``
+    pairs and ``dilation`` (the gap between kernel taps), and the number of ``groups``."""
+
+    stride: tuple
+    padding: tuple
+    dilation: tuple
+    groups: int = 1
+
+
+def output_size(size: int, k: int, stride: int, pad: tuple, dilation: int) -> int:
+    r"""Positions of a kernel of ``k`` taps along an axis of ``size``:
+    :math:`\lfloor (size + p_0 + p_1 - d(k-1) - 1) / s \rfloor + 1`."""
+    return (size + pad[0] + pad[1] - dilation * (k - 1) - 1) // stride + 1
+
+
+def _output_shape(spatial, kernel, geo: Geometry) -> tuple:
+    return tuple(
+        output_size(n, k, s, p, d) for n, k, s, p, d
+        in zip(spatial, kernel, geo.stride, geo.padding, geo.dilation, strict=True)
+    )
+
+
+def _padded(spatial, padding) -> tuple:
+    return tuple(n + lo + hi for n, (lo, hi) in zip(spatial, padding, strict=True))
+
+
+# --------------------------------------------------------------------------- windows
+def _pad(x, padding, value=0.0):
+    """``x`` (N, C, *spatial) with ``padding`` (pairs per spatial axis) filled by ``value``."""
+    if not any(lo or hi for lo, hi in padding):
+        return x
+    return np.pad(x, ((0, 0), (0, 0)) + tuple(padding), constant_values=value)
+
+
+def windows(x, kernel, stride, dilation, out):
+    """The zero-copy view ``(N, C, *out, *kernel)`` of ``x`` ``(N, C, *spatial)`` in which
+    ``[n, c, o, k] = x[n, c, o * stride + k * dilation]`` (per spatial axis)."""
+    if type(x) is np.ndarray:
+        steps = x.strides[2:]
+        strides = (x.strides[:2] + tuple(t * s for t, s in zip(steps, stride, strict=True))
+                   + tuple(t * d for t, d in zip(steps, dilation, strict=True)))
+        return np.lib.stride_tricks.as_strided(
+            x, x.shape[:2] + tuple(out) + tuple(kernel), strides, writeable=False
+        )
+    span = tuple(d * (k - 1) + 1 for k, d in zip(kernel, dilation, strict=True))
+    view = np.lib.stride_tricks.sliding_window_view(x, span, axis=tuple(range(2, x.ndim)))
+    index = (slice(None), slice(None))
+    index += tuple(slice(0, (o - 1) * s + 1, s) for o, s in zip(out, stride, strict=True))
+    index += tuple(slice(None, None, d) for d in dilation)
+    return view[index]
+
+
+def columns(x, kernel, geo: Geometry, out):
+    """im2col: the windows of the padded ``x`` as ``(groups, C/groups * prod(kernel),
+    N * prod(out))``, a fresh contiguous array (the one copy a convolution makes)."""
+    n = x.shape[0]
+    win = windows(_pad(x, geo.padding), kernel, geo.stride, geo.dilation, out)
+    nd = len(kernel)
+    order = (1,) + tuple(range(2 + nd, 2 + 2 * nd)) + (0,) + tuple(range(2, 2 + nd))
+    return win.transpose(order).reshape(geo.groups, -1, n * math.prod(out))
+
+
+def _tap(k, out, geo: Geometry):
+    """The slice of the padded input that kernel offset ``k`` reads at every position."""
+    return (slice(None), slice(None)) + tuple(
+        slice(ki * d, ki * d + (o - 1) * s + 1, s)
+        for ki, o, s, d in zip(k, out, geo.stride, geo.dilation, strict=True)
+    )
+
+
+def _crop(x, spatial, padding):
+    """Drop ``padding`` from the spatial axes of ``x`` (N, C, *padded)."""
+    if not any(lo or hi for lo, hi in padding):
+        return x
+    return x[(slice(None), slice(None))
+             + tuple(slice(lo, lo + n) for n, (lo, _) in zip(spatial, padding, strict=True))]
+
+
+def col2im(cols, spatial, kernel, geo: Geometry, out):
+    """The adjoint of :func:`windows` on a padded input: ``cols`` ``(A, B, *kernel, *out)``
+    added back to ``(A, B, *spatial)`` (each kernel offset one strided ``+=``), padding
+    dropped."""
+    padded = _padded(spatial, geo.padding)
+    acc = _xp(cols).zeros(cols.shape[:2] + padded, dtype=cols.dtype)
+    lead = (slice(None), slice(None))
+    for k in np.ndindex(*kernel):
+        acc[_tap(k, out, geo)] += cols[lead + k]
+    return _crop(acc, spatial, geo.padding)
+
+
+# --------------------------------------------------------------------------- convolution
+def _channels_first(g, groups):
+    """``g`` (N, O, *out) as ``(groups, O/groups, N * prod(out))`` (free when ``g`` is the
+    channel-first view a convolution hands out)."""
+    return g.swapaxes(0, 1).reshape(groups, g.shape[1] // groups, -1)
+
+
+def _conv_forward(x, w, geo: Geometry, cache=None):
+    """``F(x, w)``: ``(N, C, *S)`` by ``(O, C/groups, *K)`` -> ``(N, O, *out)`` (no bias)."""
+    kernel = w.shape[2:]
+    out = _output_shape(x.shape[2:], kernel, geo)
+    cols = columns(x, kernel, geo, out)
+    if cache is not None:
+        cache["cols"] = cols
+    o = w.shape[0]
+    y = _backend.matmul(w.reshape(geo.groups, o // geo.groups, -1), cols)
+    return y.reshape((o, x.shape[0]) + out).swapaxes(0, 1)
+
+
+def _conv_transpose_forward(y, w, spatial, geo: Geometry):
+    """``F^T(y, w)``: the adjoint of :func:`_conv_forward` in ``x``: ``(N, O, *out)`` ->
+    ``(N, C, *spatial)`` by columns ``W^T y`` and col2im."""
+    n, o = y.shape[:2]
+    out = y.shape[2:]
+    kernel = w.shape[2:]
+    wg = w.reshape(geo.groups, o // geo.groups, -1)
+    cols = _backend.matmul(wg.swapaxes(1, 2), _channels_first(y, geo.groups))
+    c = w.shape[1] * geo.groups
+    cols = cols.reshape((c,) + tuple(kernel) + (n,) + tuple(out))
+    nd = len(kernel)
+    cols = cols.transpose((0, nd + 1) + tuple(range(1, nd + 1)) + tuple(range(nd + 2, 2 * nd + 2)))
+    return col2im(cols, spatial, kernel, geo, out).swapaxes(0, 1)
+
+
+def _conv_weight_forward(x, y, kernel, geo: Geometry, cols=None):
+    """``G(x, y)``: the gradient of ``<F(x, w), y>`` in ``w``: ``y X^T`` per group."""
+    out = y.shape[2:]
+    if cols is None:
+        cols = columns(x, kernel, geo, out)
+    o = y.shape[1]
+    gw = _backend.matmul(_channels_first(y, geo.groups), cols.swapaxes(1, 2))
+    return gw.reshape((o, x.shape[1] // geo.groups) + tuple(kernel))
+
+
+def conv_input_grad(y, w, spatial, geo: Geometry):
+    """:math:`F^\\top(y, w)` as an op (differentiable on Tensors)."""
+    return apply_or_array(CONV_TRANSPOSE_RAW, y, w, spatial=tuple(spatial), geo=geo)
+
+
+def conv_weight_grad(x, y, kernel, geo: Geometry):
+    """:math:`G(x, y)` as an op (differentiable on Tensors)."""
+    return apply_or_array(CONV_WEIGHT, x, y, kernel=tuple(kernel), geo=geo)
+
+
+def conv_raw(x, w, geo: Geometry):
+    """:math:`F(x, w)` (no bias) as an op (differentiable on Tensors)."""
+    return apply_or_array(CONV_RAW, x, w, geo=geo)
+
+
+def _conv_raw_vjp(i, g, out, x, w, geo):
+    if i == 0:
+        return conv_input_grad(g, w, x.shape[2:], geo)
+    return conv_weight_grad(x, g, w.shape[2:], geo)
+
+
+def _conv_transpose_raw_vjp(i, g, out, y, w, spatial, geo):
+    if i == 0:
+        return conv_raw(g, w, geo)
+    return conv_weight_grad(g, y, w.shape[2:], geo)
+
+
+def _conv_weight_vjp(i, g, out, x, y, kernel, geo):
+    if i == 0:
+        return conv_input_grad(y, g, x.shape[2:], geo)
+    return conv_raw(x, g, geo)
+
+
+CONV_RAW = Op("conv", lambda x, w, geo: _conv_forward(x, w, geo), _conv_raw_vjp)
+CONV_TRANSPOSE_RAW = Op("conv_transpose", _conv_transpose_forward, _conv_transpose_raw_vjp)
+CONV_WEIGHT = Op("conv_weight", _conv_weight_forward, _conv_weight_vjp)
+
+
+def _bias_shape(nd: int) -> tuple:
+    return (1, -1) + (1,) * nd
+
+
+def _conv_bias_forward(x, w, b, geo, cache):
+    y = _conv_forward(x, w, geo, cache)
+    if b is not None:
+        y += b.reshape(_bias_shape(y.ndim - 2))
+    return y
+
+
+def _conv_bias_vjp(i, g, out, x, w, b, geo, cache):
+    if i == 2:
+        return g.sum(axis=(0,) + tuple(range(2, g.ndim)))
+    if i == 0:
+        return conv_input_grad(g, w, x.shape[2:], geo)
+    cols = cache.pop("cols", None)
+    if cols is not None and not isinstance(g, Tensor):  # the forward's columns, not remade
+        return _conv_weight_forward(x, g, w.shape[2:], geo, cols)
+    return conv_weight_grad(x, g, w.shape[2:], geo)
+
+
+CONV = Op("conv_bias", _conv_bias_forward, _conv_bias_vjp)
+
+
+def conv(x, weight, bias, geo: Geometry):
+    r"""N-d convolution (cross-correlation, as PyTorch's) with a bias, as one op.
+
+    .. math:: y[n, o, p] = b_o + \sum_{c, k} w[o, c, k]\; x_{\text{pad}}[n, c, p s + k d]
+
+    ``x`` is ``(N, C, *spatial)``, ``weight`` ``(O, C/groups, *kernel)``; channels
+    ``c`` range over the group of ``o``. Shapes are checked by the callers
+    (:func:`plainnet.nn.functional.conv2d`).
+    """
+    return apply(CONV, x, weight, bias, geo=geo, cache={})
+
+
+def _conv_transpose_bias_forward(x, w, b, spatial, geo):
+    y = _conv_transpose_forward(x, w, spatial, geo)
+    if b is not None:
+        y = y + b.reshape(_bias_shape(y.ndim - 2))
+    return y
+
+
+def _conv_transpose_bias_vjp(i, g, out, x, w, b, spatial, geo):
+    if i == 2:
+        return g.sum(axis=(0,) + tuple(range(2, g.ndim)))
+    if i == 0:
+        return conv_raw(g, w, geo)
+    return conv_weight_grad(g, x, w.shape[2:], geo)
+
+
+CONV_TRANSPOSE = Op("conv_transpose_bias", _conv_transpose_bias_forward, _conv_transpose_bias_vjp)
+
+
+def conv_transpose(x, weight, bias, spatial, geo: Geometry):
+    r"""Transposed convolution with a bias: the adjoint of :func:`conv` in its input.
+
+    ``x`` is ``(N, C_in, *in)``, ``weight`` ``(C_in, C_out/groups, *kernel)`` (PyTorch's
+    layout), and the result ``(N, C_out, *spatial)`` where ``spatial`` is the input size of the
+    convolution whose transpose this is. Each input value spreads ``w`` over the output:
+
+    .. math:: y[n, o, p s + k d - \text{pad}] \mathrel{+}= w[c, o, k]\, x[n, c, p]
+    """
+    return apply(CONV_TRANSPOSE, x, weight, bias, spatial=tuple(spatial), geo=geo)
+
+
+# --------------------------------------------------------------------------- pooling
+def _pool_taps(xp_, kernel, geo):
+    out = _output_shape(xp_.shape[2:], kernel, geo._replace(padding=((0, 0),) * len(kernel)))
+    return out, windows(xp_, kernel, geo.stride, geo.dilation, out)
+
+
+def _max_pool_forward(x, kernel, geo, cache):
+    padded = _pad(x, geo.padding, -np.inf)
+    out, win = _pool_taps(padded, kernel, geo)
+    best = None
+    for j, k in enumerate(np.ndindex(*kernel)):
+        v = win[(Ellipsis,) + k]
+        if best is None:
+            best = v.copy()
+            arg = _xp(x).zeros(best.shape, dtype=np.int32)
+            continue
+        better = v > best  # strict: the first maximum wins, as in PyTorch
+        arg = np.where(better, j, arg).astype(np.int32, copy=False)
+        best = np.maximum(best, v)  # NaN propagates
+    cache["argmax"] = arg
+    return best
+
+
+def _max_pool_vjp(i, g, out, x, kernel, geo, cache):
+    if isinstance(g, Tensor):
+        raise NotImplementedError("second derivatives through max pooling are not implemented")
+    arg = cache["argmax"]
+    spatial = x.shape[2:]
+    outs = g.shape[2:]
+    padded = _padded(spatial, geo.padding)
+    acc = _xp(g).zeros(g.shape[:2] + padded, dtype=g.dtype)
+    zero = g.dtype.type(0)
+    for j, k in enumerate(np.ndindex(*kernel)):
+        acc[_tap(k, outs, geo)] += np.where(arg == j, g, zero)
+    return _crop(acc, spatial, geo.padding)
+
+
+MAX_POOL = Op("max_pool", _max_pool_forward, _max_pool_vjp)
+
+
+def max_pool(x, kernel, geo: Geometry):
+    r"""Max pooling: :math:`y[n, c, p] = \max_k x_{\text{pad}}[n, c, p s + k d]` (padding is
+    :math:`-\infty`). The winning offset of each window is kept; the backward pass sends
+    ``g`` to it alone (the first maximum on ties, as PyTorch)."""
+    return apply(MAX_POOL, x, kernel=tuple(kernel), geo=geo, cache={})
+
+
+def _window_sum(x, kernel, geo):
+    _, win = _pool_taps(x, kernel, geo)
+    total = None
+    for k in np.ndindex(*kernel):
+        v = win[(Ellipsis,) + k]
+        total = v.copy() if total is None else total + v
+    return total
+
+
+def _avg_divisor(x, kernel, geo, count_include_pad):
+    """The number of values averaged at each position: ``prod(kernel)``, unless windows reach
+    past the declared padding (ceil mode) or the padding is not counted (as PyTorch)."""
+    spatial = x.shape[2:]
+    overhang = any(hi > lo for lo, hi in geo.padding)
+    if not overhang and (count_include_pad or not any(lo for lo, _ in geo.padding)):
+        return float(math.prod(kernel))
+    padded = _padded(spatial, geo.padding)
+    if count_include_pad:  # the declared padding counts, the ceil-mode overhang does not
+        region = tuple(slice(0, n + 2 * lo) for n, (lo, _) in zip(spatial, geo.padding,
+                                                                     strict=True))
+    else:
+        region = tuple(slice(lo, lo + n) for n, (lo, _) in zip(spatial, geo.padding,
+                                                                  strict=True))
+    ones = _xp(x).zeros((1, 1) + padded, dtype=x.dtype)
+    ones[(0, 0) + region] = 1
+    return _window_sum(ones, kernel, geo)
+
+
+def _avg_pool_forward(x, kernel, geo, count_include_pad, cache):
+    total = _window_sum(_pad(x, geo.padding), kernel, geo)
+    divisor = _avg_divisor(x, kernel, geo, count_include_pad)
+    cache["divisor"] = divisor
+    total /= divisor
+    return total
+
+
+def _avg_pool_vjp(i, g, out, x, kernel, geo, count_include_pad, cache):
+    if isinstance(g, Tensor):
+        raise NotImplementedError("second derivatives through average pooling are not "
+                                  "implemented")
+    share = g / cache["divisor"]
+    outs = g.shape[2:]
+    spatial = x.shape[2:]
+    padded = _padded(spatial, geo.padding)
+    acc = _xp(g).zeros(g.shape[:2] + padded, dtype=g.dtype)
+    for k in np.ndindex(*kernel):
+        acc[_tap(k, outs, geo)] += share
+    return _crop(acc, spatial, geo.padding)
+
+
+AVG_POOL = Op("avg_pool", _avg_pool_forward, _avg_pool_vjp)
+
+
+def avg_pool(x, kernel, geo: Geometry, count_include_pad: bool = True):
+    r"""Average pooling: the mean of each window,
+    :math:`y[n, c, p] = \frac1{|W_p|}\sum_k x_{\text{pad}}[n, c, p s + k]`, where
+    :math:`|W_p|` counts the window's values (the zero padding too, with
+    ``count_include_pad``); its gradient spreads :math:`g / |W_p|` over the window."""
+    return apply(AVG_POOL, x, kernel=tuple(kernel), geo=geo,
+                 count_include_pad=bool(count_include_pad), cache={})
+
+
+# --------------------------------------------------------------------------- gathers
+def _take_vjp(i, g, out, x, index, axis):
+    """The adjoint of taking ``index`` along ``axis``: ``g`` times the one-hot matrix
+    ``[index[j] == m]`` (repeated indices add up), as a matrix product on ``g``'s device."""
+    size = x.shape[axis]
+    onehot = (index[:, None] == _xp(index).arange(size)[None, :]).astype(g.dtype)
+    return swapaxes(matmul(swapaxes(g, axis, -1), onehot), axis, -1)
+
+
+TAKE = Op("take", lambda x, index, axis: x.take(index, axis=axis), _take_vjp)
+
+
+def take(x, index, axis: int):
+    """``x.take(index, axis=axis)`` as an op: ``index`` (an integer array on ``x``'s device)
+    picks positions along one axis, repeats allowed (padding by reflection, nearest
+    upsampling)."""
+    return apply_or_array(TAKE, x, index, axis=axis)
+
+
+def pad_indices(xp, size: int, before: int, after: int, mode: str):
+    """Source positions of an axis of ``size`` padded by ``before``/``after`` in ``mode``
+    ``"reflect"`` (mirror without repeating the edge), ``"replicate"`` (repeat the edge) or
+    ``"circular"`` (wrap around)."""
+    i = xp.arange(-before, size + after)
+    if mode == "reflect":
+        i = xp.abs(i)
+        return (size - 1) - xp.abs((size - 1) - i)
+    if mode == "replicate":
+        return xp.clip(i, 0, size - 1)
+    return i % size
+
+
+def nearest_indices(xp, size: int, out: int, scale: float | None):
+    """Source positions of nearest upsampling from ``size`` to ``out`` (PyTorch's
+    ``"nearest"``: ``floor(i * size / out)``, or ``floor(i / scale)`` given the scale)."""
+    i = xp.arange(out)
+    if scale is not None and float(scale).is_integer():
+        return i // int(scale)
+    factor = (1.0 / scale) if scale is not None else size / out
+    src = xp.floor(i.astype(np.float32) * np.float32(factor)).astype(np.int64)
+    return xp.minimum(src, size - 1)
