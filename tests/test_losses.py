@@ -459,3 +459,93 @@ def test_classification_loss_modules_and_configs():
     assert rebuilt.reduction == "sum"
     with pytest.raises(ValueError, match="reduction"):
         nn.MSELoss(reduction="max")
+
+
+# --------------------------------------------------------------------------- (N, C, d) logits
+SPATIAL = np.random.default_rng(21).normal(size=(3, 4, 5, 2))  # (N, C, d1, d2)
+SPATIAL_LABELS = np.random.default_rng(22).integers(0, 4, size=(3, 5, 2))
+SPATIAL_LABELS[0, :2, 0] = -100  # ignored positions
+CLASS_WEIGHT = np.array([0.5, 2.0, 1.0, 3.0])
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+@pytest.mark.parametrize("weighted", [False, True])
+@pytest.mark.parametrize("fn", ["cross_entropy", "nll"])
+def test_spatial_losses_with_ignore_index_and_weight_equal_pytorch(fn, weighted, reduction):
+    torch = pytest.importorskip("torch")
+    weight = CLASS_WEIGHT if weighted else None
+    z = pn.tensor(SPATIAL, requires_grad=True)
+    tz = torch.tensor(SPATIAL, requires_grad=True)
+    if fn == "nll":
+        ours = losses.nll(z.log_softmax(axis=1), SPATIAL_LABELS, weight=weight,
+                          reduction=reduction)
+        theirs = torch.nn.functional.nll_loss(
+            tz.log_softmax(1), torch.tensor(SPATIAL_LABELS),
+            weight=None if weight is None else torch.tensor(weight), reduction=reduction)
+    else:
+        ours = losses.cross_entropy(z, SPATIAL_LABELS, weight=weight, reduction=reduction)
+        theirs = torch.nn.functional.cross_entropy(
+            tz, torch.tensor(SPATIAL_LABELS),
+            weight=None if weight is None else torch.tensor(weight), reduction=reduction)
+    seed = np.random.default_rng(1).normal(size=theirs.shape)
+    (ours * seed).sum().backward()
+    (theirs * torch.tensor(seed)).sum().backward()
+    np.testing.assert_allclose(ours.data, theirs.detach().numpy(), rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(z.grad, tz.grad.numpy(), rtol=1e-10, atol=1e-12)
+
+
+def test_spatial_cross_entropy_gradient_matches_finite_differences():
+    fd = pn.check_grad(
+        lambda t: losses.cross_entropy(t, SPATIAL_LABELS, weight=CLASS_WEIGHT), SPATIAL)
+    assert fd < 1e-7
+    fd = pn.check_grad(
+        lambda t: losses.nll(t, SPATIAL_LABELS, weight=CLASS_WEIGHT), SPATIAL)
+    assert fd < 1e-7
+
+
+def test_sequence_logits_with_axis_minus_one_equal_the_flattened_rows():
+    z = np.random.default_rng(2).normal(size=(2, 5, 7))  # (N, T, C)
+    y = np.random.default_rng(3).integers(0, 7, size=(2, 5))
+    expected = value(losses.cross_entropy(z.reshape(-1, 7), y.reshape(-1)))
+    np.testing.assert_allclose(value(losses.cross_entropy(z, y, axis=-1)), expected)
+    moved = np.moveaxis(z, -1, 1)  # the same logits the PyTorch way
+    np.testing.assert_allclose(value(losses.cross_entropy(moved, y)), expected)
+    assert losses.cross_entropy(z, y, axis=-1, reduction="none").shape == (2, 5)
+    probs = np.eye(7)[y]
+    np.testing.assert_allclose(value(losses.cross_entropy(z, probs, axis=-1)), expected)
+
+
+def test_ignore_index_alone_is_the_mean_over_the_rest_and_all_ignored_is_refused():
+    y = LABELS.copy()
+    y[:2] = 7
+    kept = value(losses.cross_entropy(LOGITS[2:], LABELS[2:]))
+    np.testing.assert_allclose(value(losses.cross_entropy(LOGITS, y, ignore_index=7)), kept)
+    with pytest.raises(ValueError, match="sums to 0"):
+        losses.cross_entropy(LOGITS, np.full(N, -100))
+    with pytest.raises(ValueError, match="label_smoothing together with class weight"):
+        losses.cross_entropy(LOGITS, LABELS, label_smoothing=0.1, weight=np.ones(C))
+    with pytest.raises(ValueError, match=r"one weight per class, shape \(4,\)"):
+        losses.cross_entropy(LOGITS, LABELS, weight=np.ones(3))
+    with pytest.raises(ValueError, match="batch axis"):
+        losses.cross_entropy(LOGITS, LABELS, axis=0)
+
+
+def test_bce_with_logits_refuses_targets_outside_the_unit_interval():
+    with pytest.raises(ValueError, match=r"bce_with_logits target must lie in \[0, 1\]"):
+        losses.bce_with_logits(np.zeros(3), np.array([0.0, 1.0, 2.0]))
+    with pytest.raises(ValueError, match=r"\[0, 1\]"):
+        losses.bce_with_logits(np.zeros(2), np.array([-0.5, 1.0]))
+
+
+def test_loss_modules_take_weight_ignore_index_and_axis():
+    z = np.random.default_rng(4).normal(size=(2, 5, 4))
+    y = np.random.default_rng(5).integers(0, 4, size=(2, 5))
+    y[0, 0] = -100
+    crit = nn.CrossEntropyLoss(weight=CLASS_WEIGHT, axis=-1)
+    np.testing.assert_allclose(
+        value(crit(z, y)), value(losses.cross_entropy(z, y, weight=CLASS_WEIGHT, axis=-1)))
+    rebuilt = nn.module_from_spec(nn.module_to_spec(crit))
+    np.testing.assert_allclose(value(rebuilt(z, y)), value(crit(z, y)))
+    nll = nn.NLLLoss(ignore_index=3)
+    np.testing.assert_allclose(
+        value(nll(LOGITS, LABELS)), value(losses.nll(LOGITS, LABELS, ignore_index=3)))

@@ -347,9 +347,12 @@ def bce_with_logits(input, target, reduction: str = "mean", sample_weight=None) 
               \frac{\partial \ell_i}{\partial z_i} = \sigma(z_i) - y_i
 
     evaluated as ``logaddexp(0, z) - y z`` (the log-sigmoid form), exact and finite for
-    logits of any size, e.g. :math:`\pm 10^4`.
+    logits of any size, e.g. :math:`\pm 10^4`. Targets must lie in [0, 1], as for
+    :func:`bce` (a ``ValueError`` otherwise).
     """
     x, t, reduction, w = _prepare(input, target, reduction, sample_weight)
+    if not _CHECKS.skip_values:
+        _check_unit_interval(t.data if isinstance(t, Tensor) else t, "bce_with_logits target")
     return _reduce(apply(BCE_WITH_LOGITS, x, t), reduction, w)
 
 
@@ -474,8 +477,91 @@ def _check_smoothing(label_smoothing) -> float:
 
 
 def _check_logits(x: Tensor, what: str) -> None:
-    if x.ndim != 2:
-        raise ValueError(f"{what} expects input of shape (batch, classes); got {x.shape}")
+    if x.ndim < 2:
+        raise ValueError(
+            f"{what} expects input of shape (batch, classes) or (batch, classes, d1, ...); "
+            f"got {x.shape}"
+        )
+
+
+def _classes_last(x: Tensor, axis: int, what: str):
+    """``x`` as rows of class scores ``(M, C)`` with the class axis ``axis`` moved last (a
+    free reshape when it already is), and the shape of the rest (the labels' shape)."""
+    _check_logits(x, what)
+    if isinstance(axis, bool) or not isinstance(axis, (int, np.integer)) or not (
+        -x.ndim <= axis < x.ndim
+    ):
+        raise ValueError(f"{what}: axis must be a class axis of the input {x.shape}; got {axis!r}")
+    axis = int(axis) % x.ndim
+    if axis == 0:
+        raise ValueError(f"{what}: axis 0 is the batch axis; the classes are on axis 1 or -1")
+    rest = x.shape[:axis] + x.shape[axis + 1:]
+    if axis != x.ndim - 1:
+        order = tuple(i for i in range(x.ndim) if i != axis) + (axis,)
+        x = x.transpose(order)
+    return (x if x.ndim == 2 else x.reshape(-1, x.shape[-1])), rest
+
+
+def _row_labels(target, rest: tuple, x: Tensor, what: str, ignore_index: int):
+    """Integer labels of shape ``rest`` as a flat array, and a flag of whether some label is
+    ``ignore_index`` (those rows get label 0 and must be given weight 0)."""
+    is_tensor = isinstance(target, Tensor)
+    arr = target.data if is_tensor else target
+    if not _backend.is_device_array(arr):
+        arr = np.asarray(arr)
+    if arr.shape != rest:
+        raise ValueError(
+            f"{what} expects integer class labels of shape {rest} or class probabilities of "
+            f"the input's shape; got a target of shape {arr.shape}"
+        )
+    n_classes = x.shape[-1]
+    flat = arr.reshape(-1)
+    ignored = None
+    outside = not 0 <= ignore_index < n_classes
+    if _CHECKS.skip_values and flat.dtype.kind in "iu":
+        # checked before: labels are classes (an ignore_index outside them cannot occur)
+        labels = flat.astype(np.intp, copy=False)
+    elif outside:  # one range check, as without ignore_index; only if it fails, look closer
+        try:
+            labels = check_labels(flat, n_classes, what)
+        except ValueError:
+            if flat.dtype.kind not in "iuf":
+                raise
+            hits = flat == ignore_index
+            if not bool(hits.any()):
+                raise
+            labels = check_labels(_xp(flat).where(hits, 0, flat), n_classes, what)
+            ignored = hits
+    else:
+        labels = check_labels(flat, n_classes, what)
+    if ignored is None and not outside:
+        hits = labels == ignore_index
+        ignored = hits if bool(hits.any()) else None
+    return _on_input_device(labels, x, f"{what}'s target", strict=is_tensor), ignored
+
+
+def _row_weights(x2, labels, ignored, weight, sample_weight, n: int, what: str):
+    """Each row's weight: the class weight of its label, 0 where ignored, times its sample's
+    weight (repeated over the sample's positions); None when every weight is 1."""
+    rows = None
+    if weight is not None:
+        cw = _float_array(weight.data if isinstance(weight, Tensor) else weight, "weight")
+        if cw.shape != (x2.shape[1],):
+            raise ValueError(
+                f"{what}: weight must have one weight per class, shape ({x2.shape[1]},); "
+                f"got {cw.shape}"
+            )
+        cw = _on_input_device(cw.astype(x2.dtype, copy=False), x2, "the class weights")
+        rows = cw[labels]
+    if ignored is not None:
+        keep = _on_input_device(~ignored, x2, "the ignored labels").astype(x2.dtype)
+        rows = keep if rows is None else rows * keep
+    if sample_weight is not None:
+        per_sample = x2.shape[0] // max(n, 1)
+        sw = _sample_weight(sample_weight, n, x2)
+        sw = sw if per_sample == 1 else _xp(sw).repeat(sw, per_sample)
+        rows = sw if rows is None else rows * sw
+    return rows
 
 
 def cross_entropy(
@@ -484,60 +570,114 @@ def cross_entropy(
     label_smoothing: float = 0.0,
     reduction: str = "mean",
     sample_weight=None,
+    weight=None,
+    ignore_index: int = -100,
+    axis: int = 1,
 ) -> Tensor:
-    r"""Cross-entropy of logits ``input`` (shape ``(N, C)``) against class labels or
-    probabilities (softmax included, computed with log-sum-exp).
+    r"""Cross-entropy of logits ``input`` against class labels or probabilities (softmax
+    included, computed with log-sum-exp), like PyTorch's ``F.cross_entropy``.
 
-    With integer labels :math:`y_i` (shape ``(N,)``) and label smoothing :math:`\epsilon`,
-    the target distribution is :math:`q_{ic} = (1-\epsilon)[c = y_i] + \epsilon / C`; with a
-    probability target (shape ``(N, C)``) it is :math:`q = (1-\epsilon)\,t + \epsilon / C`.
-    Then (PyTorch's definition)
+    ``input`` is ``(N, C)`` or ``(N, C, d1, ...)`` (the classes on axis 1, as in PyTorch);
+    sequence models' ``(N, T, C)`` logits are taken as they are with ``axis=-1`` (no
+    transposition needed). ``target`` holds integer labels of the input's shape without the
+    class axis, or probabilities of the input's shape.
+
+    With integer labels :math:`y_i` and label smoothing :math:`\epsilon`, the target
+    distribution is :math:`q_{ic} = (1-\epsilon)[c = y_i] + \epsilon / C`; with a probability
+    target it is :math:`q = (1-\epsilon)\,t + \epsilon / C`. Then
 
     .. math:: \ell_i = -\sum_c q_{ic} \log \mathrm{softmax}(z_i)_c
               = \mathrm{LSE}(z_i) - \sum_c q_{ic} z_{ic}, \qquad
               \frac{\partial \ell_i}{\partial z_i} = \mathrm{softmax}(z_i) - q_i
 
+    Class ``weight`` :math:`w` (shape ``(C,)``) and ``ignore_index`` (labels equal to it
+    count for nothing) follow PyTorch: each position's loss is scaled by
+    :math:`r_i = w_{y_i} [y_i \ne \text{ignore}]`, and ``"mean"`` is the weighted mean
+    :math:`\sum_i r_i \ell_i / \sum_i r_i` (so ignored positions leave the denominator too).
+    ``sample_weight`` (shape ``(N,)``) multiplies every position of a sample. With
+    probability targets the class weights scale each class's term and ``"mean"`` divides by
+    the number of positions. ``label_smoothing`` with class weights is not supported.
+
     Integer labels run as one fused op (log-softmax, gather and reduction in one node, with
-    backward :math:`(\mathrm{softmax} - q)/N` for the mean). Whole-number float labels are
-    accepted.
+    backward :math:`r_i(\mathrm{softmax} - q)/\sum r` for the mean). Whole-number float labels
+    are accepted. ``reduction="none"`` returns the input's shape without the class axis.
     """
     x = _as_input(input)
-    _check_logits(x, "cross_entropy")
     reduction = _check_reduction(reduction)
     ls = _check_smoothing(label_smoothing)
-    n, c = x.shape
-    w = _sample_weight(sample_weight, n, x)
-    if reduction == "mean" and w is not None and not _CHECKS.positive_weights and (
-        not w.sum() > 0
-    ):
-        raise ValueError("sample_weight sums to 0: the weighted mean is undefined")
+    if ls and weight is not None:
+        raise ValueError("cross_entropy: label_smoothing together with class weight is not "
+                         "supported")
+    x2, rest = _classes_last(x, axis, "cross_entropy")
+    n = x.shape[0]
     raw = target.data if isinstance(target, Tensor) else target
     t_shape = raw.shape if _backend.is_device_array(raw) else np.shape(raw)
     if t_shape == x.shape:
-        q = _float_target(target, x)
-        if ls:
-            q = q * (1.0 - ls) + ls / c
-        loss = -(q * x.log_softmax(axis=1)).sum(axis=1)
-        return _reduce(loss, reduction, w)
-    y = _labels(target, n, c, "cross_entropy", x)
-    return apply(CROSS_ENTROPY, x, y, w, smoothing=ls, reduction=reduction, cache={})
+        return _soft_cross_entropy(x, x2, target, rest, ls, reduction, sample_weight, weight,
+                                   axis)
+    y, ignored = _row_labels(target, rest, x2, "cross_entropy", ignore_index)
+    w = _row_weights(x2, y, ignored, weight, sample_weight, n, "cross_entropy")
+    if reduction == "mean" and w is not None and not _CHECKS.positive_weights and (
+        not w.sum() > 0
+    ):
+        raise ValueError(
+            "cross_entropy: the weight of the positions sums to 0 (every label ignored, or "
+            "sample_weight/class weights of 0): the weighted mean is undefined"
+        )
+    out = apply(CROSS_ENTROPY, x2, y, w, smoothing=ls, reduction=reduction, cache={})
+    return out.reshape(rest) if reduction == "none" and rest != (n,) else out
 
 
-def nll(input, target, reduction: str = "mean", sample_weight=None) -> Tensor:
-    r"""Negative log-likelihood of log-probabilities ``input`` (shape ``(N, C)``, e.g. the
-    output of ``LogSoftmax``) at integer class labels ``target`` (shape ``(N,)``).
+def _soft_cross_entropy(x, x2, target, rest, ls, reduction, sample_weight, weight, axis):
+    """Cross-entropy against a probability target (the composed form)."""
+    q = _float_target(target, x)
+    if x.ndim > 2 or x2 is not x:
+        q = _classes_last(q if isinstance(q, Tensor) else Tensor(q), axis, "cross_entropy")[0]
+    c = x2.shape[1]
+    if ls:
+        q = q * (1.0 - ls) + ls / c
+    terms = q * x2.log_softmax(axis=1)
+    if weight is not None:
+        cw = _float_array(weight.data if isinstance(weight, Tensor) else weight, "weight")
+        if cw.shape != (c,):
+            raise ValueError(f"cross_entropy: weight must have shape ({c},); got {cw.shape}")
+        terms = terms * _on_input_device(cw.astype(x2.dtype, copy=False), x2, "weight")
+    loss = -terms.sum(axis=1).reshape(rest)
+    w = None if sample_weight is None else _sample_weight(sample_weight, x.shape[0], x)
+    return _reduce(loss, reduction, w)
 
-    .. math:: \ell_i = -x_{i, y_i}, \qquad \frac{\partial \ell_i}{\partial x_{ic}} = -[c = y_i]
 
-    ``nll(log_softmax(z), y)`` equals ``cross_entropy(z, y)``.
+def nll(input, target, reduction: str = "mean", sample_weight=None, weight=None,
+        ignore_index: int = -100, axis: int = 1) -> Tensor:
+    r"""Negative log-likelihood of log-probabilities ``input`` (``(N, C)`` or ``(N, C, d1,
+    ...)``, e.g. the output of ``LogSoftmax``; ``axis=-1`` for ``(N, T, C)``) at integer
+    class labels ``target`` (the input's shape without the class axis).
+
+    .. math:: \ell_i = -r_i\, x_{i, y_i}, \qquad \frac{\partial \ell_i}{\partial x_{ic}} =
+              -r_i [c = y_i]
+
+    with :math:`r_i = w_{y_i} [y_i \ne \text{ignore}]` as in :func:`cross_entropy`, whose
+    weighted mean this follows. ``nll(log_softmax(z), y)`` equals ``cross_entropy(z, y)``.
     """
     x = _as_input(input)
-    _check_logits(x, "nll")
     reduction = _check_reduction(reduction)
-    n, c = x.shape
-    y = _labels(target, n, c, "nll", x)
-    w = _sample_weight(sample_weight, n, x)
-    return _reduce(-x[_rows(x.data), y], reduction, w)
+    x2, rest = _classes_last(x, axis, "nll")
+    n = x.shape[0]
+    y, ignored = _row_labels(target, rest, x2, "nll", ignore_index)
+    w = _row_weights(x2, y, ignored, weight, sample_weight, n, "nll")
+    picked = -x2[_rows(x2.data), y]
+    if w is None:
+        return _reduce(picked.reshape(rest), reduction, None)
+    loss = picked * w
+    if reduction == "none":
+        return loss.reshape(rest)
+    if reduction == "sum":
+        return loss.sum()
+    total = w.sum()
+    if not _CHECKS.positive_weights and not total > 0:
+        raise ValueError("nll: the weight of the positions sums to 0: the weighted mean is "
+                         "undefined")
+    return loss.sum() / total
 
 
 # --------------------------------------------------------------------------- lookup

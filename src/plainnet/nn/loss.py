@@ -75,21 +75,58 @@ class BCEWithLogitsLoss(_Loss):
     function_name = "bce_with_logits"
 
 
-class CrossEntropyLoss(_Loss):
+class _ClassLoss(_Loss):
+    """A loss over class labels with PyTorch's ``weight`` (per class), ``ignore_index`` and
+    ``axis`` (the class axis: 1 as in PyTorch, -1 for ``(N, T, C)`` sequence logits)."""
+
+    def __init__(self, reduction: str = "mean", weight=None, ignore_index: int = -100,
+                 axis: int = 1):
+        super().__init__(reduction)
+        if weight is not None:
+            import numpy as np
+
+            weight = np.asarray(weight.data if hasattr(weight, "data") else weight, float)
+            if weight.ndim != 1:
+                raise ValueError(f"weight must be one number per class; got shape {weight.shape}")
+        self.weight = weight
+        self.ignore_index = int(ignore_index)
+        self.axis = int(axis)
+
+    def _options(self) -> dict:
+        options = {}  # PyTorch's defaults are left out (and out of the repr)
+        if self.ignore_index != -100:
+            options["ignore_index"] = self.ignore_index
+        if self.axis != 1:
+            options["axis"] = self.axis
+        if self.weight is not None:
+            options["weight"] = self.weight
+        return options
+
+    def get_config(self) -> dict:
+        config = super().get_config()
+        if self.weight is not None:
+            config["weight"] = self.weight.tolist()
+        return config
+
+
+class CrossEntropyLoss(_ClassLoss):
     """Cross-entropy of logits with labels or probabilities,
-    :func:`plainnet.losses.cross_entropy`."""
+    :func:`plainnet.losses.cross_entropy` (``weight``, ``ignore_index``, ``axis``,
+    ``label_smoothing`` as there)."""
 
     function_name = "cross_entropy"
 
-    def __init__(self, reduction: str = "mean", label_smoothing: float = 0.0):
-        super().__init__(reduction)
+    def __init__(self, reduction: str = "mean", label_smoothing: float = 0.0, weight=None,
+                 ignore_index: int = -100, axis: int = 1):
+        super().__init__(reduction, weight, ignore_index, axis)
         self.label_smoothing = _losses()._check_smoothing(label_smoothing)
 
     def _options(self) -> dict:
-        return {"label_smoothing": self.label_smoothing}
+        return {"label_smoothing": self.label_smoothing, **super()._options()}
 
 
-class NLLLoss(_Loss):
-    """Negative log-likelihood of log-probabilities, :func:`plainnet.losses.nll`."""
+class NLLLoss(_ClassLoss):
+    """Negative log-likelihood of log-probabilities, :func:`plainnet.losses.nll`
+    (``weight``, ``ignore_index``, ``axis`` as there)."""
 
     function_name = "nll"
