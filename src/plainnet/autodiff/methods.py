@@ -142,6 +142,108 @@ Tensor.to_dot = to_dot
 Tensor.T = property(lambda self: apply(ops.TRANSPOSE, self), doc="The transpose (axes reversed).")
 
 
+# --------------------------------------------------------------------------- PyTorch's names
+for _name, _op in (
+    ("sin", ops.SIN), ("cos", ops.COS), ("tan", ops.TAN), ("log1p", ops.LOG1P),
+    ("expm1", ops.EXPM1), ("log2", ops.LOG2), ("log10", ops.LOG10), ("square", ops.SQUARE),
+    ("rsqrt", ops.RSQRT), ("reciprocal", ops.RECIPROCAL), ("sign", ops.SIGN),
+    ("floor", ops.FLOOR), ("ceil", ops.CEIL),
+):
+    setattr(Tensor, _name, _unary(_op, _name, getattr(ops, _name).__doc__))
+
+for _name in (
+    "round", "std", "prod", "norm", "cumsum", "cumprod", "argmax", "argmin", "sort", "topk",
+    "gather", "take_along_axis", "scatter_add", "index_select", "masked_fill", "tile",
+    "repeat_interleave", "flip", "roll", "split", "chunk", "tril", "triu", "diag", "outer",
+    "tensordot",
+):
+    setattr(Tensor, _name, _method(getattr(ops, _name)))
+
+
+def _sizes(sizes, what: str) -> tuple:
+    """``t.f(2, 3)`` or ``t.f((2, 3))``: the sizes as a tuple of ints."""
+    if len(sizes) == 1 and not ops._is_int(sizes[0]):
+        sizes = tuple(sizes[0])
+    if not all(ops._is_int(s) for s in sizes):
+        raise TypeError(f"{what} takes ints; got {sizes}")
+    return tuple(int(s) for s in sizes)
+
+
+def _permute(self, *dims):
+    """The axes in the order ``dims`` (PyTorch's name for :meth:`transpose` with axes)."""
+    dims = _sizes(dims, "permute")
+    if sorted(d % max(self.ndim, 1) for d in dims) != list(range(self.ndim)):
+        raise ValueError(f"permute: dims {dims} must name each of the {self.ndim} axes once")
+    return ops.transpose(self, dims)
+
+
+def _unsqueeze(self, dim):
+    """A new axis of length 1 at ``dim`` (PyTorch's name for :meth:`expand_dims`)."""
+    return ops.expand_dims(self, dim)
+
+
+def _view(self, *shape):
+    """PyTorch's name for :meth:`reshape` (a copy where a view is impossible: plainnet never
+    shares memory between tensors of the graph)."""
+    return _reshape(self, *shape)
+
+
+def _expand(self, *sizes):
+    """``self`` broadcast to ``sizes``, as :meth:`torch.Tensor.expand`: -1 keeps an axis's
+    length; new axes go in front."""
+    sizes = _sizes(sizes, "expand")
+    lead = len(sizes) - self.ndim
+    if lead < 0:
+        raise ValueError(f"expand: {len(sizes)} sizes for a tensor of {self.ndim} dimensions")
+    shape = tuple(
+        self.shape[k - lead] if s == -1 and k >= lead else s for k, s in enumerate(sizes)
+    )
+    if any(s < 0 for s in shape):
+        raise ValueError(f"expand: -1 is only allowed for existing axes; got {sizes}")
+    try:
+        np.broadcast_shapes(self.shape, shape)
+    except ValueError:
+        raise ValueError(f"expand: a tensor of shape {self.shape} can't expand to {shape} "
+                         "(only axes of length 1 grow)") from None
+    return ops.broadcast_to(self, shape)
+
+
+def _repeat(self, *sizes):
+    """The tensor repeated ``sizes`` times along each axis, as :meth:`torch.Tensor.repeat`
+    (NumPy's :func:`numpy.tile`; NumPy's ``repeat`` is :meth:`repeat_interleave`)."""
+    sizes = _sizes(sizes, "repeat")
+    if len(sizes) < self.ndim:
+        raise ValueError(f"repeat: give at least as many sizes as dimensions ({self.ndim}); "
+                         f"got {sizes}")
+    return ops.tile(self, sizes)
+
+
+def _converter(dtype, name):
+    def method(self):
+        if np.dtype(dtype).kind != "f":  # an integer result is a constant, as in PyTorch
+            return Tensor(self.data.astype(dtype))
+        return self.astype(dtype)
+
+    method.__name__ = name
+    method.__doc__ = f"The values as {np.dtype(dtype).name} (the gradient is converted back)."
+    return method
+
+
+Tensor.permute = _permute
+Tensor.unsqueeze = _unsqueeze
+Tensor.view = _view
+Tensor.expand = _expand
+Tensor.repeat = _repeat
+Tensor.float = _converter(np.float32, "float")
+Tensor.double = _converter(np.float64, "double")
+Tensor.half = _converter(np.float16, "half")
+Tensor.long = _converter(np.int64, "long")
+Tensor.dim = lambda self: self.ndim
+Tensor.dim.__doc__ = "The number of dimensions (PyTorch's name for ``ndim``)."
+Tensor.numel = lambda self: self.size
+Tensor.numel.__doc__ = "The number of elements (PyTorch's name for ``size``)."
+
+
 def _gelu(t, act):
     if act.approximate == "tanh":
         c = float(np.sqrt(2 / np.pi))

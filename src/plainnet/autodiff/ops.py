@@ -435,7 +435,7 @@ SCATTER_ADD = Op(
 
 def _getitem_vjp(i, g, out, a, index):
     if isinstance(g, Tensor):
-        return scatter_add(g, index, _raw(a).shape)
+        return scatter_into(g, index, _raw(a).shape)
     return _scatter_add_forward(g, index, a.shape)
 
 
@@ -679,14 +679,899 @@ def getitem(x, index):
     return apply_or_array(GETITEM, x, _unwrap_index(index))
 
 
-def scatter_add(g, index, shape):
-    """Zeros of ``shape`` with ``g`` added at ``index`` (the vjp of indexing)."""
+def scatter_into(g, index, shape):
+    """Zeros of ``shape`` with ``g`` added at ``index`` (the vjp of indexing; repeated
+    indices accumulate). PyTorch's ``scatter_add`` is :func:`scatter_add`."""
     return apply_or_array(SCATTER_ADD, g, index, tuple(shape))
 
 
 def astype(x, dtype):
     """The values converted to ``dtype`` (the gradient is converted back)."""
     return apply_or_array(ASTYPE, x, np.dtype(dtype))
+
+
+# =========================================================================== tensor ops
+# The ops a PyTorch user expects (issue 16): reductions and scans, more elementwise functions,
+# indexing and assembly. Where an op is a composition of the ops above (an index, a product),
+# its gradient, and every higher derivative, comes from theirs.
+def _xp(x):
+    """The array module of ``x``'s data (NumPy, or CuPy for a GPU array)."""
+    x = _raw(x)
+    return np if type(x) is np.ndarray else _backend.array_module(x)
+
+
+def _operand(x):
+    """A Tensor or array as it is; anything else (a list, a number) as a NumPy array."""
+    if isinstance(x, Tensor) or isinstance(x, np.ndarray) or _backend.is_device_array(x):
+        return x
+    try:
+        x = np.asarray(x)
+    except (TypeError, ValueError) as err:
+        raise TypeError(f"expected a Tensor or array; got {type(x).__name__}") from err
+    if x.dtype.kind not in "biuf":
+        raise TypeError(f"expected numbers; got data of dtype {x.dtype}")
+    return x
+
+
+def _either(axis, dim, default=None):
+    """``axis`` or PyTorch's name for it, ``dim`` (not both); ``default`` if neither."""
+    if dim is None:
+        return default if axis is None else axis
+    if axis is not None:
+        raise TypeError(f"pass axis or its PyTorch name ({dim=}), not both")
+    return dim
+
+
+def _one_axis(axis, ndim: int, what: str) -> int:
+    """``axis`` as an int in ``[0, ndim)``, or a clear error."""
+    if not _is_int(axis) or type(axis) is bool:
+        raise TypeError(f"{what}: the axis must be an int; got {type(axis).__name__}")
+    if ndim == 0:
+        raise ValueError(f"{what} needs a tensor of at least one dimension; got a scalar")
+    if not -ndim <= int(axis) < ndim:
+        raise ValueError(f"{what}: axis {axis} is out of range for {ndim} dimensions")
+    return int(axis) % ndim
+
+
+def _zero_grad(i, g, out, *args, **kw):
+    """The vjp of a piecewise-constant op: zeros shaped like ``g`` (never NaN, even where
+    ``g`` is inf)."""
+    zeros = _xp(g).zeros_like(_raw(g))
+    return Tensor(zeros) if isinstance(g, Tensor) else zeros
+
+
+def _along(index, axis: int, sizes) -> tuple:
+    """The integer index that picks ``index[..., k, ...]`` along ``axis``: ``index`` at
+    ``axis`` and ``arange(sizes[d])`` (shaped to broadcast) at every other axis ``d``."""
+    xp = _xp(index)
+    ndim = len(sizes)
+    parts = []
+    for d in range(ndim):
+        if d == axis:
+            parts.append(index)
+        else:
+            shape = [1] * ndim
+            shape[d] = sizes[d]
+            parts.append(xp.arange(sizes[d]).reshape(shape))
+    return tuple(parts)
+
+
+def _int_index(index, like, what: str):
+    """``index`` (a Tensor, array or list of integers) as an integer array on ``like``'s
+    device."""
+    index = _raw(index)
+    if not (isinstance(index, np.ndarray) or _backend.is_device_array(index)):
+        index = np.asarray(index)
+    if index.dtype.kind not in "iu":
+        raise TypeError(f"{what} must hold integers; got dtype {index.dtype}")
+    return _backend.match_device(index, _raw(like), what)
+
+
+def _shifted(c, axis: int, first):
+    """``[first, c_0, ..., c_{n-2}]`` along ``axis``: a cumulative result made exclusive."""
+    head_shape = list(c.shape)
+    head_shape[axis] = 1
+    head = _xp(c).full(tuple(head_shape), first, dtype=_raw(c).dtype)
+    body = [slice(None)] * c.ndim
+    body[axis] = slice(0, c.shape[axis] - 1)
+    return concatenate([head, c[tuple(body)]], axis=axis)
+
+
+def _reverse_cumsum(x, axis: int):
+    """``sum_{j >= k} x_j`` along ``axis``."""
+    return flip(cumsum(flip(x, axis), axis), axis)
+
+
+# --------------------------------------------------------------------------- reductions, scans
+def _std_forward(a, axis=None, ddof=0, keepdims=False):
+    return a.std(axis=axis, ddof=ddof, keepdims=keepdims)
+
+
+def _std_vjp(i, g, out, a, axis=None, ddof=0, keepdims=False):
+    shape = _raw(a).shape
+    n = math.prod(shape[k] for k in _normalize_axis(axis, len(shape)))
+    if not keepdims:
+        kd = _keepdims_shape(shape, axis)
+        g, out = g.reshape(kd), out.reshape(kd)
+    flat = _raw(out) == 0  # a constant slice: gradient 0, as the norm's at 0
+    scale = _over(g, where(flat, 1.0, out * (n - ddof)))
+    return where(flat, 0.0, scale * (a - mean(a, axis=axis, keepdims=True)))
+
+
+STD = Op("std", _std_forward, _std_vjp)
+
+
+def std(x, axis=None, ddof=0, keepdims=False, *, dim=None):
+    r"""Standard deviation :math:`\sqrt{\frac{1}{N-\mathrm{ddof}}\sum (x-\bar x)^2}` over
+    ``axis`` (NumPy's default ``ddof=0``; PyTorch's ``std`` defaults to ``ddof=1``).
+
+    Gradient :math:`(x - \bar x) / ((N - \mathrm{ddof})\,\sigma)`; 0 where
+    :math:`\sigma = 0` (a constant slice), where PyTorch gives NaN.
+    """
+    axis = _axis(_either(axis, dim))
+    return apply_or_array(STD, _operand(x), axis=axis, ddof=ddof, keepdims=keepdims)
+
+
+def _exclusive_products(a, axis: int):
+    r""":math:`\prod_{j \ne k} a_j` along ``axis`` for every ``k``: the product of what comes
+    before ``k`` times the product of what comes after. Exact when ``a`` holds zeros (no
+    division)."""
+    if a.shape[axis] == 0:
+        return a
+    before = _shifted(cumprod(a, axis), axis, 1)
+    after = flip(_shifted(cumprod(flip(a, axis), axis), axis, 1), axis)
+    return before * after
+
+
+def _prod_vjp(i, g, out, a, axis=None, keepdims=False):
+    shape = _raw(a).shape
+    axes = _normalize_axis(axis, len(shape))
+    if not keepdims:
+        g = g.reshape(_keepdims_shape(shape, axis))
+    if not axes:
+        return broadcast_to(g, shape)
+    keep = [k for k in range(len(shape)) if k not in axes]
+    order = keep + list(axes)
+    merged = tuple(shape[k] for k in keep) + (math.prod(shape[k] for k in axes),)
+    excl = _exclusive_products(reshape(transpose(a, order), merged), -1)
+    back = transpose(reshape(excl, tuple(shape[k] for k in order)), np.argsort(order))
+    return _times(g, back)
+
+
+PROD = Op(
+    "prod", lambda a, axis=None, keepdims=False: a.prod(axis=axis, keepdims=keepdims), _prod_vjp
+)
+
+
+def prod(x, axis=None, keepdims=False, *, dim=None):
+    r"""Product over ``axis``. Gradient :math:`\prod_{j \ne k} x_j`, computed from two
+    cumulative products (no division), so it is exact where ``x`` has zeros."""
+    axis = _axis(_either(axis, dim))
+    return apply_or_array(PROD, _operand(x), axis=axis, keepdims=keepdims)
+
+
+def _cumsum_vjp(i, g, out, a, axis):
+    return _reverse_cumsum(g, axis)
+
+
+CUMSUM = Op("cumsum", lambda a, axis: np.cumsum(a, axis=axis), _cumsum_vjp)
+
+
+def _cumprod_vjp(i, g, out, a, axis):
+    r"""Gradient of :math:`y_i = \prod_{j \le i} x_j`: :math:`\sum_{i \ge k} g_i y_i / x_k`
+    before the first zero of the slice, at the first zero :math:`\sum_{i \ge z} g_i
+    \prod_{j \le i, j \ne z} x_j` (the cumulative product with that zero set to 1), and 0
+    after it (every product there holds that zero and ``x_k``)."""
+    zero = _raw(a) == 0
+    seen = np.cumsum(zero, axis=axis)
+    before = seen == 0
+    first = zero & (seen == 1)
+    part = _over(_reverse_cumsum(_times(g, out), axis), where(before, a, 1.0))
+    at_zero = _reverse_cumsum(_times(g, cumprod(where(first, 1.0, a), axis)), axis)
+    return where(before, part, where(first, at_zero, 0.0))
+
+
+CUMPROD = Op("cumprod", lambda a, axis: np.cumprod(a, axis=axis), _cumprod_vjp)
+
+
+def _scan(op, x, axis, dim, what):
+    x = _operand(x)
+    axis = _either(axis, dim)
+    if axis is None:
+        x, axis = reshape(x, (-1,)), 0
+    return apply_or_array(op, x, axis=_one_axis(axis, x.ndim, what))
+
+
+def cumsum(x, axis=None, *, dim=None):
+    r"""Cumulative sum :math:`y_i = \sum_{j \le i} x_j` along ``axis`` (None: over the
+    flattened values, as NumPy). Gradient: the reversed cumulative sum of ``g``."""
+    return _scan(CUMSUM, x, axis, dim, "cumsum")
+
+
+def cumprod(x, axis=None, *, dim=None):
+    r"""Cumulative product :math:`y_i = \prod_{j \le i} x_j` along ``axis`` (None: over the
+    flattened values). The gradient is exact where ``x`` has zeros; second derivatives
+    across a zero are not."""
+    return _scan(CUMPROD, x, axis, dim, "cumprod")
+
+
+def _norm2_vjp(i, g, out, a, axis=None, keepdims=False):
+    if not keepdims:
+        kd = _keepdims_shape(_raw(a).shape, axis)
+        g, out = g.reshape(kd), out.reshape(kd)
+    zero = _raw(out) == 0
+    return where(zero, 0.0, _over(g, where(zero, 1.0, out)) * a)
+
+
+NORM2 = Op(
+    "norm2",
+    lambda a, axis=None, keepdims=False: np.sqrt((a * a).sum(axis=axis, keepdims=keepdims)),
+    _norm2_vjp,
+)
+
+_NORMS = "1, 2, inf, -inf, 0 or 'fro'"
+
+
+def norm(x, p="fro", axis=None, keepdims=False, *, dim=None):
+    r"""The vector ``p``-norm over ``axis`` (None: all values), as :func:`torch.norm`.
+
+    ``p`` is 2 or ``"fro"`` (:math:`\sqrt{\sum x^2}`, the Frobenius norm of a matrix), 1
+    (:math:`\sum |x|`), ``inf``/``-inf`` (:math:`\max |x|`, :math:`\min |x|`) or 0 (the
+    number of nonzero values, no gradient). At ``x = 0`` the gradient is 0 for every ``p``
+    (a subgradient, as PyTorch's); tied maxima of the inf-norm share it evenly.
+    """
+    x = _operand(x)
+    axis = _axis(_either(axis, dim))
+    if isinstance(p, str):
+        if p != "fro":
+            raise ValueError(f"norm: p must be {_NORMS}; got {p!r}")
+        p = 2
+    elif not isinstance(p, numbers.Real) or isinstance(p, bool):
+        raise TypeError(f"norm: p must be {_NORMS}; got {type(p).__name__}")
+    if p == 2:
+        return apply_or_array(NORM2, x, axis=axis, keepdims=keepdims)
+    if p == 1:
+        return sum(abs(x), axis=axis, keepdims=keepdims)
+    if p == math.inf:
+        return max(abs(x), axis=axis, keepdims=keepdims)
+    if p == -math.inf:
+        return min(abs(x), axis=axis, keepdims=keepdims)
+    if p == 0:
+        data = _raw(x)
+        count = (data != 0).sum(axis=axis, keepdims=keepdims).astype(
+            data.dtype if data.dtype.kind == "f" else np.float64
+        )
+        return Tensor(count) if isinstance(x, Tensor) else count
+    raise ValueError(f"norm: p must be {_NORMS}; got {p!r}")
+
+
+def _arg_extreme(fn, x, axis, keepdims, dim):
+    data = _raw(_operand(x))
+    axis = _either(axis, dim)
+    if axis is not None:
+        axis = _one_axis(axis, data.ndim, fn.__name__)
+    result = fn(data, axis=axis, keepdims=keepdims)
+    return Tensor(result) if isinstance(x, Tensor) else result
+
+
+def argmax(x, axis=None, keepdims=False, *, dim=None):
+    """Index of the largest value along ``axis`` (None: of the flattened values); the first
+    one where several tie (as NumPy and PyTorch). An integer Tensor, not differentiable."""
+    return _arg_extreme(np.argmax, x, axis, keepdims, dim)
+
+
+def argmin(x, axis=None, keepdims=False, *, dim=None):
+    """Index of the smallest value along ``axis``; the first one of ties. Not
+    differentiable."""
+    return _arg_extreme(np.argmin, x, axis, keepdims, dim)
+
+
+def _sort_order(data, axis: int, descending: bool):
+    key = data
+    if descending:  # order-reversing, with no overflow: -x for floats, ~x = -x - 1 for ints
+        key = -data if data.dtype.kind == "f" else ~data
+    if type(data) is np.ndarray:
+        return np.argsort(key, axis=axis, kind="stable")
+    return _xp(data).argsort(key, axis=axis)  # CuPy's sort is stable
+
+
+def sort(x, axis=None, descending=False, *, dim=None):
+    """``(values, indices)`` of ``x`` sorted along ``axis``, as :func:`torch.sort`.
+
+    The sort is stable (equal values keep their order, also with ``descending``); NaN sorts
+    last. The values are differentiable (the gradient goes back to where each value came
+    from); the indices are an integer Tensor.
+    """
+    x = _operand(x)
+    data = _raw(x)
+    axis = _one_axis(_either(axis, dim, default=-1), data.ndim, "sort")
+    order = _sort_order(data, axis, bool(descending))
+    values = take_along_axis(x, order, axis)
+    return values, (Tensor(order) if isinstance(x, Tensor) else order)
+
+
+def topk(x, k, axis=None, largest=True, sorted=True, *, dim=None):  # noqa: A002 - PyTorch's
+    """``(values, indices)`` of the ``k`` largest (or smallest) values along ``axis``, as
+    :func:`torch.topk`: always sorted, ties in their original order."""
+    x = _operand(x)
+    data = _raw(x)
+    axis = _one_axis(_either(axis, dim, default=-1), data.ndim, "topk")
+    if not _is_int(k) or not 0 <= k <= data.shape[axis]:
+        raise ValueError(f"topk: k must be an int in [0, {data.shape[axis]}]; got {k!r}")
+    order = _sort_order(data, axis, bool(largest))
+    take = [slice(None)] * data.ndim
+    take[axis] = slice(0, int(k))
+    order = order[tuple(take)]
+    values = take_along_axis(x, order, axis)
+    return values, (Tensor(order) if isinstance(x, Tensor) else order)
+
+
+# --------------------------------------------------------------------------- more elementwise
+SIN = Op("sin", np.sin, lambda i, g, out, a: _times(g, cos(a)))
+COS = Op("cos", np.cos, lambda i, g, out, a: _times(g, -sin(a)))
+TAN = Op("tan", np.tan, lambda i, g, out, a: _times(g, 1 + out * out))
+LOG1P = Op("log1p", np.log1p, lambda i, g, out, a: _over(g, 1 + a))
+EXPM1 = Op("expm1", np.expm1, lambda i, g, out, a: _times(g, out + 1))
+LOG2 = Op("log2", np.log2, lambda i, g, out, a: _over(g, a * math.log(2)))
+LOG10 = Op("log10", np.log10, lambda i, g, out, a: _over(g, a * math.log(10)))
+SQUARE = Op("square", np.square, lambda i, g, out, a: _times(g, 2 * a))
+RSQRT = Op("rsqrt", lambda a: 1 / np.sqrt(a), lambda i, g, out, a: _times(g, -0.5 * out ** 3))
+RECIPROCAL = Op("reciprocal", lambda a: 1 / a, lambda i, g, out, a: _times(g, -(out * out)))
+SIGN = Op("sign", np.sign, _zero_grad)
+FLOOR = Op("floor", np.floor, _zero_grad)
+CEIL = Op("ceil", np.ceil, _zero_grad)
+ROUND = Op("round", lambda a, decimals=0: np.round(a, decimals), _zero_grad)
+
+
+def sin(x):
+    r"""Sine; derivative :math:`\cos x`."""
+    return apply_or_array(SIN, _operand(x))
+
+
+def cos(x):
+    r"""Cosine; derivative :math:`-\sin x`."""
+    return apply_or_array(COS, _operand(x))
+
+
+def tan(x):
+    r"""Tangent; derivative :math:`1 + \tan^2 x`."""
+    return apply_or_array(TAN, _operand(x))
+
+
+def log1p(x):
+    r""":math:`\log(1 + x)`, accurate for small ``x``; derivative :math:`1/(1+x)`."""
+    return apply_or_array(LOG1P, _operand(x))
+
+
+def expm1(x):
+    r""":math:`e^x - 1`, accurate for small ``x``; derivative :math:`e^x`."""
+    return apply_or_array(EXPM1, _operand(x))
+
+
+def log2(x):
+    r"""Base-2 logarithm; derivative :math:`1/(x \ln 2)`."""
+    return apply_or_array(LOG2, _operand(x))
+
+
+def log10(x):
+    r"""Base-10 logarithm; derivative :math:`1/(x \ln 10)`."""
+    return apply_or_array(LOG10, _operand(x))
+
+
+def square(x):
+    r""":math:`x^2`; derivative :math:`2x`."""
+    return apply_or_array(SQUARE, _operand(x))
+
+
+def rsqrt(x):
+    r""":math:`1/\sqrt x`; derivative :math:`-\frac12 x^{-3/2}`."""
+    return apply_or_array(RSQRT, _operand(x))
+
+
+def reciprocal(x):
+    r""":math:`1/x` (a float result, also for integers); derivative :math:`-1/x^2`."""
+    return apply_or_array(RECIPROCAL, _operand(x))
+
+
+def sign(x):
+    """-1, 0 or 1 by the sign of ``x``; gradient 0 everywhere (as PyTorch)."""
+    return apply_or_array(SIGN, _operand(x))
+
+
+def floor(x):
+    """The largest integer ``<= x``; gradient 0."""
+    return apply_or_array(FLOOR, _operand(x))
+
+
+def ceil(x):
+    """The smallest integer ``>= x``; gradient 0."""
+    return apply_or_array(CEIL, _operand(x))
+
+
+def round(x, decimals=0):  # noqa: A001 - NumPy's and PyTorch's name
+    """Round to ``decimals`` places, halves to even (as NumPy and PyTorch); gradient 0."""
+    if not _is_int(decimals):
+        raise TypeError(f"round: decimals must be an int; got {type(decimals).__name__}")
+    return apply_or_array(ROUND, _operand(x), decimals=int(decimals))
+
+
+# --------------------------------------------------------------------------- indexing, assembly
+def take_along_axis(x, indices, axis):
+    """``x``'s values at ``indices`` along ``axis``, as :func:`numpy.take_along_axis` (the
+    other axes broadcast). Repeated indices accumulate their gradients."""
+    x = _operand(x)
+    data = _raw(x)
+    axis = _one_axis(axis, data.ndim, "take_along_axis")
+    index = _int_index(indices, x, "take_along_axis's indices")
+    if index.ndim != data.ndim:
+        raise ValueError(
+            f"take_along_axis: indices need as many dimensions as x ({data.ndim}); "
+            f"got {index.ndim}"
+        )
+    pairs = zip(index.shape, data.shape, strict=True)
+    if any(n != m and 1 not in (n, m) for d, (n, m) in enumerate(pairs) if d != axis):
+        raise ValueError(f"take_along_axis: indices of shape {index.shape} do not broadcast "
+                         f"with x of shape {data.shape} along the axes other than {axis}")
+    return getitem(x, _along(index, axis, data.shape))
+
+
+def gather(x, dim, index):
+    """``out[i][j] = x[index[i][j]][j]`` for ``dim=0`` (and so on), as :func:`torch.gather`:
+    ``index`` has ``x``'s number of dimensions and is no larger than ``x`` along the other
+    ones. Repeated indices accumulate their gradients."""
+    x = _operand(x)
+    data = _raw(x)
+    dim = _one_axis(dim, data.ndim, "gather")
+    index = _int_index(index, x, "gather's index")
+    _check_index_shape("gather", index, data.shape, dim)
+    return getitem(x, _along(index, dim, index.shape))
+
+
+def _check_index_shape(what, index, shape, dim):
+    if index.ndim != len(shape) or any(
+        n > m for d, (n, m) in enumerate(zip(index.shape, shape, strict=True)) if d != dim
+    ):
+        raise ValueError(
+            f"{what}: index of shape {index.shape} must have the {len(shape)} dimensions of "
+            f"the input {shape} and be no larger along every axis but {dim}"
+        )
+
+
+def scatter_add(x, dim, index, src):
+    """``x`` with ``src[i][j]`` added at ``[index[i][j]][j]`` for ``dim=0`` (and so on), as
+    :func:`torch.scatter_add`: the inverse of :func:`gather`. Repeated indices accumulate.
+    Both ``x`` and ``src`` get gradients (``g`` and ``gather(g, dim, index)``)."""
+    x, src = _operand(x), _operand(src)
+    if isinstance(x, Tensor) and not isinstance(src, Tensor):
+        src = _constant(src, x)
+    elif isinstance(src, Tensor) and not isinstance(x, Tensor):
+        x = _constant(x, src)
+    shape = _raw(x).shape
+    dim = _one_axis(dim, len(shape), "scatter_add")
+    index = _int_index(index, x, "scatter_add's index")
+    _check_index_shape("scatter_add", index, shape, dim)
+    src_shape = _raw(src).shape
+    fits = len(src_shape) == index.ndim and builtins.all(
+        n <= m for n, m in zip(index.shape, src_shape, strict=True)
+    )
+    if not fits:
+        raise ValueError(
+            f"scatter_add: src of shape {src_shape} must be at least as large as the index "
+            f"{index.shape} along every axis"
+        )
+    if src_shape != index.shape:
+        src = getitem(src, tuple(slice(0, n) for n in index.shape))
+    return add(x, scatter_into(src, _along(index, dim, index.shape), shape))
+
+
+def index_select(x, dim, index):
+    """The entries ``index`` (1-D integers) of ``x`` along ``dim``, as
+    :func:`torch.index_select`; repeated indices accumulate their gradients."""
+    x = _operand(x)
+    dim = _one_axis(dim, _raw(x).ndim, "index_select")
+    index = _int_index(index, x, "index_select's index")
+    if index.ndim != 1:
+        raise ValueError(f"index_select: index must be 1-D; got {index.ndim} dimensions")
+    return getitem(x, (slice(None),) * dim + (index,))
+
+
+def masked_fill(x, mask, value):
+    """``x`` with ``value`` where the boolean ``mask`` (broadcast to ``x``) holds, as
+    :meth:`torch.Tensor.masked_fill`; a Tensor ``value`` gets the gradient of the filled
+    places."""
+    x = _operand(x)
+    mask = _raw(mask)
+    if not (isinstance(mask, np.ndarray) or _backend.is_device_array(mask)):
+        mask = np.asarray(mask)
+    if mask.dtype != bool:
+        raise TypeError(f"masked_fill: mask must be boolean; got dtype {mask.dtype}")
+    shape = _raw(x).shape
+    if np.broadcast_shapes(mask.shape, shape) != shape:
+        raise ValueError(f"masked_fill: a mask of shape {mask.shape} does not broadcast to "
+                         f"the input's {shape}")
+    mask = _backend.match_device(mask, _raw(x), "masked_fill's mask")
+    return where(mask, value, x)
+
+
+def _tile_vjp(i, g, out, a, reps):
+    shape = _raw(a).shape
+    d = builtins.max(len(shape), len(reps))
+    full = (1,) * (d - len(shape)) + shape
+    reps = (1,) * (d - len(reps)) + reps
+    pairs = tuple(v for r, n in zip(reps, full, strict=True) for v in (r, n))
+    return g.reshape(pairs).sum(axis=tuple(range(0, 2 * d, 2))).reshape(shape)
+
+
+TILE = Op("tile", np.tile, _tile_vjp)
+
+
+def _ints(values, what: str) -> tuple:
+    values = (values,) if _is_int(values) else tuple(values)
+    if not all(_is_int(v) and v >= 0 for v in values):
+        raise ValueError(f"{what} must be non-negative ints; got {values}")
+    return tuple(int(v) for v in values)
+
+
+def tile(x, reps):
+    """``x`` repeated ``reps`` times along each axis, as :func:`numpy.tile` (and
+    :func:`torch.tile`, :meth:`torch.Tensor.repeat`). Gradient: the sum over the copies."""
+    return apply_or_array(TILE, _operand(x), _ints(reps, "tile: reps"))
+
+
+def repeat_interleave(x, repeats, axis=None, *, dim=None):
+    """Each entry repeated ``repeats`` times (an int, or one count per entry) along ``axis``
+    (None: of the flattened values), as :func:`numpy.repeat` and
+    :func:`torch.repeat_interleave`."""
+    x = _operand(x)
+    axis = _either(axis, dim)
+    if axis is None:
+        x, axis = reshape(x, (-1,)), 0
+    axis = _one_axis(axis, x.ndim, "repeat_interleave")
+    n = x.shape[axis]
+    if _is_int(repeats):
+        counts = _ints(repeats, "repeat_interleave: repeats")[0]
+    else:
+        counts = _int_index(repeats, x, "repeat_interleave's repeats")
+        if counts.shape != (n,):
+            raise ValueError(
+                f"repeat_interleave: repeats must be an int or {n} counts; got shape "
+                f"{counts.shape}"
+            )
+    xp = _xp(x)
+    return index_select(x, axis, xp.repeat(xp.arange(n), counts))
+
+
+FLIP = Op("flip", lambda a, axis: np.flip(a, axis), lambda i, g, out, a, axis: flip(g, axis))
+
+
+def flip(x, axis=None, *, dims=None):
+    """The order of the entries reversed along ``axis`` (an int, a tuple, or None for
+    all), as :func:`numpy.flip` and :func:`torch.flip` (``dims``)."""
+    axis = _either(axis, dims)
+    return apply_or_array(FLIP, _operand(x), _axis(axis))
+
+
+def _roll_vjp(i, g, out, a, shift, axis):
+    back = tuple(-s for s in shift) if isinstance(shift, tuple) else -shift
+    return roll(g, back, axis)
+
+
+ROLL = Op("roll", lambda a, shift, axis: np.roll(a, shift, axis), _roll_vjp)
+
+
+def roll(x, shift, axis=None, *, dims=None):
+    """Entries shifted by ``shift`` along ``axis`` (None: of the flattened values), those
+    that fall off one end coming back at the other, as :func:`numpy.roll` and
+    :func:`torch.roll` (``shifts``, ``dims``)."""
+    axis = _either(axis, dims)
+    shift = int(shift) if _is_int(shift) else tuple(int(s) for s in shift)
+    return apply_or_array(ROLL, _operand(x), shift, _axis(axis))
+
+
+def _pieces(x, sizes, axis):
+    out, start = [], 0
+    for n in sizes:
+        index = [slice(None)] * x.ndim
+        index[axis] = slice(start, start + n)
+        out.append(getitem(x, tuple(index)))
+        start += n
+    return tuple(out)
+
+
+def split(x, split_size_or_sections, dim=0):
+    """Pieces of ``x`` along ``dim``, as :func:`torch.split`: an int is each piece's size
+    (the last may be smaller), a list gives the sizes. (NumPy's ``np.split`` takes the
+    number of pieces instead: that is :func:`chunk`.)"""
+    x = _operand(x)
+    dim = _one_axis(dim, x.ndim, "split")
+    n = x.shape[dim]
+    if _is_int(split_size_or_sections):
+        size = int(split_size_or_sections)
+        if size <= 0:
+            raise ValueError(f"split: the piece size must be positive; got {size}")
+        sizes = [builtins.min(size, n - s) for s in range(0, n, size)] or [0]
+    else:
+        sizes = list(_ints(split_size_or_sections, "split: the sizes"))
+        if builtins.sum(sizes) != n:
+            raise ValueError(f"split: the sizes {sizes} must add up to {n}, the length of "
+                             f"axis {dim}")
+    return _pieces(x, sizes, dim)
+
+
+def chunk(x, chunks, dim=0):
+    """``x`` cut into ``chunks`` pieces along ``dim``, as :func:`torch.chunk`: each of size
+    ``ceil(n / chunks)`` but the last, so there may be fewer pieces."""
+    x = _operand(x)
+    if not _is_int(chunks) or chunks <= 0:
+        raise ValueError(f"chunk: chunks must be a positive int; got {chunks!r}")
+    dim = _one_axis(dim, x.ndim, "chunk")
+    return split(x, builtins.max(-(-x.shape[dim] // int(chunks)), 1), dim)
+
+
+def _pad_constant_vjp(i, g, out, a, pad_width, value):
+    shape = _raw(a).shape
+    return g[tuple(slice(lo, lo + n) for (lo, _), n in zip(pad_width, shape, strict=True))]
+
+
+PAD_CONSTANT = Op(
+    "pad",
+    lambda a, pad_width, value: np.pad(a, pad_width, mode="constant", constant_values=value),
+    _pad_constant_vjp,
+)
+_PAD_MODES = {"constant": "constant", "reflect": "reflect", "edge": "edge",
+              "replicate": "edge", "wrap": "wrap", "circular": "wrap"}
+
+
+def _pad_width(pad_width, ndim: int) -> tuple:
+    try:
+        pairs = np.broadcast_to(np.asarray(pad_width), (ndim, 2))
+    except ValueError as err:
+        raise ValueError(
+            f"pad: pad_width must be an int, a (before, after) pair or one pair per axis "
+            f"({ndim}); got {pad_width!r}"
+        ) from err
+    if pairs.dtype.kind not in "iu" or (pairs < 0).any():
+        raise ValueError(f"pad: the pad widths must be non-negative ints; got {pad_width!r}")
+    return tuple((int(lo), int(hi)) for lo, hi in pairs)
+
+
+def pad(x, pad_width, mode="constant", constant_values=0):
+    """``x`` padded by ``pad_width`` as :func:`numpy.pad` (an int, a ``(before, after)``
+    pair, or one pair per axis, first axis first).
+
+    ``mode`` is ``"constant"`` (``constant_values``), ``"reflect"`` (mirrored without
+    repeating the edge), ``"edge"`` or ``"replicate"`` (the edge value repeated), ``"wrap"``
+    or ``"circular"``. :func:`plainnet.nn.functional.pad` takes PyTorch's pad tuple (last
+    axis first) instead. The gradient of a padded value goes back to its source.
+    """
+    x = _operand(x)
+    if mode not in _PAD_MODES:
+        raise ValueError(f"pad: mode must be one of {sorted(_PAD_MODES)}; got {mode!r}")
+    widths = _pad_width(pad_width, x.ndim)
+    if _PAD_MODES[mode] == "constant":
+        if not isinstance(constant_values, numbers.Real):
+            raise TypeError(f"pad: constant_values must be a number; got "
+                            f"{type(constant_values).__name__}")
+        return apply_or_array(PAD_CONSTANT, x, widths, constant_values)
+    for axis, (lo, hi) in enumerate(widths):
+        if lo or hi:
+            n = x.shape[axis]
+            if n == 0:
+                raise ValueError(f"pad: can't {mode}-pad axis {axis} of length 0")
+            source = np.pad(np.arange(n), (lo, hi), mode=_PAD_MODES[mode])
+            index = _backend.match_device(source, _raw(x), "pad")
+            x = getitem(x, (slice(None),) * axis + (index,))
+    return x
+
+
+def torch_pad(x, pad, mode="constant", value=0.0):
+    """``x`` padded as :func:`torch.nn.functional.pad`: ``pad`` is ``(left, right)`` for
+    the last axis, then ``(top, bottom)`` for the one before, and so on; ``mode`` is
+    ``"constant"``, ``"reflect"``, ``"replicate"`` or ``"circular"``."""
+    x = _operand(x)
+    pad = tuple(pad)
+    if len(pad) % 2 or len(pad) > 2 * x.ndim or not all(_is_int(p) for p in pad):
+        raise ValueError(f"pad: pad must hold an even number of ints, at most 2 per axis "
+                         f"({2 * x.ndim}); got {pad}")
+    widths = [(0, 0)] * x.ndim
+    for k in range(len(pad) // 2):
+        widths[x.ndim - 1 - k] = (pad[2 * k], pad[2 * k + 1])
+    if mode not in ("constant", "reflect", "replicate", "circular"):
+        raise ValueError(f"pad: mode must be 'constant', 'reflect', 'replicate' or "
+                         f"'circular'; got {mode!r}")
+    return _numpy_pad(x, widths, mode, value)
+
+
+_numpy_pad = pad
+TRIL = Op("tril", np.tril, lambda i, g, out, a, k: tril(g, k))
+TRIU = Op("triu", np.triu, lambda i, g, out, a, k: triu(g, k))
+
+
+def _check_matrix(x, what):
+    x = _operand(x)
+    if x.ndim < 2:
+        raise ValueError(f"{what} needs a matrix (or a stack of them); got {x.ndim} dimensions")
+    return x
+
+
+def tril(x, k=0):
+    """The lower triangle of the last two axes: entries on and below diagonal ``k`` (PyTorch's
+    ``diagonal``); the rest 0, with gradient 0."""
+    return apply_or_array(TRIL, _check_matrix(x, "tril"), int(k))
+
+
+def triu(x, k=0):
+    """The upper triangle of the last two axes: entries on and above diagonal ``k``."""
+    return apply_or_array(TRIU, _check_matrix(x, "triu"), int(k))
+
+
+DIAG = Op("diag", lambda a, k: np.diag(a, k), lambda i, g, out, a, k: diag(g, k))
+
+
+def diag(x, k=0):
+    """A 1-D ``x`` as the ``k``-th diagonal of a square matrix, or the ``k``-th diagonal of
+    a 2-D ``x``, as :func:`numpy.diag` and :func:`torch.diag`."""
+    x = _operand(x)
+    if not _is_int(k):
+        raise TypeError(f"diag: k must be an int; got {type(k).__name__}")
+    k = int(k)
+    if x.ndim == 1:
+        return apply_or_array(DIAG, x, k)
+    if x.ndim != 2:
+        raise ValueError(f"diag needs a 1-D or 2-D input; got {x.ndim} dimensions")
+    rows, cols = x.shape
+    m = builtins.max(0, builtins.min(rows, cols - k) if k >= 0 else builtins.min(rows + k, cols))
+    steps = _xp(x).arange(m)
+    return getitem(x, (steps + builtins.max(-k, 0), steps + builtins.max(k, 0)))
+
+
+def outer(x, y):
+    """The outer product ``x_i y_j`` of two vectors (flattened first, as NumPy)."""
+    return multiply(reshape(_operand(x), (-1, 1)), reshape(_operand(y), (1, -1)))
+
+
+def cat(tensors, dim=0):
+    """PyTorch's name for :func:`concatenate`."""
+    return concatenate(tensors, axis=dim)
+
+
+# --------------------------------------------------------------------------- einsum
+_LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+
+
+def _einsum_spec(subscripts, shapes) -> tuple:
+    """``subscripts`` with every ``...`` spelled out in letters of its own and the output
+    made explicit (NumPy's implicit output: the letters used once, in order, after the
+    broadcast axes): ``(inputs, output)``, one string of letters per operand."""
+    if not isinstance(subscripts, str):
+        raise TypeError(f"einsum: subscripts must be a str; got {type(subscripts).__name__}")
+    text = subscripts.replace(" ", "")
+    lhs, arrow, rhs = text.partition("->")
+    terms = lhs.split(",")
+    if len(terms) != len(shapes):
+        raise ValueError(f"einsum: the subscripts {subscripts!r} name {len(terms)} operands; "
+                         f"got {len(shapes)}")
+    for part in terms + [rhs]:
+        if not builtins.all(c in _LETTERS for c in part.replace("...", "")):
+            raise ValueError(f"einsum: subscripts are letters, ',', '->' and '...'; got "
+                             f"{subscripts!r}")
+    free = [c for c in _LETTERS if c not in text]
+    broadcast = 0
+    counts = []
+    for term, shape in zip(terms, shapes, strict=True):
+        named = len(term.replace("...", ""))
+        extra = len(shape) - named
+        if extra < 0 or (extra and "..." not in term) or term.count("...") > 1:
+            raise ValueError(f"einsum: the term {term!r} does not fit an operand of "
+                             f"{len(shape)} dimensions")
+        counts.append(extra)
+        broadcast = builtins.max(broadcast, extra)
+    if broadcast > len(free):
+        raise ValueError("einsum: too many dimensions for the letters left")
+    spread = "".join(free[:broadcast])
+    inputs = tuple(
+        t.replace("...", spread[broadcast - n:]) for t, n in zip(terms, counts, strict=True)
+    )
+    if arrow:
+        output = rhs.replace("...", spread)
+    else:
+        letters = "".join(terms).replace("...", "")
+        output = spread + "".join(sorted(c for c in set(letters) if letters.count(c) == 1))
+    used = set("".join(inputs))
+    if len(set(output)) != len(output) or not set(output) <= used:
+        raise ValueError(f"einsum: the output of {subscripts!r} must name each letter of the "
+                         f"inputs at most once")
+    return inputs, output
+
+
+def _einsum_forward(*arrays, spec):
+    subscripts = ",".join(spec[0]) + "->" + spec[1]
+    if len(arrays) > 1 and builtins.all(type(a) is np.ndarray for a in arrays):
+        return np.einsum(subscripts, *arrays, optimize=True)
+    return np.einsum(subscripts, *arrays)
+
+
+def _einsum_vjp(i, g, out, *operands, spec):
+    """The gradient of operand ``i``: the einsum of ``g`` with the other operands, giving
+    ``i``'s letters. Letters only ``i`` names are summed inside it: the gradient is
+    broadcast along them. A letter repeated in ``i`` (a diagonal) is spread back onto that
+    diagonal by products with identity matrices."""
+    inputs, output = spec
+    term = inputs[i]
+    shape = _raw(operands[i]).shape
+    sizes = dict(zip(term, shape, strict=True))
+    others = [op for j, op in enumerate(operands) if j != i]
+    known = set(output).union(*(inputs[j] for j in range(len(inputs)) if j != i))
+    unique = "".join(dict.fromkeys(term))
+    kept = "".join(c for c in unique if c in known)
+    grad = einsum(",".join([output] + [t for j, t in enumerate(inputs) if j != i]) + "->" + kept,
+                  g, *others)
+    if len(kept) < len(unique):
+        got = dict(zip(kept, grad.shape, strict=True))
+        grad = reshape(grad, tuple(got.get(c, 1) for c in unique))
+        grad = broadcast_to(grad, tuple(got.get(c, sizes[c]) for c in unique))
+    if len(unique) < len(term):
+        free = [c for c in _LETTERS if c not in set("".join(inputs) + output)]
+        spelled, eyes, seen = "", [], set()
+        for c in term:
+            if c in seen:
+                fresh = free.pop()
+                spelled += fresh
+                eyes.append((c + fresh, _xp(grad).eye(sizes[c], dtype=_raw(grad).dtype)))
+            else:
+                spelled += c
+                seen.add(c)
+        grad = einsum(",".join([unique] + [s for s, _ in eyes]) + "->" + spelled,
+                      grad, *[e for _, e in eyes])
+    return grad
+
+
+EINSUM = Op("einsum", _einsum_forward, _einsum_vjp)
+
+
+def einsum(subscripts, *operands):
+    r"""Einstein summation, as :func:`numpy.einsum`: any subscripts NumPy takes in its text
+    form, with ``...`` and the implicit output (``"ij,jk"``).
+
+    The gradient of each operand is itself an einsum, of the output's gradient with the
+    other operands (``"ij,jk->ik"`` gives ``"ik,jk->ij"`` for the first), so every
+    derivative is exact to any order.
+    """
+    operands = [_operand(x) for x in operands]
+    spec = _einsum_spec(subscripts, [_raw(x).shape for x in operands])
+    return apply_or_array(EINSUM, *_with_constants(operands), spec=spec)
+
+
+def tensordot(a, b, axes=2, *, dims=None):
+    """The sum of products over ``axes`` of ``a`` and ``b``, as :func:`numpy.tensordot` (and
+    :func:`torch.tensordot`, ``dims``): an int ``n`` pairs ``a``'s last ``n`` axes with
+    ``b``'s first ``n``; a pair of sequences names the axes."""
+    a, b = _operand(a), _operand(b)
+    axes = axes if dims is None else dims
+    na, nb = _raw(a).ndim, _raw(b).ndim
+    if _is_int(axes):
+        n = int(axes)
+        if not 0 <= n <= builtins.min(na, nb):
+            raise ValueError(f"tensordot: can't sum {n} axes of tensors of {na} and {nb} "
+                             "dimensions")
+        left, right = list(range(na - n, na)), list(range(n))
+    else:
+        try:
+            left, right = ([axes_] if _is_int(axes_) else list(axes_) for axes_ in axes)
+        except (TypeError, ValueError) as err:
+            raise TypeError(f"tensordot: axes must be an int or a pair of axis lists; got "
+                            f"{axes!r}") from err
+        if len(left) != len(right):
+            raise ValueError(f"tensordot: the axis lists {left} and {right} differ in length")
+        left = [_one_axis(k, na, "tensordot") for k in left]
+        right = [_one_axis(k, nb, "tensordot") for k in right]
+    sa = list(_LETTERS[:na])
+    sb = list(_LETTERS[na:na + nb])
+    for k, m in zip(left, right, strict=True):
+        sb[m] = sa[k]
+    out = [c for k, c in enumerate(sa) if k not in left]
+    out += [c for m, c in enumerate(sb) if m not in right]
+    return einsum("".join(sa) + "," + "".join(sb) + "->" + "".join(out), a, b)
 
 
 def _axis(axis):

@@ -145,6 +145,9 @@ def batch_norm_train(x, weight=None, bias=None, axes=(0,), eps: float = 1e-5, ca
                  cache={} if cache is None else cache)
 
 
+# Padding with PyTorch's pad tuple (last axis first); pn.pad takes NumPy's pad_width.
+from ..autodiff.ops import torch_pad as pad  # noqa: E402, F401
+
 # Image layers' functional forms (convolution, pooling, upsampling, normalization).
 from .functional_conv import adaptive_avg_pool2d as adaptive_avg_pool2d  # noqa: E402
 from .functional_conv import avg_pool2d as avg_pool2d  # noqa: E402
