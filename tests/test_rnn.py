@@ -255,3 +255,10 @@ def test_layers_on_the_simulated_gpu_equal_the_cpu(fake, cls, kw):
     np.testing.assert_allclose(backend.to_numpy(xf.grad), xc.grad, rtol=1e-4, atol=1e-5)
     for a, b in zip(layer.parameters(), cpu_grads, strict=True):
         np.testing.assert_allclose(backend.to_numpy(a.grad), b, rtol=1e-4, atol=1e-5)
+
+
+def test_double_converts_the_layer_and_its_inputs():
+    lstm = pn.nn.LSTM(3, 4).double()
+    assert all(p.dtype == np.float64 for p in lstm.parameters())
+    out, _ = lstm(np.ones((2, 1, 3), np.float32))
+    assert out.dtype == np.float64

@@ -33,7 +33,7 @@ from .activation import (
 )
 from .attention import MultiheadAttention
 from .batchnorm import BatchNorm1d, BatchNorm2d
-from .container import Sequential
+from .container import ModuleDict, ModuleList, ParameterList, Sequential
 from .conv import Conv1d, Conv2d, ConvTranspose2d
 from .dropout import Dropout, Dropout2d
 from .embedding import Embedding
@@ -59,6 +59,9 @@ from .transformer import TransformerEncoderLayer
 from .upsample import Upsample
 
 __all__ = [
+    "ModuleDict",
+    "ModuleList",
+    "ParameterList",
     "GRU",
     "LSTM",
     "RNN",

@@ -223,6 +223,44 @@ class Module:
         """Evaluation mode: the same as ``train(False)``."""
         return self.train(False)
 
+    def apply(self, fn) -> Module:
+        """Call ``fn(module)`` on every sub-module (children first) and on this module, as in
+        PyTorch (e.g. to initialize weights); returns the module."""
+        if not callable(fn):
+            raise TypeError(f"apply expects a callable; got {type(fn).__name__}")
+        for child in self.children():
+            child.apply(fn)
+        fn(self)
+        return self
+
+    def requires_grad_(self, requires_grad: bool = True) -> Module:
+        """Freeze (``False``) or unfreeze every parameter; returns the module."""
+        for p in self.parameters():
+            p.requires_grad = bool(requires_grad)
+            if not requires_grad:
+                p.grad = None
+        return self
+
+    def float(self) -> Module:
+        """Convert every floating parameter and buffer to float32, in place."""
+        return self._cast(np.float32)
+
+    def double(self) -> Module:
+        """Convert every floating parameter and buffer to float64, in place (for gradient
+        checks)."""
+        return self._cast(np.float64)
+
+    def _cast(self, dtype) -> Module:
+        for p in self.parameters():
+            p.data = p.data.astype(dtype)
+            if p.grad is not None and not isinstance(p.grad, Tensor):
+                p.grad = p.grad.astype(dtype)
+        for m in self.modules():
+            for name, b in list(m._buffers.items()):
+                if b.dtype.kind == "f":
+                    m._set_buffer(name, b.astype(dtype))
+        return self
+
     @property
     def dtype(self):
         """The dtype of the first parameter (float32 unless chosen otherwise)."""

@@ -79,20 +79,24 @@ class RNNBase(Module):
         self.dropout = float(dropout)
         self.bidirectional = bool(bidirectional)
         self.fused = bool(fused)
-        self._dtype = check_dtype(dtype)
+        dt = check_dtype(dtype)
         # not a sub-module, so the state dict keeps PyTorch's keys
         object.__setattr__(self, "_between", Dropout(self.dropout))
         gates = GATES[self.mode] * self.hidden_size
         for layer in range(self.num_layers):
             n_in = self.input_size if layer == 0 else self.hidden_size * self.num_directions
             for suffix in self._suffixes(layer):
-                setattr(self, "weight_ih" + suffix, Parameter(np.empty((gates, n_in), self._dtype)))
+                setattr(self, "weight_ih" + suffix, Parameter(np.empty((gates, n_in), dt)))
                 setattr(self, "weight_hh" + suffix,
-                        Parameter(np.empty((gates, self.hidden_size), self._dtype)))
+                        Parameter(np.empty((gates, self.hidden_size), dt)))
                 if self.bias:
-                    setattr(self, "bias_ih" + suffix, Parameter(np.empty(gates, self._dtype)))
-                    setattr(self, "bias_hh" + suffix, Parameter(np.empty(gates, self._dtype)))
+                    setattr(self, "bias_ih" + suffix, Parameter(np.empty(gates, dt)))
+                    setattr(self, "bias_hh" + suffix, Parameter(np.empty(gates, dt)))
         self.reset_parameters()
+
+    @property
+    def _dtype(self) -> np.dtype:
+        return self.weight_ih_l0.dtype
 
     @property
     def num_directions(self) -> int:
