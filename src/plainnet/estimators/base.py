@@ -18,14 +18,17 @@ from sklearn.utils import check_array, check_random_state
 from sklearn.utils.validation import check_is_fitted
 
 from .. import losses
+from ..backend import to_numpy
 from ..losses import get as get_loss
-from ..optim import get_optimizer
+from ..nn import Linear
 from ..random import get_rng
 from ..training import fit as train
+from ..training.split import split
 from . import params as P
 from .network import build_network, seeded_dropout, weight_matrices
 from .objective import gradient_norm, penalized
-from .stopping import PlateauStopping, convergence_message
+from .solvers import fit_lbfgs, stochastic_optimizer
+from .stopping import Stopping, convergence_message, diverged, divergence_message
 
 try:
     from sklearn.utils.validation import validate_data
@@ -79,8 +82,6 @@ class NetworkEstimator(BaseEstimator):
     """Base of the estimators: see :class:`~plainnet.estimators.MLPClassifier` for the
     parameters and fitted attributes."""
 
-    _metric = "accuracy"  # the validation score of early stopping: "accuracy" or "r2"
-
     # -- hooks -------------------------------------------------------------------------
     def _architecture(self) -> tuple[tuple, tuple, tuple]:
         """``(hidden sizes, activation names, dropout rates)``, one entry per hidden layer."""
@@ -95,9 +96,18 @@ class NetworkEstimator(BaseEstimator):
         is ``(output kind, n_outputs, base loss, loss name for pn.fit)``."""
         raise NotImplementedError
 
+    def _strata(self, targets) -> np.ndarray | None:
+        """The labels the validation split is stratified by (None: not stratified)."""
+        return None
+
+    def _validation_score(self, output: np.ndarray, targets, sample_weight) -> float:
+        """The early-stopping score of the network's ``output`` (accuracy, or R^2)."""
+        raise NotImplementedError
+
     # -- fitting -----------------------------------------------------------------------
     def fit(self, X, y, sample_weight=None):
-        """Train the network on ``(X, y)`` for up to ``max_iter`` epochs.
+        """Train the network on ``(X, y)``: up to ``max_iter`` epochs (stochastic solvers) or
+        L-BFGS iterations (``solver="lbfgs"``).
 
         Parameters
         ----------
@@ -115,10 +125,16 @@ class NetworkEstimator(BaseEstimator):
 
     def _train(self, X, y, sample_weight, *, incremental: bool, classes=None):
         opts = P.common(self)
+        if incremental and opts["solver"] == "lbfgs":
+            raise ValueError(
+                "partial_fit needs a stochastic solver ('adam', 'sgd', ...); solver='lbfgs' "
+                "minimizes over the whole data set, in fit"
+            )
         first = not hasattr(self, "model_") or not (incremental or opts["warm_start"])
         architecture = self._architecture() if first else None  # bad values fail before data
+        if opts["solver"] == "lbfgs" and any(p > 0 for p in (architecture or ((), (), ()))[2]):
+            raise ValueError("solver='lbfgs' needs a deterministic objective: set dropout=0")
         X, y = validate_data(self, X, y, reset=first, dtype=FLOAT_DTYPES, **self._y_options())
-        batch_size = P.batch_size(self.batch_size, len(X))
         if not first:
             X = X.astype(self.model_.dtype, copy=False)
         sw = check_sample_weight(sample_weight, len(X), X.dtype)
@@ -130,41 +146,30 @@ class NetworkEstimator(BaseEstimator):
                 raise ValueError("the class and sample weights are all zero; nothing to learn")
         if first:
             self._initialize(architecture, X.shape[1], n_outputs, kind, X.dtype)
-        elif kind != self.out_activation_:
+        elif kind != self.out_activation_ or n_outputs != self.n_outputs_:
             raise ValueError(
-                f"the loss now needs a {kind!r} output but the network was built with a "
-                f"{self.out_activation_!r} output; fit with warm_start=False to rebuild it"
+                f"the targets now need {n_outputs} {kind!r} outputs but the network was built "
+                f"with {self.n_outputs_} {self.out_activation_!r} outputs; fit with "
+                "warm_start=False to rebuild it"
             )
-        if opts["early_stopping"] and self.validation_scores_ is None:
-            self.validation_scores_ = []
-        stopper = self._stopper(opts, incremental)
-        if incremental and opts["early_stopping"] and stopper.stopped:
-            return self  # early stopping has fired: partial_fit learns no more
-        optimizer = self._optimizer_for(opts, incremental)
+        if targets.dtype.kind == "f":
+            targets = targets.astype(X.dtype, copy=False)
         weights = weight_matrices(self.model_)
         objective = penalized(base, weights, opts["alpha"], loss_name)
-        es = opts["early_stopping"]
-        # the labels were encoded here and the weights checked: not again in every batch
-        positive = sw is None or bool(np.all(sw > 0))
-        with seeded_dropout(self.model_, self._rng), \
-                losses.targets_checked(positive_weights=positive):
-            history = train(
-                self.model_, X, targets, loss=objective, optimizer=optimizer,
-                epochs=1 if incremental else opts["max_iter"],
-                batch_size=batch_size,
-                validation_split=opts["validation_fraction"] if es else 0.0,
-                metrics=(self._metric,) if es else (), callbacks=[stopper], shuffle=True,
-                seed=self._rng, verbose=opts["verbose"], sample_weight=sw,
-                device=opts["device"], cuda_graph=opts["cuda_graph"],
-            )
-        self._record(history, stopper, opts, incremental)
+        if opts["solver"] == "lbfgs":
+            self._fit_lbfgs(X, targets, sw, objective, opts)
+        else:
+            self._fit_stochastic(X, targets, sw, objective, opts, incremental)
         if self.stop_reason_ == "max_iter":
-            grad = gradient_norm(self.model_, X, targets, sw, base, weights, opts["alpha"])
+            grad = self._last_grad_norm
+            if grad is None:
+                grad = gradient_norm(self.model_, X, targets, sw, base, weights, opts["alpha"])
             warnings.warn(
-                convergence_message(type(self).__name__, opts["max_iter"], es, opts["tol"],
-                                    opts["n_iter_no_change"], self.loss_curve_[-1], grad,
-                                    self._metric),
-                ConvergenceWarning, stacklevel=4,
+                convergence_message(type(self).__name__, opts["max_iter"],
+                                    opts["early_stopping"] and opts["solver"] != "lbfgs",
+                                    opts["tol"], opts["n_iter_no_change"], self.loss_, grad,
+                                    self._metric, opts["solver"]),
+                ConvergenceWarning, stacklevel=3,
             )
         return self
 
@@ -175,54 +180,159 @@ class NetworkEstimator(BaseEstimator):
         self.model_ = build_network(n_features, hidden, activations, dropouts, n_outputs,
                                     dtype, self._rng)
         self.n_outputs_ = n_outputs
+        self.n_layers_ = len(hidden) + 2
         self.out_activation_ = kind
         self.loss_curve_ = []
         self.validation_scores_ = None
         self.best_validation_score_ = None
         self.best_loss_ = math.inf
+        self.loss_ = None
         self.n_iter_ = 0
+        self.t_ = 0
         self._optimizer = None
-        self._partial_stopper = None
+        self._stopping = None
+        self._last_grad_norm = None
 
-    def _stopper(self, opts: dict, incremental: bool) -> PlateauStopping:
+    def _fit_stochastic(self, X, targets, sw, objective, opts: dict, incremental: bool):
         es = opts["early_stopping"]
-        monitor = f"val_{self._metric}" if es else "loss"
+        stopper = self._stopper(opts, incremental)
+        if incremental and es and stopper.stopped:
+            self.n_iter_ = 0
+            return  # early stopping has fired: partial_fit learns no more
+        if es:
+            X, X_val, targets, t_val, sw, sw_val = self._validation_split(
+                X, targets, sw, opts["validation_fraction"])
+            stopper.scorer = lambda model: self._validation_score(
+                model.predict(X_val, batch_size=4096), t_val, sw_val)
+            if self.validation_scores_ is None:
+                self.validation_scores_ = []
+        optimizer = self._optimizer_for(opts, incremental)
+        # the labels were encoded here and the weights checked: not again in every batch
+        positive = sw is None or bool(np.all(sw > 0))
+        with seeded_dropout(self.model_, self._rng), \
+                losses.targets_checked(positive_weights=positive):
+            history = train(
+                self.model_, X, targets, loss=objective, optimizer=optimizer,
+                epochs=1 if incremental else opts["max_iter"],
+                batch_size=P.batch_size(self.batch_size, len(X)),
+                metrics=(), callbacks=[stopper], shuffle=opts["shuffle"],
+                seed=self._rng, verbose=opts["verbose"], sample_weight=sw,
+                device=opts["device"], cuda_graph=opts["cuda_graph"],
+            )
+        self._record(history, stopper, opts, incremental)
+
+    def _validation_split(self, X, targets, sw, fraction: float) -> tuple:
+        """Hold out ``fraction`` of the rows (stratified by :meth:`_strata`), as
+        scikit-learn's early stopping does: ``X, X_val, targets, targets_val, sw, sw_val``."""
+        strata = self._strata(targets)
+        index = np.arange(len(X))
+        try:
+            train_idx, val_idx, _, _ = split(index, index if strata is None else strata,
+                                             test_size=fraction, stratify=strata is not None,
+                                             random_state=self._rng)
+        except ValueError as err:
+            raise ValueError(
+                f"early_stopping holds out validation_fraction={fraction:g} of the "
+                f"{len(X)} samples: {err}"
+            ) from None
+        if len(val_idx) < 2:
+            raise ValueError(
+                f"the validation set is too small: validation_fraction={fraction:g} of "
+                f"{len(X)} samples holds out {len(val_idx)}; increase validation_fraction or "
+                "give more data"
+            )
+        sw_train, sw_val = (None, None) if sw is None else (sw[train_idx], sw[val_idx])
+        return (X[train_idx], X[val_idx], targets[train_idx], targets[val_idx],
+                sw_train, sw_val)
+
+    def _stopper(self, opts: dict, incremental: bool) -> Stopping:
+        """The stopping rule: its record (best loss or score, epochs without improvement,
+        samples seen) lasts until the network is rebuilt, as scikit-learn's does."""
+        es = opts["early_stopping"]
+        stopper = self._stopping
+        if stopper is None or stopper.validation != es:
+            stopper = Stopping(opts["tol"], opts["n_iter_no_change"], validation=es,
+                               samples=self.t_)
+            if not es and math.isfinite(self.best_loss_ or math.inf):
+                stopper.best_loss = self.best_loss_
+            self._stopping = stopper
+        stopper.tol, stopper.n_iter_no_change = opts["tol"], opts["n_iter_no_change"]
+        stopper.schedule = opts["schedule"] if opts["solver"] == "sgd" else "constant"
+        stopper.lr_init, stopper.power_t = opts["lr"], opts["power_t"]
+        stopper.restore = "on_stop" if incremental else "at_end"
         if not incremental:
-            self._partial_stopper = None
-            return PlateauStopping(monitor, opts["tol"], opts["n_iter_no_change"],
-                                   "at_end" if es else "never")
-        stopper = self._partial_stopper
-        if stopper is None or stopper.monitor != monitor:
-            stopper = PlateauStopping(monitor, opts["tol"], opts["n_iter_no_change"],
-                                      "on_stop" if es else "never")
-            self._partial_stopper = stopper
+            stopper.stopped = False
         return stopper
 
     def _optimizer_for(self, opts: dict, incremental: bool):
         if incremental and self._optimizer is not None:
             return self._optimizer
-        self._optimizer = get_optimizer(opts["solver"], self.model_.parameters(), lr=opts["lr"])
+        self._optimizer = stochastic_optimizer(opts, self.model_.parameters())
         return self._optimizer
 
-    def _record(self, history, stopper: PlateauStopping, opts: dict, incremental: bool) -> None:
+    def _record(self, history, stopper: Stopping, opts: dict, incremental: bool) -> None:
         es = opts["early_stopping"]
-        self.loss_curve_.extend(float(v) for v in history.history.get("loss", []))
+        epoch_losses = [float(v) for v in history.history.get("loss", [])]
+        self.loss_curve_.extend(epoch_losses)
+        self.n_iter_ = len(epoch_losses)
+        self.t_ = stopper.samples
+        if self.loss_curve_:
+            self.loss_ = self.loss_curve_[-1]
         if es:
-            self.validation_scores_.extend(
-                float(v) for v in history.history.get(f"val_{self._metric}", [])
-            )
-            self.best_validation_score_ = float(stopper.best)
-        finite = [v for v in self.loss_curve_ if math.isfinite(v)]
-        self.best_loss_ = min(finite) if finite else math.inf
-        self.n_iter_ += len(history)
-        if history.stop_reason == "diverged":
+            self.validation_scores_.extend(stopper.scores)
+            self.best_validation_score_ = float(stopper.best_score)
+            self.best_loss_ = None
+        else:
+            self.best_loss_ = float(stopper.best_loss)
+        self._last_grad_norm = None
+        if history.stop_reason == "diverged" or diverged(self.loss_curve_):
+            if history.stop_reason != "diverged":  # pn.fit warned of NaN/inf itself
+                warnings.warn(divergence_message(type(self).__name__, self.loss_curve_,
+                                                 opts["lr"]), RuntimeWarning, stacklevel=4)
             reason = "diverged"
-        elif stopper.wait > stopper.patience:
+        elif stopper.fired:
             reason = "early_stopping" if es else "tol"
         else:
             reason = "partial_fit" if incremental else "max_iter"
         self.stop_reason_ = reason
         self.converged_ = reason in ("tol", "early_stopping")
+
+    def _fit_lbfgs(self, X, targets, sw, objective, opts: dict) -> None:
+        result, values, out_of_calls = fit_lbfgs(
+            self.model_, X, targets, sw, objective, opts["max_iter"], opts["max_fun"],
+            opts["tol"])
+        self.n_iter_ = int(result.nit)
+        self.loss_ = float(result.fun)
+        self.loss_curve_.extend(values[1:])
+        self.best_loss_ = min(self.loss_curve_, default=self.loss_)
+        self._last_grad_norm = float(np.linalg.norm(result.grad))
+        if result.status == 2 or diverged(values):
+            if result.status != 2:
+                warnings.warn(divergence_message(type(self).__name__, values, opts["lr"]),
+                              RuntimeWarning, stacklevel=4)
+            else:
+                warnings.warn(f"{type(self).__name__}: lbfgs {result.message}",
+                              RuntimeWarning, stacklevel=4)
+            reason = "diverged"
+        elif result.status == 1 or out_of_calls:
+            reason = "max_iter"
+        else:  # converged, or no step lowers the loss any more (a minimum, up to rounding)
+            reason = "tol"
+        self.stop_reason_ = reason
+        self.converged_ = reason == "tol"
+
+    # -- scikit-learn's view of the weights ----------------------------------------------
+    @property
+    def coefs_(self) -> list[np.ndarray]:
+        """The weight matrices, layer by layer, each of shape ``(fan_in, fan_out)``
+        (scikit-learn's layout: the transpose of each ``Linear.weight``); copies."""
+        return [np.array(to_numpy(w.data), copy=True).T for w in weight_matrices(self.model_)]
+
+    @property
+    def intercepts_(self) -> list[np.ndarray]:
+        """The bias vectors, layer by layer, each of shape ``(fan_out,)``; copies."""
+        return [np.array(to_numpy(m.bias.data), copy=True) for m in self.model_.modules()
+                if isinstance(m, Linear)]
 
     # -- using the network -------------------------------------------------------------
     def _forward(self, X) -> np.ndarray:

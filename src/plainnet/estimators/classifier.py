@@ -18,7 +18,8 @@ import numpy as np
 from sklearn.base import ClassifierMixin
 from sklearn.utils import check_array
 from sklearn.utils.class_weight import compute_sample_weight
-from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.multiclass import check_classification_targets, type_of_target
+from sklearn.utils.validation import column_or_1d
 
 from .. import losses
 from ..functions import sigmoid
@@ -46,9 +47,10 @@ class NetworkClassifier(ClassifierMixin, NetworkEstimator):
 
     _metric = "accuracy"
     _losses: tuple[str, ...] = ("cross_entropy", "bce_with_logits")
+    _multilabel = False  # whether y may be a 0/1 indicator matrix (one column per label)
 
     def _y_options(self) -> dict:
-        return {"multi_output": False}
+        return {"multi_output": self._multilabel}
 
     def _loss_spec(self, n_classes: int) -> tuple:
         """``(output kind, n_outputs, base loss, name for pn.fit)`` for ``self.loss``."""
@@ -60,6 +62,17 @@ class NetworkClassifier(ClassifierMixin, NetworkEstimator):
         return sigmoid_spec(n_classes, losses.bce_with_logits, "bce_with_logits")
 
     def _targets(self, y, first: bool, classes, incremental: bool):
+        if y.ndim == 2 and y.shape[1] == 1:
+            y = column_or_1d(y, warn=True)
+        multilabel = y.ndim == 2
+        if not first and multilabel != self._is_multilabel:
+            kinds = ("one label per row", "a multilabel indicator matrix")
+            raise ValueError(
+                f"y is {kinds[multilabel]} but the network was fitted on "
+                f"{kinds[not multilabel]}; fit with warm_start=False to rebuild it"
+            )
+        if multilabel:
+            return self._multilabel_targets(y, first, classes)
         check_classification_targets(y)
         if classes is not None:
             classes = np.unique(check_array(classes, ensure_2d=False, dtype=None,
@@ -74,6 +87,7 @@ class NetworkClassifier(ClassifierMixin, NetworkEstimator):
                     f"({labels[0]!r})"
                 )
             self.classes_ = labels
+            self._is_multilabel = False
         elif classes is not None and not np.array_equal(classes, self.classes_):
             raise ValueError(
                 f"classes={classes.tolist()} differs from the classes of the first call, "
@@ -101,22 +115,77 @@ class NetworkClassifier(ClassifierMixin, NetworkEstimator):
             extra = compute_sample_weight(self.class_weight, y)
         return targets, extra, spec
 
+    def _multilabel_targets(self, y, first: bool, classes):
+        r"""A 0/1 indicator matrix: one sigmoid output per label, each trained on its own
+        binary cross-entropy, summed over the labels (scikit-learn's multilabel loss)."""
+        if type_of_target(y) != "multilabel-indicator":
+            raise ValueError(
+                f"{type(self).__name__} takes a 2-D y only as a multilabel indicator matrix "
+                f"(0/1 entries, one column per label, at least 2 columns); got y of shape "
+                f"{y.shape} with values {np.unique(y)[:6].tolist()}"
+            )
+        if self.class_weight is not None:
+            raise ValueError("class_weight is not supported for multilabel targets")
+        base, name = loss_for_fit(self.loss, self._losses, type(self).__name__)
+        if name is None:
+            raise ValueError("a callable loss is not supported for multilabel targets")
+        labels = np.arange(y.shape[1])
+        if first:
+            self.classes_ = labels
+            self._is_multilabel = True
+        elif not np.array_equal(labels, self.classes_):
+            raise ValueError(
+                f"y has {y.shape[1]} label columns; the network was built for "
+                f"{len(self.classes_)}"
+            )
+        if classes is not None and not np.array_equal(np.unique(classes), labels):
+            raise ValueError(
+                f"for multilabel y, classes must be the column indices {labels.tolist()}; got "
+                f"{np.asarray(classes).tolist()}"
+            )
+        spec = ("logistic", y.shape[1], summed_over_outputs(losses.bce_with_logits),
+                "bce_with_logits")
+        return y.astype(np.float64), None, spec
+
+    def _strata(self, targets) -> np.ndarray | None:
+        if self._is_multilabel:
+            return None  # as scikit-learn: a multilabel split is not stratified
+        if targets.ndim == 1:
+            return targets
+        return targets[:, 0].astype(np.int64) if targets.shape[1] == 1 else targets.argmax(1)
+
+    def _validation_score(self, output, targets, sample_weight) -> float:
+        """Accuracy (exact match of every label, for multilabel) of ``output``."""
+        if self._is_multilabel:
+            right = np.all((output > 0) == (targets > 0.5), axis=1)
+        elif targets.ndim == 1:
+            right = output.argmax(axis=1) == targets
+        elif targets.shape[1] == 1:
+            right = (output[:, 0] > 0) == (targets[:, 0] > 0.5)
+        else:
+            right = output.argmax(axis=1) == targets.argmax(axis=1)
+        return float(np.average(right, weights=sample_weight))
+
     def partial_fit(self, X, y, classes=None, sample_weight=None):
         """Train one epoch on ``(X, y)``, continuing from the current weights.
 
-        ``classes`` (every label that will ever appear) is required on the first call. With
-        ``early_stopping``, each call holds out ``validation_fraction`` of its data to score;
-        once the score has not improved for ``n_iter_no_change`` calls, the best weights are
-        put back and later calls do nothing (``stop_reason_ == "early_stopping"``).
+        ``classes`` (every label that will ever appear) is required on the first call (not
+        for multilabel ``y``). With ``early_stopping``, each call holds out
+        ``validation_fraction`` of its data to score; once the score has not improved for
+        ``n_iter_no_change`` calls, the best weights are put back and later calls do nothing
+        (``stop_reason_ == "early_stopping"``).
         """
         return self._train(X, y, sample_weight, incremental=True, classes=classes)
 
     def predict_proba(self, X) -> np.ndarray:
-        """Class probabilities, shape ``(n_samples, n_classes)``, columns in ``classes_`` order."""
+        """Class probabilities, shape ``(n_samples, n_classes)``, columns in ``classes_``
+        order; for multilabel ``y``, each label's probability (rows need not sum to 1)."""
         z = self._forward(X)
         kind = self.out_activation_
         if kind == "softmax":
             return softmax(z)
+        if self._is_multilabel:
+            return sigmoid(z)
         if kind == "logistic":
             p = sigmoid(z[:, 0])
             return np.column_stack([1.0 - p, p])
@@ -130,6 +199,9 @@ class NetworkClassifier(ClassifierMixin, NetworkEstimator):
             return np.log(self.predict_proba(X))
 
     def predict(self, X) -> np.ndarray:
-        """The most probable class of each sample (labels as given in ``y``)."""
+        """The most probable class of each sample (labels as given in ``y``); for multilabel
+        ``y``, the 0/1 matrix of the labels whose probability exceeds 1/2."""
+        if getattr(self, "_is_multilabel", False):
+            return (self._forward(X) > 0).astype(np.int64)
         proba = self.predict_proba(X)
         return self.classes_[np.argmax(proba, axis=1)]

@@ -22,26 +22,34 @@ class MLPClassifier(NetworkClassifier):
         :data:`plainnet.nn.ACTIVATION_MODULES` (``"relu"``, ``"tanh"``, ``"sigmoid"``, ``"gelu"``,
         ``"leaky_relu"``, ``"identity"``, ...) or scikit-learn's ``"logistic"``.
     solver : str or Optimizer class, default "adam"
-        The optimizer: ``"adam"``, ``"adamw"``, ``"sgd"``, ``"rmsprop"``, ``"adagrad"``
-        (:mod:`plainnet.optim`, its default hyperparameters except the learning rate).
+        ``"adam"`` (with ``beta_1``, ``beta_2``, ``epsilon``), ``"sgd"`` (with ``momentum``,
+        ``nesterovs_momentum``, ``learning_rate`` and ``power_t``), both mini-batch as in
+        scikit-learn; ``"lbfgs"``, full-batch L-BFGS by :func:`plainnet.optimize.minimize`
+        (good for small data sets; ``max_iter`` counts its iterations, ``max_fun`` its loss
+        evaluations, ``tol`` bounds the gradient norm); or another optimizer of
+        :mod:`plainnet.optim` (``"adamw"``, ``"rmsprop"``, ``"adagrad"``, or a class), with
+        its default hyperparameters except the learning rate.
     learning_rate_init : float, default 0.001
-        The optimizer's learning rate.
+        The optimizer's (initial) learning rate :math:`\eta_0`.
     batch_size : int or "auto", default "auto"
         Samples per gradient step; ``"auto"`` is ``min(200, n_samples)``.
     max_iter : int, default 200
-        The most epochs (passes over the data) that ``fit`` runs.
+        The most epochs (passes over the data) that ``fit`` runs; for ``"lbfgs"``, the most
+        iterations.
     alpha : float, default 0.0001
         L2 penalty: :math:`\frac{\alpha}{2 S}\sum_l \lVert W_l\rVert^2` is added to the
-        batch loss (:math:`S` the batch's total sample weight; biases are not penalized).
+        batch loss (:math:`S` the batch's total sample weight; biases are not penalized),
+        scikit-learn's scaling.
     dropout : float or tuple of float, default 0.0
         Probability of zeroing each hidden unit while training (one for all hidden layers, or
         one per layer).
     early_stopping : bool, default False
-        Hold out ``validation_fraction`` of the training data (stratified for classifiers) and
-        stop when its accuracy has not improved by more than ``tol`` for
-        ``n_iter_no_change`` epochs; the best epoch's weights are kept. Without it, training
-        stops when the training loss has not fallen by more than ``tol`` for
-        ``n_iter_no_change`` epochs.
+        Hold out ``validation_fraction`` of the training data (stratified for classifiers,
+        except multilabel) and stop when its accuracy has not been above its best by more
+        than ``tol`` for more than ``n_iter_no_change`` epochs in a row; the best epoch's
+        weights are kept. Without it, training stops when the training loss has not been
+        below its best by more than ``tol`` for more than ``n_iter_no_change`` epochs
+        (scikit-learn's rules; stochastic solvers only).
     validation_fraction : float, default 0.1
     n_iter_no_change : int, default 10
     tol : float, default 1e-4
@@ -69,6 +77,22 @@ class MLPClassifier(NetworkClassifier):
         (:func:`plainnet.fit`'s ``cuda_graph``): for small networks, whose speed the host's
         kernel launches bound. Without ``dropout``; a model that can't be recorded trains
         without a graph, after a ``RuntimeWarning``.
+    learning_rate : {"constant", "invscaling", "adaptive"}, default "constant"
+        The schedule of ``solver="sgd"``: constant :math:`\eta_0`;
+        :math:`\eta_0 / (t + 1)^{\text{power\_t}}` after each epoch, :math:`t` the samples
+        seen (``t_``); or :math:`\eta_0` until the stopping criterion fires, then divided by
+        5 each time it fires again, stopping once it is at most :math:`10^{-6}`.
+    power_t : float, default 0.5
+    momentum : float, default 0.9
+        ``solver="sgd"``'s momentum :math:`\mu`, in [0, 1].
+    nesterovs_momentum : bool, default True
+        Nesterov's momentum for ``solver="sgd"`` (with ``momentum > 0``).
+    shuffle : bool, default True
+        Shuffle the samples every epoch (stochastic solvers).
+    beta_1, beta_2, epsilon : float, default 0.9, 0.999, 1e-8
+        Adam's decay rates and :math:`\epsilon`.
+    max_fun : int, default 15000
+        The most loss evaluations of ``solver="lbfgs"``.
 
     Attributes
     ----------
@@ -76,29 +100,51 @@ class MLPClassifier(NetworkClassifier):
         The trained network; its outputs are logits (``predict_proba`` applies the softmax or
         sigmoid). Save it with :func:`plainnet.save` (or :meth:`save`, which also keeps
         ``classes_`` and the feature names).
+    coefs_ : list of ndarray
+        ``coefs_[i]`` is the weight matrix of layer ``i``, shape ``(fan_in, fan_out)``
+        (scikit-learn's layout; a copy of ``model_``'s ``Linear.weight``, transposed).
+    intercepts_ : list of ndarray
+        ``intercepts_[i]`` is the bias vector of layer ``i``, shape ``(fan_out,)``.
+    loss_ : float
+        The training loss (with the penalty) at the end of the last fit.
     loss_curve_ : list of float
-        The training loss (with the penalty) of every epoch.
+        The training loss (with the penalty) of every epoch (for ``"lbfgs"``, of every
+        iteration), over all fits since the network was built.
     validation_scores_ : list of float or None
         The validation score of every epoch (``early_stopping`` only).
     best_validation_score_ : float or None
-    best_loss_ : float
-        The lowest training loss so far.
+        The best of ``validation_scores_`` (``early_stopping`` only).
+    best_loss_ : float or None
+        The lowest training loss so far; None with ``early_stopping``, as in scikit-learn.
     n_iter_ : int
-        Epochs run (over all ``fit``/``partial_fit`` calls since the network was built).
+        Epochs (``"lbfgs"``: iterations) run by the last ``fit`` or ``partial_fit`` call.
+    t_ : int
+        Training samples seen by the stochastic solver since the network was built (the
+        :math:`t` of ``learning_rate="invscaling"``).
+    n_layers_ : int
+        Layers, input and output included: ``len(hidden_layer_sizes) + 2``.
     converged_ : bool
-        Whether the last ``fit`` stopped because a criterion was met, not at ``max_iter``.
+        Whether the last ``fit`` stopped because a criterion was met, not at ``max_iter``
+        and not by diverging.
     stop_reason_ : str
-        ``"tol"`` (the training loss stopped falling), ``"early_stopping"`` (the validation
-        score stopped rising), ``"max_iter"`` (a ``ConvergenceWarning`` says which criterion
-        was not met, with the last loss and gradient norm), ``"diverged"`` (the loss became
-        NaN or inf; the last finite weights are kept) or ``"partial_fit"`` (one epoch ran).
+        ``"tol"`` (the training loss stopped falling, or lbfgs's gradient norm fell below
+        ``tol``), ``"early_stopping"`` (the validation score stopped rising), ``"max_iter"``
+        (a ``ConvergenceWarning`` says which criterion was not met, with the last loss and
+        gradient norm), ``"diverged"`` (the loss became NaN or inf, the last finite weights
+        kept, or it ended more than 10 times above its first epoch's; a ``RuntimeWarning``
+        says so) or ``"partial_fit"`` (one epoch ran).
     n_features_in_ : int
     feature_names_in_ : ndarray of str
         The column names, when ``X`` was a DataFrame with string column names.
     n_outputs_ : int
-        The number of network outputs.
+        The number of network outputs (1 for two classes, else one per class or label).
     out_activation_ : str
-        How outputs become predictions: ``"logistic"``, ``"softmax"`` or ``"logistic_ovr"``.
+        How outputs become predictions: ``"logistic"`` (two classes, or multilabel),
+        ``"softmax"`` or ``"logistic_ovr"`` (``loss="bce_with_logits"``).
+    classes_ : ndarray
+        The class labels; for a multilabel ``y`` (an ``(n, k)`` 0/1 matrix: one sigmoid
+        output per label, ``predict`` returning the 0/1 matrix and ``predict_proba`` each
+        label's probability), the column indices ``0, ..., k-1``.
 
     Examples
     --------
@@ -133,6 +179,15 @@ class MLPClassifier(NetworkClassifier):
         verbose=False,
         device=None,
         cuda_graph=False,
+        learning_rate="constant",
+        power_t=0.5,
+        momentum=0.9,
+        nesterovs_momentum=True,
+        shuffle=True,
+        beta_1=0.9,
+        beta_2=0.999,
+        epsilon=1e-8,
+        max_fun=15000,
     ):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
@@ -153,9 +208,25 @@ class MLPClassifier(NetworkClassifier):
         self.verbose = verbose
         self.device = device
         self.cuda_graph = cuda_graph
+        self.learning_rate = learning_rate
+        self.power_t = power_t
+        self.momentum = momentum
+        self.nesterovs_momentum = nesterovs_momentum
+        self.shuffle = shuffle
+        self.beta_1 = beta_1
+        self.beta_2 = beta_2
+        self.epsilon = epsilon
+        self.max_fun = max_fun
+
+    _multilabel = True
 
     def _architecture(self):
         return mlp_architecture(self)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.classifier_tags.multi_label = True
+        return tags
 
 
 class MLPRegressor(NetworkRegressor):
@@ -215,6 +286,15 @@ class MLPRegressor(NetworkRegressor):
         verbose=False,
         device=None,
         cuda_graph=False,
+        learning_rate="constant",
+        power_t=0.5,
+        momentum=0.9,
+        nesterovs_momentum=True,
+        shuffle=True,
+        beta_1=0.9,
+        beta_2=0.999,
+        epsilon=1e-8,
+        max_fun=15000,
     ):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
@@ -234,6 +314,15 @@ class MLPRegressor(NetworkRegressor):
         self.verbose = verbose
         self.device = device
         self.cuda_graph = cuda_graph
+        self.learning_rate = learning_rate
+        self.power_t = power_t
+        self.momentum = momentum
+        self.nesterovs_momentum = nesterovs_momentum
+        self.shuffle = shuffle
+        self.beta_1 = beta_1
+        self.beta_2 = beta_2
+        self.epsilon = epsilon
+        self.max_fun = max_fun
 
     def _architecture(self):
         return mlp_architecture(self)

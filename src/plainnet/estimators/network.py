@@ -24,6 +24,12 @@ def activation_names() -> list[str]:
     return sorted(set(ACTIVATION_MODULES) | set(ACTIVATION_ALIASES))
 
 
+GLOROT_FACTOR = {"sigmoid": 2.0}
+"""The factor :math:`c` of the initial bound :math:`\\sqrt{c / (\\mathrm{fan\\_in} +
+\\mathrm{fan\\_out})}` by the activation after the layer (scikit-learn's: 2 for the
+logistic function, else 6)."""
+
+
 def build_network(
     n_inputs: int,
     hidden: Sequence[int],
@@ -35,38 +41,34 @@ def build_network(
 ) -> Sequential:
     r"""``Linear(n_inputs, h1) -> act -> [Dropout] -> ... -> Linear(h_last, n_outputs)``.
 
-    Weights before a ReLU-family activation (slope :math:`a` below 0) are He/Kaiming uniform,
-    :math:`\mathcal U(\pm\sqrt{6 / ((1 + a^2)\,\mathrm{fan\_in})})`; all others (before
-    sigmoid or tanh, and the output layer) Glorot/Xavier uniform,
-    :math:`\mathcal U(\pm\sqrt{6/(\mathrm{fan\_in} + \mathrm{fan\_out})})`; biases start
-    at 0. All draws come from ``rng``.
+    Every weight and bias starts as scikit-learn's MLPs start them (Glorot and Bengio's
+    uniform initialization, biases included):
+    :math:`\mathcal U(\pm\sqrt{c / (\mathrm{fan\_in} + \mathrm{fan\_out})})` with
+    :math:`c = 2` for a layer followed by a sigmoid and :math:`c = 6` otherwise; the output
+    layer takes the last hidden layer's :math:`c`. All draws come from ``rng``.
     """
     layers: list[Module] = []
     width = n_inputs
+    factor = 6.0
     for size, name, p in zip(hidden, activations, dropouts, strict=True):
-        act = ACTIVATION_MODULES[ACTIVATION_ALIASES.get(name, name)]()
-        rule = getattr(act, "init_rule", None)
-        kaiming = rule is not None and rule[0] == "kaiming"
-        linear = Linear(width, size, dtype=dtype,
-                        init="kaiming_uniform" if kaiming else "xavier_uniform")
-        _draw(linear, rule if kaiming else None, rng)
-        layers += [linear, act]
+        name = ACTIVATION_ALIASES.get(name, name)
+        factor = GLOROT_FACTOR.get(name, 6.0)
+        linear = Linear(width, size, dtype=dtype, init="zeros")
+        _draw(linear, factor, rng)
+        layers += [linear, ACTIVATION_MODULES[name]()]
         if p > 0:
             layers.append(Dropout(p))
         width = size
-    out = Linear(width, n_outputs, dtype=dtype, init="xavier_uniform")
-    _draw(out, None, rng)
+    out = Linear(width, n_outputs, dtype=dtype, init="zeros")
+    _draw(out, factor, rng)
     layers.append(out)
     return Sequential(*layers)
 
 
-def _draw(linear: Linear, kaiming_rule: tuple | None, rng: np.random.Generator) -> None:
-    if kaiming_rule is None:
-        init.xavier_uniform_(linear.weight, rng=rng)
-    else:
-        init.kaiming_uniform_(linear.weight, a=kaiming_rule[1], nonlinearity="leaky_relu",
-                              rng=rng)
-    init.zeros_(linear.bias)
+def _draw(linear: Linear, factor: float, rng: np.random.Generator) -> None:
+    bound = float(np.sqrt(factor / (linear.in_features + linear.out_features)))
+    init.uniform_(linear.weight, -bound, bound, rng=rng)
+    init.uniform_(linear.bias, -bound, bound, rng=rng)
 
 
 def weight_matrices(model: Module) -> list:

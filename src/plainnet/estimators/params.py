@@ -55,15 +55,35 @@ def dropout(value) -> float:
 
 
 def solver(value):
-    """An optimizer name of :data:`plainnet.optim.OPTIMIZERS` or an Optimizer class."""
+    """``"lbfgs"``, an optimizer name of :data:`plainnet.optim.OPTIMIZERS` or an Optimizer
+    class."""
     if isinstance(value, type) and issubclass(value, Optimizer):
         return value
-    if not isinstance(value, str) or value.lower() not in OPTIMIZERS:
+    names = sorted({*OPTIMIZERS, "lbfgs"})
+    if not isinstance(value, str) or value.lower() not in names:
         raise ValueError(
-            f"unknown solver {value!r}; choose one of {sorted(OPTIMIZERS)} (or pass a "
+            f"unknown solver {value!r}; choose one of {names} (or pass a "
             "plainnet.optim.Optimizer class)"
         )
     return value.lower()
+
+
+def schedule(value) -> str:
+    """``learning_rate``: ``"constant"``, ``"invscaling"`` or ``"adaptive"``."""
+    choices = ("constant", "invscaling", "adaptive")
+    if not isinstance(value, str) or value not in choices:
+        raise ValueError(f"learning_rate must be one of {list(choices)}; got {value!r}")
+    return value
+
+
+def unit_interval(value, name: str, *, closed: bool) -> float:
+    """A number in [0, 1] (``closed``) or [0, 1)."""
+    ok = isinstance(value, numbers.Real) and not isinstance(value, bool) and (
+        0 <= value <= 1 if closed else 0 <= value < 1)
+    if not ok:
+        interval = "[0, 1]" if closed else "[0, 1)"
+        raise ValueError(f"{name} must be a number in {interval}; got {value!r}")
+    return float(value)
 
 
 def batch_size(value, n_samples: int) -> int:
@@ -111,9 +131,27 @@ def device(value) -> str | None:
     return canonical_device(value)
 
 
+def solver_options(est) -> dict:
+    """The checked values of scikit-learn's solver hyperparameters; an estimator without them
+    (``NeuronClassifier``) gets plain gradient descent and Adam's defaults."""
+    return {
+        "momentum": unit_interval(getattr(est, "momentum", 0.0), "momentum", closed=True),
+        "nesterovs_momentum": flag(getattr(est, "nesterovs_momentum", False),
+                                   "nesterovs_momentum"),
+        "schedule": schedule(getattr(est, "learning_rate", "constant")),
+        "power_t": check_positive(getattr(est, "power_t", 0.5), "power_t", allow_zero=True),
+        "max_fun": check_int(getattr(est, "max_fun", 15000), "max_fun", minimum=1),
+        "beta_1": unit_interval(getattr(est, "beta_1", 0.9), "beta_1", closed=False),
+        "beta_2": unit_interval(getattr(est, "beta_2", 0.999), "beta_2", closed=False),
+        "epsilon": check_positive(getattr(est, "epsilon", 1e-8), "epsilon"),
+        "shuffle": flag(getattr(est, "shuffle", True), "shuffle"),
+    }
+
+
 def common(est) -> dict:
     """The checked values of the hyperparameters every network estimator has."""
     return {
+        **solver_options(est),
         "device": device(est.device),
         "cuda_graph": flag(est.cuda_graph, "cuda_graph"),
         "solver": solver(est.solver),

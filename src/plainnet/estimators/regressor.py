@@ -4,8 +4,21 @@ from __future__ import annotations
 
 import numpy as np
 from sklearn.base import RegressorMixin
+from sklearn.metrics import r2_score
 
+from .. import losses
 from .base import NetworkEstimator, loss_for_fit
+
+
+def half_mse(output, target, sample_weight=None):
+    r"""Half the mean squared error, :math:`\frac{1}{2 m k}\sum_{i,j} (f_j(x_i) - y_{ij})^2`
+    (weighted over samples): scikit-learn's squared-error loss, whose gradient at the output
+    is the residual :math:`f(x) - y`. With it, ``alpha`` and ``tol`` mean what they mean in
+    scikit-learn."""
+    return losses.mse(output, target, sample_weight=sample_weight) * 0.5
+
+
+half_mse.__name__ = "mse"
 
 
 class NetworkRegressor(RegressorMixin, NetworkEstimator):
@@ -19,6 +32,8 @@ class NetworkRegressor(RegressorMixin, NetworkEstimator):
 
     def _targets(self, y, first: bool, classes, incremental: bool):
         base, name = loss_for_fit(self.loss, self._losses, type(self).__name__)
+        if name == "mse":
+            base = half_mse
         y = np.asarray(y, dtype=np.float64)
         targets = y.reshape(-1, 1) if y.ndim == 1 else y
         if not first and targets.shape[1] != self.n_outputs_:
@@ -27,6 +42,10 @@ class NetworkRegressor(RegressorMixin, NetworkEstimator):
                 f"{self.n_outputs_}"
             )
         return targets, None, ("identity", targets.shape[1], base, name or "regression")
+
+    def _validation_score(self, output, targets, sample_weight) -> float:
+        """:math:`R^2` of ``output`` (averaged over the targets), as :meth:`score`."""
+        return float(r2_score(targets, output, sample_weight=sample_weight))
 
     def partial_fit(self, X, y, sample_weight=None):
         """Train one epoch on ``(X, y)``, continuing from the current weights.

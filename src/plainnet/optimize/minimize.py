@@ -6,6 +6,7 @@ from collections.abc import Callable
 
 from .bfgs import run_bfgs
 from .first_order import FIRST_ORDER, run_first_order
+from .lbfgs import run_lbfgs
 from .newton import run_newton
 from .objective import Objective
 from .options import check_method, resolve
@@ -24,11 +25,14 @@ def minimize(f: Callable, x0, method: str = "gd", jac=None, callback: Callable |
         ``x.sum()``, ``pn.exp``, indexing, ...).
     x0 : number or array_like of any shape
         Starting point. The optimizers work in float64.
-    method : {"gd", "momentum", "nesterov", "adagrad", "rmsprop", "adam", "newton", "bfgs"}
+    method : {"gd", "momentum", "nesterov", "adagrad", "rmsprop", "adam", "newton", "bfgs", \
+"lbfgs"}
         ``gd`` is the notes' :math:`x \leftarrow x - \eta \nabla f(x)`; ``momentum``,
         ``nesterov``, ``adagrad``, ``rmsprop`` and ``adam`` use the shared update rules of
         :mod:`plainnet.optimize.rules`; ``newton`` solves :math:`\nabla f = 0` with the exact
-        Hessian (safeguarded); ``bfgs`` builds an inverse-Hessian estimate from gradients.
+        Hessian (safeguarded); ``bfgs`` builds an inverse-Hessian estimate from gradients;
+        ``lbfgs`` keeps that estimate as the last 10 steps and gradient changes (memory
+        :math:`O(n)`, for many variables, e.g. a network's weights).
     jac : None, True or callable
         ``None``: autodiff. A callable: ``jac(x)`` returns the gradient, shaped like ``x``.
         ``True``: ``f`` returns ``(value, gradient)``.
@@ -73,6 +77,8 @@ def minimize(f: Callable, x0, method: str = "gd", jac=None, callback: Callable |
         return run_first_order(objective, method, opts, callback)
     if method == "newton":
         return run_newton(objective, opts, callback)
+    if method == "lbfgs":
+        return run_lbfgs(objective, opts, callback)
     return run_bfgs(objective, opts, callback)
 
 

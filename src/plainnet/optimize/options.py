@@ -26,6 +26,7 @@ DEFAULTS: dict[str, dict] = {
     "newton": {"learning_rate": 1.0, "threshold": 0.0, "gtol": 1e-8, "max_iter": 1000,
                "line_search": True},
     "bfgs": {"threshold": 0.0, "gtol": 1e-5, "max_iter": 10_000},
+    "lbfgs": {"threshold": 0.0, "gtol": 1e-5, "max_iter": 10_000},
 }
 """Each method's options and their default values. ``threshold`` is the notes' rule (stop when
 ``|f(new) - f(old)| < threshold``; 0 turns it off), ``gtol`` stops when the gradient's norm

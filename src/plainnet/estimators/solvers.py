@@ -1,0 +1,118 @@
+r"""The solvers of the estimators: an optimizer of :mod:`plainnet.optim` for the stochastic
+ones, and full-batch L-BFGS through :func:`plainnet.optimize.minimize` for ``"lbfgs"``.
+
+``"adam"`` is Adam with scikit-learn's ``beta_1``, ``beta_2`` and ``epsilon``; ``"sgd"`` is
+stochastic gradient descent with ``momentum`` :math:`\mu` and, with ``nesterovs_momentum``,
+Nesterov's look-ahead, which for a constant learning rate :math:`\eta` is scikit-learn's update
+
+.. math:: v \leftarrow \mu v - \eta g, \qquad
+          \theta \leftarrow \theta + \mu v - \eta g \quad (\theta \leftarrow \theta + v
+          \text{ without Nesterov})
+
+(:class:`plainnet.optim.SGD` keeps :math:`b = -v / \eta`). ``"lbfgs"`` minimizes the objective
+on the whole training set, :math:`J(\theta)` of :mod:`plainnet.estimators.objective`, as a
+function of the flattened parameters.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+from .. import backend
+from ..autodiff import Tensor
+from ..optim import SGD, Adam, get_optimizer
+from ..optimize import minimize
+
+STOCHASTIC_SCHEDULES = ("constant", "invscaling", "adaptive")
+
+
+def stochastic_optimizer(opts: dict, params: list):
+    """The optimizer of a stochastic solver over ``params``, from the checked options."""
+    solver, lr = opts["solver"], opts["lr"]
+    if solver == "adam":
+        return Adam(params, lr=lr, betas=(opts["beta_1"], opts["beta_2"]), eps=opts["epsilon"])
+    if solver == "sgd":
+        momentum = opts["momentum"]
+        return SGD(params, lr=lr, momentum=momentum,
+                   nesterov=opts["nesterovs_momentum"] and momentum > 0)
+    return get_optimizer(solver, params, lr=lr)
+
+
+class FlatParameters:
+    """The parameters of ``model`` as one float64 vector: read with :meth:`get`, written
+    back with :meth:`set`, and their gradients gathered by :meth:`grad`."""
+
+    def __init__(self, model):
+        self.params = model.parameters()
+        self.sizes = [int(np.prod(p.shape)) for p in self.params]
+
+    def get(self) -> np.ndarray:
+        return np.concatenate([backend.to_numpy(p.data).ravel() for p in self.params]
+                              ).astype(np.float64)
+
+    def set(self, x: np.ndarray) -> None:
+        start = 0
+        for p, size in zip(self.params, self.sizes, strict=True):
+            part = x[start:start + size].reshape(p.shape).astype(p.dtype, copy=False)
+            p.data[...] = backend.to_device(part, p.device) if p.device != "cpu" else part
+            start += size
+
+    def grad(self) -> np.ndarray:
+        parts = [np.zeros(size) if p.grad is None
+                 else backend.to_numpy(p.grad.data if isinstance(p.grad, Tensor) else p.grad
+                                       ).ravel()
+                 for p, size in zip(self.params, self.sizes, strict=True)]
+        return np.concatenate(parts).astype(np.float64)
+
+
+def fit_lbfgs(model, X, targets, sample_weight, objective: Callable, max_iter: int,
+              max_fun: int, tol: float):
+    r"""Minimize ``objective(model(X), targets, sample_weight)`` over the model's parameters
+    with :func:`plainnet.optimize.minimize` (``method="lbfgs"``), full batch.
+
+    Stops when the gradient norm falls below ``tol`` (``gtol``), after ``max_iter``
+    iterations, or once the objective has been evaluated ``max_fun`` times (checked after
+    each iteration, as scikit-learn's L-BFGS-B does). The model is left at the final point.
+
+    Returns
+    -------
+    (OptimizeResult, list of float, bool)
+        The result, the objective after each iteration (the first entry at the start), and
+        whether ``max_fun`` ended the run.
+    """
+    flat = FlatParameters(model)
+    device = model.device
+    xb = Tensor(X if device == "cpu" else backend.to_device(X, device))
+    calls = [0]
+
+    def value_and_grad(x):
+        calls[0] += 1
+        flat.set(x)
+        model.zero_grad()
+        if sample_weight is None:
+            loss = objective(model(xb), targets)
+        else:
+            loss = objective(model(xb), targets, sample_weight=sample_weight)
+        value = float(backend.to_numpy(loss.data))
+        if not np.isfinite(value):
+            return value, np.full(sum(flat.sizes), np.nan)
+        loss.backward()
+        return value, flat.grad()
+
+    out_of_calls = [False]
+
+    def stop_at_max_fun(result):
+        if calls[0] >= max_fun:
+            out_of_calls[0] = True
+            raise StopIteration
+
+    model.train()
+    try:
+        result = minimize(value_and_grad, flat.get(), method="lbfgs", jac=True,
+                          callback=stop_at_max_fun, gtol=tol, max_iter=max_iter)
+    finally:
+        model.zero_grad()
+    flat.set(result.x)
+    return result, [float(v) for v in result.values], out_of_calls[0]
