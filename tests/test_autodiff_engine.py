@@ -485,16 +485,46 @@ def test_grad_accepts_lists_ints_and_keyword_arguments():
     assert pn.grad(lambda x: x * x)(3.0) == 6.0
 
 
-def test_f_not_depending_on_x_gives_zeros():
+def test_f_not_depending_on_one_of_several_arguments_gives_zeros_for_it():
     x = np.array([1.0, 2.0])
-    np.testing.assert_array_equal(pn.grad(lambda t: 3.0)(x), [0.0, 0.0])
-    np.testing.assert_array_equal(pn.grad(lambda t: pn.tensor(3.0))(x), [0.0, 0.0])
     _, (g0, g1) = pn.value_and_grad(lambda a, b: (b * 2).sum(), argnums=(0, 1))(x, x)
     np.testing.assert_array_equal(g0, [0.0, 0.0])
     np.testing.assert_array_equal(g1, [2.0, 2.0])
     np.testing.assert_array_equal(pn.hessian(lambda t: t.sum())(x), np.zeros((2, 2)))
-    np.testing.assert_array_equal(pn.jacobian(lambda t: np.ones(3))(x), np.zeros((3, 2)))
-    np.testing.assert_array_equal(pn.grad(lambda t: t.detach().sum())(x), [0.0, 0.0])
+    np.testing.assert_array_equal(pn.grad(lambda t: 0 * t.sum())(x), [0.0, 0.0])
+    np.testing.assert_array_equal(pn.grad(lambda t: pn.step(t).sum())(x), [0.0, 0.0])
+
+
+@pytest.mark.parametrize(
+    "f",
+    [
+        lambda t: 3.0,
+        lambda t: pn.tensor(3.0),
+        lambda t: math.exp(t[0].item()),
+        lambda t: float(t.sum()),
+        lambda t: t.sum().item() ** 2,
+        lambda t: (t.data ** 2).sum(),
+        lambda t: np.sum(np.asarray(t) ** 2),
+        lambda t: t.detach().sum(),
+    ],
+    ids=["float", "constant", "math.exp", "float()", "item", "data", "asarray", "detach"],
+)
+def test_f_whose_output_left_the_graph_raises_instead_of_zeros(f):
+    x = np.array([1.0, 2.0])
+    for transform in (pn.grad, pn.value_and_grad, pn.hessian):
+        with pytest.raises(TypeError, match="does not depend on its argument") as info:
+            transform(f)(x)
+        assert ".item()" in str(info.value) and "math" in str(info.value)
+    with pytest.raises(TypeError, match="does not depend"):
+        pn.jacobian(lambda t: np.ones(3))(x)
+
+
+def test_gradient_descent_on_a_disconnected_function_fails_loudly():
+    f = lambda x: math.exp(float(x[0].item()))  # noqa: E731
+    with pytest.raises(TypeError, match="does not depend on its argument"):
+        pn.optimize.gradient_descent(f, [1.0])
+    with pytest.raises(TypeError, match="does not depend on its argument"):
+        pn.optimize.minimize(f, [1.0], method="bfgs")
 
 
 def test_non_scalar_output_raises_value_error():
@@ -636,3 +666,110 @@ def test_no_grad_is_per_thread():
     finally:
         release.set()
         worker.join()
+
+
+# --------------------------------------------------------------------------- issue 16 fixes
+@pytest.mark.parametrize("exponent", ["array", "tensor"])
+def test_power_at_zero_to_the_zero_has_zero_gradient_not_nan(exponent):
+    x = pn.tensor([0.0, 0.0, 2.0, 0.0], requires_grad=True)
+    values = np.array([0.0, 1.0, 0.0, 2.0])
+    y = pn.tensor(values, requires_grad=True) if exponent == "tensor" else values
+    (x ** y).sum().backward()
+    np.testing.assert_array_equal(x.grad, [0.0, 1.0, 0.0, 0.0])
+    if exponent == "tensor":
+        np.testing.assert_allclose(y.grad, [0.0, 0.0, np.log(2.0), 0.0], rtol=1e-15)
+
+
+def test_power_with_tensor_exponent_second_derivative_is_finite():
+    h = pn.hessian(lambda t: (t ** np.array([0.0, 3.0])).sum())(np.array([0.0, 2.0]))
+    np.testing.assert_array_equal(h, [[0.0, 0.0], [0.0, 12.0]])
+
+
+def _clip_grads(lo_value, hi_value):
+    x = pn.tensor([-2.0, 0.0, 0.5, 1.0, 2.0, 3.0, 0.0, 1.0, 1.0], requires_grad=True)
+    lo = None if lo_value is None else pn.tensor(lo_value, requires_grad=True)
+    hi = None if hi_value is None else pn.tensor(hi_value, requires_grad=True)
+    out = pn.clip(x, lo, hi)
+    out.sum().backward()
+    return out.data, x.grad, None if lo is None else lo.grad, None if hi is None else hi.grad
+
+
+LO = [0.0, 0.0, 0.0, 0.0, 2.5, 2.0, 1.0, 1.0, 1.0]
+HI = [1.0, 1.0, 1.0, 1.0, 1.0, 2.0, 1.0, 1.0, 2.0]
+
+
+def test_clip_with_tensor_bounds_gives_the_bounds_gradients():
+    out, gx, glo, ghi = _clip_grads(LO, HI)
+    np.testing.assert_array_equal(out, [0.0, 0.0, 0.5, 1.0, 1.0, 2.0, 1.0, 1.0, 1.0])
+    np.testing.assert_array_equal(gx, [0, 1, 1, 1, 0, 0, 0, 1, 1])
+    np.testing.assert_array_equal(glo, [1, 0, 0, 0, 0, 0, 0, 0, 0])
+    np.testing.assert_array_equal(ghi, [0, 0, 0, 0, 1, 1, 0, 0, 0])
+    _, gx, glo, _ = _clip_grads(0.25, None)  # a 0-d Tensor bound: its gradient summed
+    assert glo.shape == () and float(glo) == 3.0
+    np.testing.assert_array_equal(gx, [0, 0, 1, 1, 1, 1, 0, 1, 1])
+
+
+@pytest.mark.parametrize("bounds", [(LO, HI), (LO, None), (None, HI)])
+def test_clip_with_tensor_bounds_equals_torch_clamp(bounds):
+    torch = pytest.importorskip("torch")
+    out, gx, glo, ghi = _clip_grads(*bounds)
+    x = torch.tensor([-2.0, 0.0, 0.5, 1.0, 2.0, 3.0, 0.0, 1.0, 1.0], dtype=torch.float64,
+                     requires_grad=True)
+    lo, hi = (None if b is None else torch.tensor(b, dtype=torch.float64, requires_grad=True)
+              for b in bounds)
+    ref = torch.clamp(x, lo, hi)
+    ref.sum().backward()
+    np.testing.assert_array_equal(out, ref.detach().numpy())
+    np.testing.assert_array_equal(gx, x.grad.numpy())
+    for ours, theirs in ((glo, lo), (ghi, hi)):
+        if theirs is not None:
+            np.testing.assert_array_equal(ours, theirs.grad.numpy())
+
+
+def test_clip_gradient_check_with_broadcast_tensor_bounds():
+    x = np.linspace(-2, 2, 12).reshape(3, 4) + 0.01
+    lo = np.array([[-1.0], [-0.5], [0.1]])
+    hi = np.array([1.3, 0.7, 1.1, 0.45])
+    for k, arg in enumerate((x, lo, hi)):
+        def f(v, k=k):
+            args = [x, lo, hi]
+            args[k] = v
+            return (pn.clip(*args) * np.arange(12.0).reshape(3, 4)).sum()
+
+        assert pn.check_grad(f, arg) < 1e-8
+
+
+LARGE_TIED = [[1e17, 1e17], [-3e300, -3e300], [1e308, 1e308]]
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_log_softmax_keeps_the_log_sum_term_at_large_tied_logits(dtype):
+    rows = np.array([[1e17, 1e17], [-3e38, -3e38]] if dtype == np.float32 else LARGE_TIED, dtype)
+    expected = np.full(rows.shape, -np.log(2.0))
+    np.testing.assert_allclose(pn.log_softmax(rows), expected, rtol=1e-6)  # array path
+    t = pn.tensor(rows, requires_grad=True)
+    y = t.log_softmax()  # the op
+    np.testing.assert_allclose(y.data, expected, rtol=1e-6)
+    (y * np.array([1.0, 0.0], dtype)).sum().backward()
+    np.testing.assert_allclose(t.grad, np.tile([0.5, -0.5], (len(rows), 1)), rtol=1e-6)
+    np.testing.assert_allclose(pn.nn.LogSoftmax()(pn.tensor(rows)).data, expected, rtol=1e-6)
+    assert y.dtype == dtype
+
+
+def test_log_softmax_matches_the_shifted_formula_and_torch_at_large_logits():
+    x = np.array([[1e17, 1e17, 1e17 - 2**10], [5e15, 5e15 + 2.0, 5e15 - 4.0]])
+    m = x.max(axis=1, keepdims=True)
+    expected = (x - m) - np.log(np.exp(x - m).sum(axis=1, keepdims=True))
+    np.testing.assert_allclose(pn.log_softmax(x), expected, rtol=1e-15)
+    torch = pytest.importorskip("torch")
+    np.testing.assert_allclose(pn.log_softmax(x), torch.log_softmax(torch.tensor(x), 1).numpy(),
+                               rtol=1e-14)
+
+
+def test_cross_entropy_with_probability_targets_at_large_tied_logits():
+    logits = pn.tensor([[1e17, 1e17], [0.0, 0.0]], requires_grad=True)
+    q = np.array([[0.5, 0.5], [1.0, 0.0]])
+    loss = pn.losses.cross_entropy(logits, q, reduction="none")
+    np.testing.assert_allclose(loss.data, [np.log(2.0), np.log(2.0)], rtol=1e-15)
+    loss.sum().backward()
+    np.testing.assert_allclose(logits.grad, [[0.0, 0.0], [-0.5, 0.5]], atol=1e-15)

@@ -38,6 +38,22 @@ def _scalar_output(y, fname: str) -> Tensor:
     return y
 
 
+def _require_graph(y, x_count: int, fname: str) -> None:
+    """Raise when ``f``'s output ``y`` has no graph back to the arguments: its gradient would
+    be silently zero. (tensor-safety, issue 16)"""
+    if isinstance(y, Tensor) and y.requires_grad:
+        return
+    what = "a constant Tensor" if isinstance(y, Tensor) else f"a {type(y).__name__}"
+    args = "its argument" if x_count == 1 else "any of the arguments differentiated"
+    raise TypeError(
+        f"{fname}: f's output does not depend on {args}: f returned {what} with no graph "
+        "back to x. Something in f turned the Tensor into plain numbers, which carry no "
+        "gradient: math.exp and other math functions, float(), int(), .item(), .tolist(), "
+        ".data, .numpy() or np.asarray(x). Use Tensor operations instead (operators, x.sum(), "
+        "pn.exp, pn.sin, ...). If f is meant to be constant, return e.g. 0 * x.sum()"
+    )
+
+
 def _output_tensor(y) -> Tensor:
     """A non-Tensor result of ``f`` as a constant Tensor (a device array stays there)."""
     if type(y) is not np.ndarray and _backend.is_device_array(y):
@@ -138,7 +154,9 @@ def value_and_grad(f: Callable, argnums=0) -> Callable:
             t = _as_input(args[k])
             args[k] = t
             inputs.append(t)
-        y = _scalar_output(_call_recording(f, args, kwargs), "grad")
+        y = _call_recording(f, args, kwargs)
+        _require_graph(y, len(inputs), "grad")
+        y = _scalar_output(y, "grad")
         grads = _gradients(y, inputs)
         value = y.data.item()
         return value, (grads[0] if single else tuple(grads))
@@ -155,8 +173,10 @@ def grad(f: Callable, argnums=0) -> Callable:
 
     the vector of partial derivatives, computed exactly by reverse-mode differentiation.
     ``argnums`` (an int or a tuple of ints) picks the positional arguments to differentiate;
-    with a tuple the result is a tuple of arrays. If ``f`` does not depend on an argument its
-    gradient is zeros.
+    with a tuple the result is a tuple of arrays. If ``f`` does not depend on one of several
+    arguments its gradient is zeros; if its output does not depend on any of them (it left
+    the Tensors: ``math.exp``, ``float()``, ``.item()``, ``.data``), ``TypeError`` says so
+    instead of returning a gradient of zeros.
 
     Examples
     --------
@@ -210,8 +230,7 @@ def jacobian(f: Callable, argnums: int = 0) -> Callable:
     def wrapper(*args, **kwargs):
         x, args = _differentiable_input(args, argnums)
         y = _call_recording(f, args, kwargs)
-        if not isinstance(y, Tensor):
-            y = _output_tensor(y)
+        _require_graph(y, 1, "jacobian")
         return _jacobian_of_tensor(y, x)
 
     wrapper.__name__ = f"jacobian({getattr(f, '__name__', 'f')})"
@@ -231,7 +250,9 @@ def hessian(f: Callable, argnums: int = 0) -> Callable:
         prev = STATE.grad_enabled
         STATE.grad_enabled = True
         try:
-            y = _scalar_output(f(*args, **kwargs), "hessian")
+            y = f(*args, **kwargs)
+            _require_graph(y, 1, "hessian")
+            y = _scalar_output(y, "hessian")
             (g,) = _gradients(y, [x], create_graph=True)
         finally:
             STATE.grad_enabled = prev

@@ -148,7 +148,10 @@ def _pow_vjp(i, g, out, a, b):
                 return g
             if b == 0:
                 return g * 0.0
-        return _times(g, b * a ** (b - 1))
+            return _times(g, b * a ** (b - 1))
+        # d/dx x^y = y x^(y-1) is 0 where y = 0 (also at x = 0, where x^(y-1) is inf)
+        zero = _raw(b) == 0
+        return _times(g, where(zero, 0.0, b * a ** where(zero, 1.0, b - 1)))
     positive = _raw(a) > 0
     return where(positive, _times(g, out * log(where(positive, a, 1.0))), 0.0)
 
@@ -226,14 +229,20 @@ ERF = Op(
 
 
 def _clip_vjp(i, g, out, a, lo, hi):
-    if i != 0:
-        return None
+    """As PyTorch's clamp: ``x`` where ``lo <= x <= hi``; a Tensor bound where it is the
+    result: ``lo`` where ``x < lo < hi``, ``hi`` where ``x > hi`` or ``hi < lo``."""
     r = _raw(a)
-    mask = np.ones_like(r, dtype=bool)
-    if lo is not None:
-        mask &= r >= _raw(lo)
-    if hi is not None:
-        mask &= r <= _raw(hi)
+    rlo, rhi = _raw(lo), _raw(hi)
+    if i == 0:
+        mask = np.ones_like(r, dtype=bool)
+        if lo is not None:
+            mask &= r >= rlo
+        if hi is not None:
+            mask &= r <= rhi
+    elif i == 1:
+        mask = r < rlo if hi is None else (r < rlo) & (rlo < rhi)
+    else:
+        mask = r > rhi if lo is None else (r > rhi) | (rhi < rlo)
     return g * mask
 
 
@@ -552,14 +561,17 @@ def sigmoid(x):
 
 
 def clip(x, a_min=None, a_max=None):
-    """Limit values to ``[a_min, a_max]``; the gradient passes where ``a_min <= x <= a_max``."""
-    if isinstance(x, Tensor):
-        if a_min is not None:
-            a_min = _raw(a_min) if isinstance(a_min, Tensor) else _constant(a_min, x)
-        if a_max is not None:
-            a_max = _raw(a_max) if isinstance(a_max, Tensor) else _constant(a_max, x)
-        return apply(CLIP, x, a_min, a_max)
-    return np.clip(x, a_min, a_max)
+    """Limit values to ``[a_min, a_max]``; the gradient passes where ``a_min <= x <= a_max``.
+
+    Tensor bounds get a gradient as in PyTorch's ``clamp``: ``a_min`` where it is the result
+    (``x < a_min < a_max``), ``a_max`` where ``x > a_max`` or ``a_max < a_min``."""
+    like = next((v for v in (x, a_min, a_max) if isinstance(v, Tensor)), None)
+    if like is None:
+        return np.clip(x, a_min, a_max)
+    x, a_min, a_max = (
+        v if v is None or isinstance(v, Tensor) else _constant(v, like) for v in (x, a_min, a_max)
+    )
+    return apply(CLIP, x, a_min, a_max)
 
 
 def where(condition, x, y):
@@ -1688,6 +1700,11 @@ def _selu_vjp(i, g, out, a):
 SELU = Op("selu", _act.selu.forward, _selu_vjp)
 
 
+STEP = Op("step", _act.step.forward, lambda i, g, out, a: g * 0.0)
+"""The step function: its derivative is 0, but its result stays in the graph (so pn.grad of a
+function of it is zeros, not an error about a disconnected output)."""
+
+
 def _unary_rule(op):
     return lambda t, act: apply(op, t)
 
@@ -1705,6 +1722,7 @@ ACTIVATION_RULES = {
     "softsign": _unary_rule(SOFTSIGN),
     "logsigmoid": _unary_rule(LOGSIGMOID),
     "gelu": _gelu_rule,
+    "step": _unary_rule(STEP),
 }
 """How a Tensor applies each activation of this section (and elu/gelu, made exact here);
 merged into ``plainnet.autodiff.methods.ACTIVATION_RULES``."""
