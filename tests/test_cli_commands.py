@@ -118,8 +118,11 @@ def test_train_classifier_keeps_features_labels_and_standardization(work):
     assert meta["target"] == "color"
     assert meta["features"] == ["x1", "x2", "noise"]
     assert meta["labels"] == sorted(COLORS)
-    np.testing.assert_allclose(meta["feature_mean"], work["X"].mean(axis=0), rtol=1e-12)
-    np.testing.assert_allclose(meta["feature_scale"], work["X"].std(axis=0), rtol=1e-12)
+    numeric = meta["preprocessing"]["numeric"]
+    assert numeric["columns"] == ["x1", "x2", "noise"]
+    np.testing.assert_allclose(numeric["mean"], work["X"].mean(axis=0), rtol=1e-12)
+    np.testing.assert_allclose(numeric["scale"], work["X"].std(axis=0), rtol=1e-12)
+    assert meta["preprocessing"]["text"]["columns"] == []
     assert len(meta["history"]["loss"]) == 40
     assert len(meta["history"]["val_loss"]) == 40
     assert meta["history"]["loss"][-1] < meta["history"]["loss"][0]
@@ -160,7 +163,8 @@ def test_ignored_columns_are_not_features(tmp_path, work):
                        for i, (r, lab) in enumerate(zip(X.tolist(), labels, strict=True))])
     code, _, err = _run_main(["train", data, "--target", "color", "--quiet"])
     assert code == 2
-    assert "'row0' is not a number (leave a column out with --ignore COL)" in err
+    assert "column 'id' holds a different text in every row (an id?)" in err
+    assert "--ignore id" in err
     _ok(["train", data, "--target", "color", "--ignore", "id", "--epochs", "2", "--quiet",
          "--out", tmp_path / "m.safetensors"])
     _, meta = pn.io.load_with_metadata(tmp_path / "m.safetensors")

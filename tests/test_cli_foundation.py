@@ -11,7 +11,7 @@ import textwrap
 import plainnet as pn
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
-HEAVY = ("matplotlib", "sklearn", "scipy", "cupy")
+HEAVY = ("matplotlib", "sklearn", "scipy", "cupy", "pandas")
 
 
 def _run(*args, cwd, timeout=120):
@@ -56,7 +56,7 @@ def test_demo_help_shows_example(tmp_path):
     result = _run("demo", "--help", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert "--out" in result.stdout
-    assert "plainnet demo --out" in result.stdout
+    assert "plainnet demo --dir" in result.stdout
 
 
 def test_demo_trains_prints_accuracies_and_writes_png(tmp_path):
@@ -77,7 +77,9 @@ def test_demo_trains_prints_accuracies_and_writes_png(tmp_path):
     import plainnet as pn
 
     assert pn.load(model).state_dict().keys() == {"0.weight", "0.bias", "2.weight", "2.bias"}
-    assert str(out) in result.stdout
+    # the demo says where its files are (issue 20)
+    assert f"files written to {tmp_path.resolve()}: model m.safetensors, learning curve c.png" \
+        in result.stdout
     data = out.read_bytes()
     assert len(data) > len(PNG_MAGIC)
     assert data.startswith(PNG_MAGIC)

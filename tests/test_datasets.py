@@ -189,11 +189,11 @@ def test_load_csv_errors(tmp_path):
     with pytest.raises(ValueError, match="no data rows"):
         ds.load_csv(_write(tmp_path, "a,y\n", "header.csv"), "y")
     path = _write(tmp_path, "a,b,y\n1,2,3\n4,oops,6\n")
-    with pytest.raises(ValueError, match=r"no column 'label'.*columns are: a, b, y"):
+    with pytest.raises(ValueError, match=r"no column 'label'.*columns are: 'a', 'b', 'y'"):
         ds.load_csv(path, "label")
     with pytest.raises(ValueError, match=r"line 3, column 'b': 'oops' is not a number"):
         ds.load_csv(path, "y")
-    with pytest.raises(ValueError, match=r"line 2, column 'a': empty cell"):
+    with pytest.raises(ValueError, match=r"line 2, column 'a': missing value"):
         ds.load_csv(_write(tmp_path, "a,y\n,1\n", "blank.csv"), "y")
     with pytest.raises(ValueError, match=r"line 3: 3 fields, but the header has 2"):
         ds.load_csv(_write(tmp_path, "a,y\n1,2\n1,2,3\n", "ragged.csv"), "y")

@@ -140,13 +140,19 @@ def test_history_draws_every_curve_from_a_dict():
         np.testing.assert_array_equal(line(ax, "train").get_xdata(), [1, 2, 3, 4, 5])
 
 
-def test_history_marks_the_best_validation_epoch():
-    fig = history(LOGS)
-    loss_ax, acc_ax = visible_axes(fig)
-    best = [ln for ln in loss_ax.get_lines() if ln.get_label().startswith("best epoch")][0]
-    assert best.get_xdata()[0] == 3 and best.get_ydata()[0] == 0.6  # argmin of val_loss
-    best = [ln for ln in acc_ax.get_lines() if ln.get_label().startswith("best epoch")][0]
-    assert best.get_xdata()[0] == 4 and best.get_ydata()[0] == 0.72  # argmax of val_accuracy
+def test_history_marks_one_kept_epoch_in_every_panel():
+    """Issue 20: the epoch early stopping restored, the same in both panels; else the last."""
+    for best_epoch, x, prefix in ((3, 3, "restored best epoch 3"), (None, 5, "last epoch 5")):
+        fig = history(LOGS, best_epoch=best_epoch)
+        for ax, name in zip(visible_axes(fig), ["loss", "accuracy"], strict=True):
+            mark = line(ax, prefix + (" (weights kept as trained)" if best_epoch is None
+                                      else ""))
+            assert list(mark.get_xdata()) == [x, x]  # the vertical line
+            stars = [ln for ln in ax.get_lines() if ln.get_marker() == "*"]
+            assert len(stars) == 1 and stars[0].get_xdata()[0] == x
+            assert stars[0].get_ydata()[0] == LOGS[f"val_{name}"][x - 1]
+    with pytest.raises(ValueError, match="not one of the run's epochs"):
+        history(LOGS, best_epoch=9)
 
 
 def test_history_object_uses_its_epoch_numbers_and_selected_metrics():
@@ -164,10 +170,12 @@ def test_history_object_uses_its_epoch_numbers_and_selected_metrics():
 def test_history_survives_a_diverged_run_and_train_only_logs():
     fig = history({"loss": [1.0, 0.5, float("nan")], "val_loss": [1.2, float("nan"), np.inf]})
     render(fig)
-    best = [ln for ln in fig.axes[0].get_lines() if ln.get_label().startswith("best")][0]
-    assert best.get_xdata()[0] == 1
-    fig = history({"loss": [3.0, 2.0, 1.0]})
-    assert [ln.get_label() for ln in fig.axes[0].get_lines()] == ["train"]
+    mark = [ln for ln in fig.axes[0].get_lines() if ln.get_label().startswith("last epoch")]
+    assert list(mark[0].get_xdata()) == [3, 3]  # no restore recorded: the last epoch
+    assert not [ln for ln in fig.axes[0].get_lines() if ln.get_marker() == "*"]  # NaN there
+    fig = history({"loss": [3.0, 2.0, 1.0]}, best_epoch=2)
+    labels = [ln.get_label() for ln in fig.axes[0].get_lines()]
+    assert labels[:2] == ["train", "restored best epoch 2"]
 
 
 def test_history_from_a_real_fit():

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import argparse
 
+from ._common import add_csv_options
+
 EXAMPLE = """examples:
   plainnet evaluate iris.safetensors iris_test.csv --target species
   plainnet evaluate houses.safetensors houses_test.csv   # target column as in training"""
@@ -31,6 +33,7 @@ def add_parser(sub) -> None:
     p.add_argument("--target", metavar="COL",
                    help="the column with the true values (default: the training target's name)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    add_csv_options(p)
     p.set_defaults(run=run)
 
 
@@ -43,10 +46,10 @@ def run(args) -> int:
     target = (args.target or meta.get("target") or "").strip()
     if not target:
         raise c.CLIError("give --target COL: the model file does not name its target column")
-    table = c.read_table(args.data)
-    table.index(target, "the target")
-    X = table.numbers(meta["features"], "features the model needs")
-    outputs = c.predict_outputs(model, c.standardize(X, meta), quiet=args.quiet)
+    table = c.read_data(args)
+    target = table.names[table.index(target, "the target")]
+    outputs = c.predict_outputs(model, c.apply_preprocessing(table, meta), quiet=args.quiet)
+    c.check_finite_outputs(outputs, args.model)
     print(f"model: {args.model} ({meta['task']})")
     print(f"data: {args.data}: {len(table)} rows, target {target!r}")
     if meta["task"] == "regress":

@@ -3,7 +3,8 @@
 Shows the architecture, the number of trainable parameters, their dtype, the plainnet version
 that wrote the file, and what ``plainnet train`` recorded: task, target, feature names, class
 labels, training settings and the last epoch's losses. Works on any plainnet model file;
-the training fields are shown when present.
+the training fields are shown when present. Terminal control characters in the file's text
+(escape sequences that could clear or retitle the terminal) are printed escaped, as ``\\x1b``.
 """
 
 from __future__ import annotations
@@ -35,11 +36,14 @@ def add_parser(sub) -> None:
 
 def run(args) -> int:
     import json
+    from pathlib import Path
 
     import plainnet as pn
 
-    from ._common import format_label
+    from ..datasets.csv import check_regular_file
+    from ._common import format_label, printable
 
+    check_regular_file(Path(args.model), "model file")
     header = pn.io.read_metadata(args.model)
     model, meta = pn.io.load_with_metadata(args.model)
     n_params = sum(p.data.size for p in model.parameters())
@@ -52,7 +56,7 @@ def run(args) -> int:
             "architecture": header["architecture"],
             "tensors": header["tensors"],
             "metadata": meta,
-        }, indent=2))
+        }, indent=2))  # JSON escapes control characters itself
         return 0
 
     rows = [
@@ -90,7 +94,7 @@ def run(args) -> int:
             if k != "lr" and isinstance(v, list) and v and isinstance(v[-1], (int, float)))))
     width = max(len(k) for k, _ in rows)
     for key, value in rows:
-        print(f"{key.ljust(width)}  {value}")
+        print(printable(f"{key.ljust(width)}  {value}"))
     print("architecture:")
-    print(model)
+    print(printable(str(model)))
     return 0

@@ -3,9 +3,10 @@
 Each sub-command lives in its own module with ``add_parser(subparsers)`` and ``run(args)``.
 Errors the user can fix (:class:`CLIError`, ``ValueError`` including
 :class:`plainnet.io.ModelFileError` for a file that is not a model, ``TypeError``, ``OSError``,
-``KeyError``) print one line on stderr and exit with status 2; warnings print one line each;
-nothing prints a traceback. Output piped into a reader that stops early (``| head``) ends
-quietly.
+``KeyError``, and ``MemoryError`` or ``RecursionError`` from a hostile file) print one line on
+stderr and exit with status 2; warnings print one line each; nothing prints a traceback.
+Output piped into a reader that stops early (``| head``) ends quietly with status 1.
+Terminal control characters in messages are escaped.
 """
 
 from __future__ import annotations
@@ -69,6 +70,13 @@ def main(argv: list[str] | None = None) -> int:
     except (CLIError, ValueError, TypeError, OSError, KeyError) as err:
         print(f"{prefix}: error: {_one_line(err)}", file=sys.stderr)
         return 2
+    except MemoryError:
+        print(f"{prefix}: error: out of memory; use a smaller model (--hidden) or less data",
+              file=sys.stderr)
+        return 2
+    except RecursionError:
+        print(f"{prefix}: error: the input is nested too deeply to read", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         print(f"{prefix}: interrupted", file=sys.stderr)
         return 130
@@ -80,7 +88,9 @@ def _one_line(err: BaseException) -> str:
         text = str(err.args[0])
     else:
         text = str(err) or type(err).__name__
-    return " ".join(line.strip() for line in text.splitlines() if line.strip())
+    from ._common import printable
+
+    return printable(" ".join(line.strip() for line in text.splitlines() if line.strip()))
 
 
 def _one_line_warning(prefix: str):

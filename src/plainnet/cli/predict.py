@@ -3,12 +3,17 @@
 The feature columns are picked by the names stored at training time, so any CSV file holding
 them works, in any column order, with extra columns (the target, an id) ignored. A classifier
 writes the original labels (text labels stay text); with ``--proba`` also the probability of
-each label, :math:`p_j = \\operatorname{softmax}(s)_j` of the network's scores ``s``.
+each label, :math:`p_j = \\operatorname{softmax}(s)_j` of the network's scores ``s``. The
+columns are preprocessed exactly as at training time (the transform is stored in the model
+file). ``--out`` is refused when it names the model or the data file (even through a symlink),
+and is written atomically: on a full disk the previous file stays as it was.
 """
 
 from __future__ import annotations
 
 import argparse
+
+from ._common import add_csv_options
 
 EXAMPLE = """examples:
   plainnet predict iris.safetensors iris.csv                  # CSV on standard output
@@ -37,19 +42,20 @@ def add_parser(sub) -> None:
     p.add_argument("--keep", metavar="COL,COL",
                    help="copy these columns of DATA.csv into the output, first")
     p.add_argument("--quiet", action="store_true", help="no progress bar or summary")
+    add_csv_options(p)
     p.set_defaults(run=run)
 
 
 def run(args) -> int:
     from . import _common as c
 
-    c.check_output_path(args.out, "--out")
+    c.check_output_path(args.out, "--out", inputs=(args.model, args.data))
     model, meta = c.load_trained(args.model, "predict")
-    table = c.read_table(args.data)
-    keep = [k.strip() for k in args.keep.split(",") if k.strip()] if args.keep else []
+    table = c.read_data(args)
+    keep = c.parse_names(args.keep) if args.keep is not None else []
     keep_idx = table.require(keep, "asked for by --keep") if keep else []
-    X = table.numbers(meta["features"], "features the model needs")
-    outputs = c.predict_outputs(model, c.standardize(X, meta), quiet=args.quiet)
+    outputs = c.predict_outputs(model, c.apply_preprocessing(table, meta), quiet=args.quiet)
+    c.check_finite_outputs(outputs, args.model)
     name = meta.get("target") or "prediction"
     header, columns = [name], []
     if meta["task"] == "classify":
@@ -69,8 +75,9 @@ def run(args) -> int:
     if header[0] in kept:
         header[0] = f"predicted_{header[0]}"
     header = kept + header
-    rows = ([row[j] for j in keep_idx] + [col[i] for col in columns]
-            for i, row in enumerate(table.rows))
+    kept_cells = [table.texts(j, allow_missing=True) for j in keep_idx]
+    rows = ([cells[i] or "" for cells in kept_cells] + [col[i] for col in columns]
+            for i in range(len(table)))
     c.write_csv(args.out, header, rows)
     if args.out is not None and not args.quiet:
         print(f"{len(table)} predictions written to {args.out}")

@@ -10,6 +10,17 @@ history, so ``predict``, ``evaluate``, ``info`` and ``plot history`` need nothin
 from __future__ import annotations
 
 import argparse
+import math
+import warnings
+
+from ..callbacks import Callback
+from ._common import add_csv_options
+
+MAX_PARAMETERS = 2**31
+"""``--hidden`` sizes giving more parameters than this are refused before anything is built."""
+
+DIVERGED_RATIO = 2.0
+"""A run whose final training loss is this many times its first is reported as diverged."""
 
 EXAMPLE = """examples:
   plainnet train iris.csv --target species --out iris.safetensors --plot curve.png
@@ -23,19 +34,24 @@ def add_parser(sub) -> None:
         "train",
         help="train a network on a CSV file and save it",
         description=(
-            "Train a multi-layer network on a CSV file with a header row. Every column but the "
-            "target (and those given to --ignore) is a numeric feature. The features are "
-            "standardized; the network, the feature names, the class labels (text labels are "
-            "fine), the standardization and the learning curves are saved in one safetensors "
-            "file."
+            "Train a multi-layer network on a CSV file. Every column but the target (and "
+            "those given to --ignore, and a pandas index column) is a feature: numbers and "
+            "booleans are standardized (missing ones replaced by the column's median), text "
+            "categories one-hot encoded (missing ones replaced by the most frequent). The "
+            "network, the feature names, the class labels (text labels are fine), this "
+            "preprocessing and the learning curves are saved in one safetensors file. Ctrl-C "
+            "saves the best model so far."
         ),
         epilog=EXAMPLE,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("data", metavar="DATA.csv", help="training data with a header row")
-    p.add_argument("--target", required=True, metavar="COL", help="the column to predict")
+    p.add_argument("data", metavar="DATA.csv", help="training data (a header row unless "
+                   "--no-header)")
+    p.add_argument("--target", required=True, metavar="COL",
+                   help="the column to predict: its name, or its position (0 first, -1 last)")
     p.add_argument("--ignore", metavar="COL,COL",
-                   help="columns that are not features (an id, a date, ...)")
+                   help="columns that are not features (an id, a date, ...); '' names a "
+                        "column with an empty name, '\"a,b\"' one with a comma")
     p.add_argument("--task", choices=("auto", "classify", "regress"), default="auto",
                    help="classify or regress (default auto: text labels or whole numbers with "
                         "few distinct values are classes)")
@@ -57,44 +73,98 @@ def add_parser(sub) -> None:
     p.add_argument("--out", default="model.safetensors", metavar="MODEL",
                    help="where to save the model (default model.safetensors)")
     p.add_argument("--plot", metavar="CURVE.png", help="draw the learning curves to this file")
+    p.add_argument("--no-save-on-interrupt", action="store_true",
+                   help="on Ctrl-C, save nothing (default: save the best model so far)")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
+    add_csv_options(p)
     p.set_defaults(run=run)
 
 
 def run(args) -> int:
-    import numpy as np
-
     import plainnet as pn
 
     from . import _common as c
 
     settings = _check_settings(args)
-    c.check_output_path(args.out, "--out")
-    c.check_output_path(args.plot, "--plot")
-    table = c.read_table(args.data)
-    target = args.target.strip()
-    table.index(target, "the target")
-    ignore = [name.strip() for name in (args.ignore or "").split(",") if name.strip()]
-    table.require(ignore, "asked for by --ignore")
-    features = [name for name in table.names if name != target and name not in ignore]
-    if not features:
+    _check_out_name(args.out)
+    c.check_output_path(args.out, "--out", inputs=(args.data,))
+    args.plot = c.plot_path(args.plot)
+    c.check_output_path(args.plot, "--plot", inputs=(args.data, args.out))
+    table = c.read_data(args)
+    t = table.index(args.target, "the target")
+    target = table.names[t]
+    ignore = c.parse_names(args.ignore) if args.ignore is not None else []
+    ignore_idx = table.require(ignore, "asked for by --ignore")
+    columns = c.feature_columns(table, t, ignore_idx)
+    if not columns:
         raise c.CLIError(f"{table.source} has no feature columns besides the target and "
                          "--ignore")
-    X = table.numbers(features, "a feature", hint=" (leave a column out with --ignore COL)")
-    cells = table.texts(target, "the target")
-
+    features = [table.names[j] for j in columns]
+    pre, Z = c.fit_preprocessing(table, columns)
+    cells = table.texts(t, "the target")
     task, reason = (args.task, "--task") if args.task != "auto" else c.guess_task(cells)
-    mean = X.mean(axis=0)
-    std = X.std(axis=0)
-    scale = np.where(std > 0, std, 1.0)
-    meta = {
-        "created_by": c.TRAINED_BY,
-        "task": task,
-        "target": target,
-        "features": features,
-        "feature_mean": mean.tolist(),
-        "feature_scale": scale.tolist(),
-    }
+    meta = {"created_by": c.TRAINED_BY, "task": task, "target": target, "features": features,
+            "preprocessing": pre.to_dict()}
+    y, y_raw, n_out, loss, metrics, what = _target(table, t, cells, task, meta)
+
+    pn.seed(args.seed)
+    model = _network(Z.shape[1], settings["hidden"], args.activation, n_out)
+    optimizer = pn.optim.get_optimizer(args.optimizer, model.parameters(),
+                                       lr=args.learning_rate)
+    n_params = sum(p.data.size for p in model.parameters())
+    inputs = f"{len(features)} features ({_preview(features)})"
+    if Z.shape[1] != len(features):
+        inputs += f" -> {Z.shape[1]} inputs after one-hot encoding"
+    print(f"data: {args.data}: {len(table)} rows, {inputs}, target {target!r}")
+    print(f"task: {task} ({reason}): {what}")
+    layers = " -> ".join(str(n) for n in [Z.shape[1], *settings["hidden"], n_out])
+    print(f"network: {layers} ({args.activation}), {n_params:,} parameters, "
+          f"{args.optimizer} lr={args.learning_rate:g}")
+
+    monitor = "val_loss" if args.validation_split > 0 else "loss"
+    best = BestSoFar(monitor)
+    callbacks = [best]
+    stopper = None
+    if args.patience is not None:
+        stopper = pn.callbacks.EarlyStopping(monitor=monitor, patience=args.patience)
+        callbacks.append(stopper)
+    try:
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message="training diverged")
+            history = pn.fit(
+                model, Z, y, loss=loss, optimizer=optimizer, epochs=args.epochs,
+                batch_size=args.batch_size, validation_split=args.validation_split,
+                metrics=metrics, callbacks=callbacks, seed=args.seed,
+                verbose=0 if args.quiet else 1,
+            )
+    except KeyboardInterrupt:
+        return _interrupted(args, model, meta, settings, ignore, table, best)
+    _check_diverged(history.history.get("loss", []), history.stop_reason, args)
+    print(f"trained {len(history)} epochs (stopped by: {history.stop_reason})")
+    print("final epoch: " + "  ".join(
+        f"{k} {v[-1]:.4g}" for k, v in history.history.items() if k not in ("lr", "epoch_time")
+    ))
+    if stopper is not None and stopper.best_weights is not None:
+        meta["best_epoch"] = int(stopper.best_epoch)
+        print(f"kept the weights of epoch {stopper.best_epoch} (best {monitor} "
+              f"{stopper.best:.4g})")
+    _report(model, Z, y, y_raw, task, meta, table, args)
+    _finish_metadata(meta, history.history, history.stop_reason, settings, args, ignore, table)
+    _save(model, args.out, meta)
+    print(f"model saved to {args.out}")
+    if args.plot:
+        c.save_figure(pn.plot.history(history, best_epoch=meta.get("best_epoch")), args.plot)
+        print(f"learning curves saved to {args.plot}")
+    return 0
+
+
+def _target(table, t: int, cells: list, task: str, meta: dict):
+    """``(y, y_raw, n_out, loss, metrics, description)`` for the task; fills ``meta``."""
+    import numpy as np
+
+    from . import _common as c
+
+    target = table.names[t]
     if task == "classify":
         labels, y = c.encode_labels(cells)
         if len(labels) < 2:
@@ -103,51 +173,25 @@ def run(args) -> int:
                 "needs at least 2"
             )
         meta["labels"] = labels
-        n_out, loss, metrics = len(labels), "cross_entropy", ("accuracy",)
         what = f"{len(labels)} labels: {_preview([c.format_label(v) for v in labels])}"
-    else:
-        y_raw = table.numbers([target], "the target")[:, 0]
-        meta["target_mean"] = float(y_raw.mean())
-        meta["target_scale"] = float(y_raw.std()) if y_raw.std() > 0 else 1.0
-        y = (y_raw - meta["target_mean"]) / meta["target_scale"]
-        n_out, loss, metrics = 1, "mse", ()
-        what = "a number per row; loss = MSE of the standardized target"
+        return y, None, len(labels), "cross_entropy", ("accuracy",), what
+    from ..datasets.preprocessing import _mean_scale
 
-    pn.seed(args.seed)
-    model = _network(len(features), settings["hidden"], args.activation, n_out)
-    optimizer = pn.optim.get_optimizer(args.optimizer, model.parameters(),
-                                       lr=args.learning_rate)
-    n_params = sum(p.data.size for p in model.parameters())
-    print(f"data: {args.data}: {len(table)} rows, {len(features)} features "
-          f"({_preview(features)}), target {target!r}")
-    print(f"task: {task} ({reason}): {what}")
-    layers = " -> ".join(str(n) for n in [len(features), *settings["hidden"], n_out])
-    print(f"network: {layers} ({args.activation}), {n_params:,} parameters, "
-          f"{args.optimizer} lr={args.learning_rate:g}")
+    y_raw = table.numbers([t], "the target")[:, 0]
+    mean, scale = _mean_scale(y_raw[:, None])
+    meta["target_mean"], meta["target_scale"] = float(mean[0]), float(scale[0])
+    with np.errstate(over="ignore"):
+        y = (y_raw - mean[0]) / scale[0]
+    if not np.isfinite(y).all():
+        raise c.CLIError(f"{table.source}: the target {target!r} holds values too far apart to "
+                         "standardize; rescale it")
+    return y, y_raw, 1, "mse", (), "a number per row; loss = MSE of the standardized target"
 
-    callbacks = []
-    if args.patience is not None:
-        monitor = "val_loss" if args.validation_split > 0 else "loss"
-        callbacks.append(pn.callbacks.EarlyStopping(monitor=monitor, patience=args.patience))
-    Z = (X - mean) / scale
-    history = pn.fit(
-        model, Z, y,
-        loss=loss,
-        optimizer=optimizer,
-        epochs=args.epochs,
-        batch_size=args.batch_size,
-        validation_split=args.validation_split,
-        metrics=metrics,
-        callbacks=callbacks,
-        seed=args.seed,
-        verbose=0 if args.quiet else 1,
-    )
-    if len(history) == 0:
-        raise c.CLIError("training diverged in the first epoch; try a lower --learning-rate")
-    print(f"trained {len(history)} epochs (stopped by: {history.stop_reason})")
-    print("final epoch: " + "  ".join(
-        f"{k} {v[-1]:.4g}" for k, v in history.history.items() if k not in ("lr", "epoch_time")
-    ))
+
+def _report(model, Z, y, y_raw, task: str, meta: dict, table, args) -> None:
+    import numpy as np
+
+    from . import _common as c
 
     outputs = c.predict_outputs(model, Z, quiet=args.quiet)
     if task == "classify":
@@ -158,17 +202,96 @@ def run(args) -> int:
         print(f"on {args.data} (all {len(table)} rows): "
               + c.format_regression(c.regression_metrics(y_raw, pred)))
 
+
+def _finish_metadata(meta, logs: dict, stop_reason: str, settings, args, ignore, table):
     meta["history"] = {k: [float(v) for v in values]
-                       for k, values in history.history.items() if k != "epoch_time"}
-    meta["stop_reason"] = history.stop_reason
+                       for k, values in logs.items() if k != "epoch_time"}
+    meta["stop_reason"] = stop_reason
     meta["training"] = {**settings, "activation": args.activation, "optimizer": args.optimizer,
                         "ignored": ignore, "data": str(args.data), "rows": len(table)}
-    pn.save(model, args.out, metadata=meta)
-    print(f"model saved to {args.out}")
-    if args.plot:
-        c.save_figure(pn.plot.history(history), args.plot)
-        print(f"learning curves saved to {args.plot}")
-    return 0
+
+
+def _check_diverged(losses: list, stop_reason: str, args) -> None:
+    """A ``CLIError`` with advice in CLI flags when the run diverged (nothing is saved)."""
+    from .main import CLIError
+
+    finite = [v for v in losses if math.isfinite(v)]
+    grew = len(finite) >= 2 and finite[-1] > DIVERGED_RATIO * finite[0]
+    if stop_reason != "diverged" and len(finite) == len(losses) and losses and not grew:
+        return
+    if stop_reason == "diverged" or len(finite) < len(losses):
+        what = f"the loss became NaN or infinite at epoch {len(finite) + 1}"
+    else:
+        what = f"the training loss rose from {finite[0]:.4g} to {finite[-1]:.4g}"
+    lower = f"{args.learning_rate / 10:g}"
+    raise CLIError(
+        f"training diverged: {what}; nothing was saved. Try a lower --learning-rate (now "
+        f"{args.learning_rate:g}; e.g. --learning-rate {lower}), --optimizer adam, or a "
+        "larger --batch-size"
+    )
+
+
+class BestSoFar(Callback):
+    """A callback keeping the weights and history of the best epoch so far, for Ctrl-C."""
+
+    def __init__(self, monitor: str):
+        self.monitor = monitor
+        self.best = math.inf
+        self.best_epoch = None
+        self.state = None
+        self.logs: dict[str, list] = {}
+
+    def on_epoch_end(self, epoch: int, logs: dict) -> None:
+        for key, value in logs.items():
+            self.logs.setdefault(key, []).append(value)
+        value = float(logs.get(self.monitor, logs.get("loss", math.inf)))
+        if value < self.best:
+            self.best, self.best_epoch = value, epoch
+            self.state = {k: v.copy() for k, v in self.model.state_dict().items()}
+
+
+def _interrupted(args, model, meta, settings, ignore, table, best: BestSoFar) -> int:
+    import sys
+
+    done = len(best.logs.get("loss", []))
+    if args.no_save_on_interrupt or best.state is None:
+        why = "--no-save-on-interrupt" if args.no_save_on_interrupt else \
+            "no epoch had finished"
+        print(f"plainnet train: interrupted after {done} epochs; nothing saved ({why})",
+              file=sys.stderr)
+        return 130
+    model.load_state_dict(best.state)
+    meta["best_epoch"] = int(best.best_epoch)
+    _finish_metadata(meta, best.logs, "interrupted", settings, args, ignore, table)
+    _save(model, args.out, meta)
+    print(f"plainnet train: interrupted after {done} epochs; saved the best model so far "
+          f"(epoch {best.best_epoch}, {best.monitor} {best.best:.4g}) to {args.out}",
+          file=sys.stderr)
+    return 130
+
+
+def _save(model, out: str, meta: dict) -> None:
+    import plainnet as pn
+
+    from .main import CLIError
+
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*safetensors.*extension")
+        try:
+            pn.save(model, out, metadata=meta)
+        except OSError as err:
+            raise CLIError(f"cannot save the model to {out!r}: {err.strerror or err}") from None
+
+
+def _check_out_name(out: str) -> None:
+    from pathlib import Path
+
+    suffix = Path(out).suffix
+    if suffix.lower() != ".safetensors":
+        warnings.warn(f"--out {out!r}: the file is written as safetensors whatever its "
+                      f"extension ({suffix or 'none'}); name it .safetensors so other tools "
+                      "recognize it", UserWarning, stacklevel=2)
+
 
 
 def _check_settings(args) -> dict:
@@ -217,6 +340,11 @@ def _hidden_sizes(text: str) -> list[int]:
         ) from None
     if any(n < 1 for n in sizes):
         raise CLIError(f"--hidden layer sizes must be at least 1; got {text!r}")
+    # the widest possible input side is unknown here; the layers alone must fit
+    count = sum((a + 1) * b for a, b in zip([1, *sizes], [*sizes, 1], strict=True))
+    if count > MAX_PARAMETERS:
+        raise CLIError(f"--hidden {text} asks for more than {count:,} parameters "
+                       f"({count * 4 / 2**30:,.0f} GiB); at most {MAX_PARAMETERS:,} are allowed")
     return sizes
 
 

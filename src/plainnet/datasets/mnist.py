@@ -37,41 +37,65 @@ _KINDS = {"train": "train", "t10k": "t10k", "test": "t10k"}
 def read_idx(path: str | os.PathLike) -> np.ndarray:
     """The array stored in an IDX file (optionally gzipped), in native byte order.
 
-    Raises ``FileNotFoundError`` for a missing file and ``ValueError`` for a wrong magic
-    number, an unknown element type or a size that does not match the header.
+    The header is read first, then exactly the bytes it declares (and one more, to tell a
+    file that is longer than declared): a small gzip file that would expand to gigabytes is
+    refused after reading what its header promised, not decompressed whole.
+
+    Raises ``FileNotFoundError`` for a missing file and ``ValueError`` for a path that is not
+    a regular file, a wrong magic number, an unknown element type or a size that does not
+    match the header.
     """
+    from .csv import check_regular_file
+
     path = Path(os.fspath(path))
-    if not path.is_file():
-        raise FileNotFoundError(f"no IDX file at {str(path)!r}")
-    data = path.read_bytes()
-    if data[:2] == b"\x1f\x8b":
+    check_regular_file(path, "IDX file")
+    source = repr(str(path))
+    with open(path, "rb") as raw:
+        compressed = raw.read(2) == b"\x1f\x8b"
+        raw.seek(0)
+        stream = gzip.GzipFile(fileobj=raw) if compressed else raw
         try:
-            data = gzip.decompress(data)
+            return _read_idx_stream(stream, source, None if compressed else
+                                    os.fstat(raw.fileno()).st_size)
         except (OSError, EOFError, zlib.error) as err:
-            raise ValueError(f"{str(path)!r} is a corrupt or truncated gzip file: {err}") from None
-    if len(data) < 4:
-        raise ValueError(f"{str(path)!r} is truncated: {len(data)} bytes, no IDX header")
-    zero, type_code, ndim = struct.unpack(">HBB", data[:4])
+            if not compressed:
+                raise
+            raise ValueError(f"{source} is a corrupt or truncated gzip file: {err}") from None
+
+
+def _read_idx_stream(stream, source: str, file_size: int | None) -> np.ndarray:
+    head = stream.read(4)
+    if len(head) < 4:
+        raise ValueError(f"{source} is truncated: {len(head)} bytes, no IDX header")
+    zero, type_code, ndim = struct.unpack(">HBB", head)
     if zero != 0 or type_code not in _IDX_TYPES or ndim == 0:
         raise ValueError(
-            f"{str(path)!r} is not an IDX file: magic number 0x{data[:4].hex()} (expected "
+            f"{source} is not an IDX file: magic number 0x{head.hex()} (expected "
             "0x0000 then a type code in 08 09 0B 0C 0D 0E and a dimension count)"
         )
-    header_size = 4 + 4 * ndim
-    if len(data) < header_size:
-        raise ValueError(f"{str(path)!r} is truncated inside its header of {ndim} dimensions")
-    shape = struct.unpack(f">{ndim}I", data[4:header_size])
+    dims = stream.read(4 * ndim)
+    if len(dims) < 4 * ndim:
+        raise ValueError(f"{source} is truncated inside its header of {ndim} dimensions")
+    shape = struct.unpack(f">{ndim}I", dims)
     dtype = _IDX_TYPES[type_code]
     expected = math.prod(shape) * dtype.itemsize
-    actual = len(data) - header_size
+    if file_size is not None:
+        actual = file_size - 4 - 4 * ndim
+        _check_size(source, shape, dtype, expected, actual)
+    data = stream.read(expected + 1)
+    _check_size(source, shape, dtype, expected, len(data),
+                more="" if len(data) <= expected else " (or more)")
+    array = np.frombuffer(data, dtype=dtype, count=math.prod(shape)).reshape(shape)
+    return array.astype(dtype.newbyteorder("="))
+
+
+def _check_size(source, shape, dtype, expected: int, actual: int, more: str = "") -> None:
     if actual != expected:
         problem = "truncated" if actual < expected else "longer than its header says"
         raise ValueError(
-            f"{str(path)!r} is {problem}: shape {shape} of {dtype.name} needs {expected} "
-            f"bytes of data, the file has {actual}"
+            f"{source} is {problem}: shape {shape} of {dtype.name} needs {expected} "
+            f"bytes of data, the file has {actual}{more}"
         )
-    array = np.frombuffer(data, dtype=dtype, offset=header_size).reshape(shape)
-    return array.astype(dtype.newbyteorder("="))
 
 
 def load_mnist(

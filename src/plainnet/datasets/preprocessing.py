@@ -60,3 +60,187 @@ def _as_2d(X) -> np.ndarray:
     if X.ndim != 2:
         raise ValueError(f"X must be 2-D (n_samples, n_features); got shape {X.shape}")
     return X
+
+
+class ColumnPreprocessor:
+    """The preprocessing of a table's columns, fitted on training data and stored as JSON.
+
+    What scikit-learn users write as ::
+
+        ColumnTransformer([
+            ("num", make_pipeline(SimpleImputer(strategy="median"), StandardScaler()), numeric),
+            ("cat", make_pipeline(SimpleImputer(strategy="most_frequent"),
+                                  OneHotEncoder(handle_unknown="ignore")), text),
+        ])
+
+    with the same semantics: a missing number becomes the column's training median
+    :math:`\\tilde x`; numbers are then standardized, :math:`z = (x - \\mu) / s` with the mean
+    and the population standard deviation of the imputed training column (:math:`s = 1` for
+    a constant column); a missing text becomes the most frequent training value (the
+    smallest among ties); each text column becomes one 0/1 column per training category,
+    in sorted order, and a category never seen in training is all zeros (and counted).
+    The output holds the numeric columns first, then the one-hot blocks.
+
+    Large values are safe: the mean and deviation are computed on the column divided by a
+    power of two near its largest magnitude, which is exact, so ``1e308`` neither overflows
+    nor zeroes its column.
+
+    Attributes
+    ----------
+    numeric : list of str
+    median_, mean_, scale_ : ndarray
+        Per numeric column.
+    text : list of str
+    most_frequent_ : list of str
+    categories_ : list of list of str
+    """
+
+    def __init__(self, numeric: list[str], text: list[str]):
+        self.numeric = list(numeric)
+        self.text = list(text)
+        self.median_ = self.mean_ = self.scale_ = None
+        self.most_frequent_: list[str] | None = None
+        self.categories_: list[list[str]] | None = None
+
+    # -- fitting --------------------------------------------------------------------
+    def fit(self, numbers: np.ndarray, texts: list[list]) -> ColumnPreprocessor:
+        """Fit on ``numbers`` (n, len(numeric)) with NaN for missing, and ``texts``: one
+        list of cells (None for missing) per text column."""
+        numbers = self._check(numbers, texts)
+        empty = [name for name, ok in zip(self.numeric, np.isfinite(numbers).any(axis=0),
+                                          strict=True) if not ok]
+        empty += [name for name, cells in zip(self.text, texts, strict=True)
+                  if all(c is None for c in cells)]
+        if empty:
+            raise ValueError(f"column {empty[0]!r} has no values, only missing cells; leave it "
+                             "out")
+        with np.errstate(all="ignore"):
+            self.median_ = np.nanmedian(numbers, axis=0) if numbers.size else np.zeros(0)
+        filled = np.where(np.isnan(numbers), self.median_, numbers)
+        self.mean_, self.scale_ = _mean_scale(filled)
+        self.most_frequent_ = [_most_frequent(cells) for cells in texts]
+        self.categories_ = [sorted({c for c in cells if c is not None} | {m})
+                            for cells, m in zip(texts, self.most_frequent_, strict=True)]
+        return self
+
+    def transform(self, numbers: np.ndarray, texts: list[list]) -> tuple[np.ndarray, dict]:
+        """``(Z, unseen)``: the preprocessed matrix and, per text column with categories not
+        seen in training, ``(count, example)``."""
+        if self.mean_ is None:
+            raise RuntimeError("call fit before transform")
+        numbers = self._check(numbers, texts)
+        filled = np.where(np.isnan(numbers), self.median_, numbers)
+        blocks = [_standardize(filled, self.mean_, self.scale_)]
+        unseen = {}
+        for name, cells, cats, mode in zip(self.text, texts, self.categories_,
+                                           self.most_frequent_, strict=True):
+            position = {c: k for k, c in enumerate(cats)}
+            block = np.zeros((len(cells), len(cats)))
+            missed = []
+            for i, cell in enumerate(cells):
+                k = position.get(mode if cell is None else cell)
+                if k is None:
+                    missed.append(cell)
+                else:
+                    block[i, k] = 1.0
+            if missed:
+                unseen[name] = (len(missed), missed[0])
+            blocks.append(block)
+        return np.hstack(blocks), unseen
+
+    def output_names(self) -> list[str]:
+        """The names of the output columns: the numeric names, then ``name=category``."""
+        return self.numeric + [f"{name}={c}" for name, cats in zip(self.text, self.categories_,
+                                                                   strict=True) for c in cats]
+
+    def _check(self, numbers, texts) -> np.ndarray:
+        numbers = np.asarray(numbers, dtype=np.float64).reshape(-1, len(self.numeric))
+        if len(texts) != len(self.text):
+            raise ValueError(f"expected {len(self.text)} text columns; got {len(texts)}")
+        if np.isinf(numbers).any():
+            raise ValueError("the numeric columns hold infinite values")
+        return numbers
+
+    # -- JSON -----------------------------------------------------------------------
+    def to_dict(self) -> dict:
+        """The fitted preprocessing as JSON-able lists (no pickle)."""
+        return {
+            "numeric": {"columns": self.numeric, "median": self.median_.tolist(),
+                        "mean": self.mean_.tolist(), "scale": self.scale_.tolist()},
+            "text": {"columns": self.text, "most_frequent": self.most_frequent_,
+                     "categories": self.categories_},
+        }
+
+    @classmethod
+    def from_dict(cls, spec) -> ColumnPreprocessor:
+        """Rebuild from :meth:`to_dict`'s output; ``ValueError`` naming what is malformed."""
+        try:
+            num, txt = spec["numeric"], spec["text"]
+            self = cls(_strings(num["columns"]), _strings(txt["columns"]))
+            n, t = len(self.numeric), len(self.text)
+            self.median_, self.mean_, self.scale_ = (
+                _finite_list(num[key], n, key) for key in ("median", "mean", "scale"))
+            if not np.all(self.scale_ > 0):
+                raise ValueError("scale must be positive")
+            self.most_frequent_ = _strings(txt["most_frequent"])
+            self.categories_ = [_strings(c) for c in txt["categories"]]
+            if len(self.most_frequent_) != t or len(self.categories_) != t:
+                raise ValueError(f"the text part must describe {t} columns")
+        except (KeyError, TypeError) as err:
+            raise ValueError(f"malformed preprocessing ({type(err).__name__}: {err})") from None
+        return self
+
+
+def _mean_scale(X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Column means and population standard deviations (1 where 0), overflow-free."""
+    if X.shape[1] == 0:
+        return np.zeros(0), np.ones(0)
+    m = _power_of_two(np.max(np.abs(X), axis=0))
+    Xs = X / m
+    mean = Xs.mean(axis=0)
+    std = Xs.std(axis=0)
+    return mean * m, np.where(std > 0, std * m, 1.0)
+
+
+def _standardize(X: np.ndarray, mean: np.ndarray, scale: np.ndarray) -> np.ndarray:
+    """:math:`(x - \\mu) / s`, computed on everything divided by the same power of two (exact)
+    so that no intermediate overflows."""
+    m = _power_of_two(np.maximum(np.abs(mean), scale))
+    with np.errstate(over="ignore", invalid="ignore"):
+        Z = (X / m - mean / m) / (scale / m)
+    if not np.isfinite(Z).all():
+        raise ValueError("values too large to standardize with the training statistics")
+    return Z
+
+
+def _power_of_two(values: np.ndarray) -> np.ndarray:
+    """The power of two in ``(v / 2, v]`` for each value ``v`` (1 for 0 or a non-finite
+    value): dividing by it is exact and brings ``v`` into ``[1, 2)``."""
+    values = np.where(np.isfinite(values) & (values > 0), values, 1.0)
+    _, exponent = np.frexp(values)
+    return np.ldexp(1.0, exponent - 1)
+
+
+def _most_frequent(cells: list) -> str:
+    counts: dict[str, int] = {}
+    for c in cells:
+        if c is not None:
+            counts[c] = counts.get(c, 0) + 1
+    top = max(counts.values())
+    return min(c for c, k in counts.items() if k == top)
+
+
+def _strings(values) -> list[str]:
+    if not isinstance(values, list) or not all(isinstance(v, str) for v in values):
+        raise TypeError(f"expected a list of strings; got {str(values)[:60]}")
+    return values
+
+
+def _finite_list(values, n: int, key: str) -> np.ndarray:
+    if not (isinstance(values, list) and len(values) == n
+            and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values)):
+        raise ValueError(f"{key} must be {n} numbers")
+    array = np.asarray(values, dtype=np.float64)
+    if not np.isfinite(array).all():
+        raise ValueError(f"{key} must be finite numbers")
+    return array

@@ -11,16 +11,15 @@ from ._figure import new_figure
 NOT_CURVES = ("lr", "epoch_time")
 """Logged quantities that are not learning curves; drawn only when asked for by name."""
 
-HIGHER_IS_BETTER = ("accuracy", "acc", "r2", "auc", "precision", "recall", "f1", "score")
 
-
-def history(h, metrics: str | Sequence[str] | None = None):
+def history(h, metrics: str | Sequence[str] | None = None, best_epoch: int | None = None):
     """Draw the learning curves of a training run, one panel per quantity.
 
     Each panel shows the quantity per epoch on the training data and, when it was logged
-    (``val_`` + name), on the validation data, and marks the best validation epoch:
-    :math:`\\arg\\min_e` of a loss or error, :math:`\\arg\\max_e` of a score such as accuracy
-    or :math:`R^2`.
+    (``val_`` + name), on the validation data. One epoch is marked, the same in every panel:
+    the epoch whose weights the model kept, i.e. the one early stopping restored
+    (``best_epoch``, or ``h.best_epoch`` when the run has one), else the last epoch, and the
+    legend says which.
 
     Parameters
     ----------
@@ -30,6 +29,9 @@ def history(h, metrics: str | Sequence[str] | None = None):
     metrics : str or list of str, optional
         The quantities to draw (``"loss"``, ``"accuracy"``, ...; a ``val_`` prefix is ignored).
         Default: every logged quantity except ``lr`` and ``epoch_time``.
+    best_epoch : int, optional
+        The epoch (from 1) whose weights were kept, e.g. ``EarlyStopping.best_epoch`` when it
+        restored the best weights. Default: the last epoch.
 
     Returns
     -------
@@ -37,6 +39,7 @@ def history(h, metrics: str | Sequence[str] | None = None):
     """
     logs, epochs = _read_history(h)
     names = _choose(logs, metrics)
+    marked = _marked_epoch(h, best_epoch, epochs)
     ncols = min(len(names), 3)
     nrows = -(-len(names) // ncols)
     fig = new_figure(figsize=(4.2 * ncols, 3.2 * nrows))
@@ -44,8 +47,22 @@ def history(h, metrics: str | Sequence[str] | None = None):
     for ax in axes[len(names):]:
         ax.set_visible(False)
     for ax, name in zip(axes, names, strict=False):
-        _panel(ax, name, logs, epochs)
+        _panel(ax, name, logs, epochs, marked)
     return fig
+
+
+def _marked_epoch(h, best_epoch, epochs: np.ndarray) -> tuple[float, str]:
+    """``(epoch, legend label)`` of the one epoch marked in every panel."""
+    if best_epoch is None:
+        best_epoch = getattr(h, "best_epoch", None)
+    if best_epoch is None:
+        return float(epochs[-1]), f"last epoch {epochs[-1]:g} (weights kept as trained)"
+    if isinstance(best_epoch, bool) or not isinstance(best_epoch, (int, np.integer)):
+        raise TypeError(f"best_epoch must be an epoch number; got {best_epoch!r}")
+    if best_epoch not in epochs:
+        raise ValueError(f"best_epoch {best_epoch} is not one of the run's epochs "
+                         f"{epochs[0]:g}..{epochs[-1]:g}")
+    return float(best_epoch), f"restored best epoch {best_epoch}"
 
 
 def _read_history(h) -> tuple[dict[str, np.ndarray], np.ndarray]:
@@ -100,20 +117,23 @@ def _choose(logs: dict[str, np.ndarray], metrics) -> list[str]:
     return names
 
 
-def _panel(ax, name: str, logs: dict[str, np.ndarray], epochs: np.ndarray) -> None:
+def _panel(ax, name: str, logs: dict[str, np.ndarray], epochs: np.ndarray,
+           marked: tuple[float, str]) -> None:
     for key, label in ((name, "train"), (f"val_{name}", "validation")):
         if key in logs:
             values = logs[key]
             ax.plot(_x(epochs, values), values, marker="o" if len(values) < 30 else None,
                     markersize=3, label=label)
-    val = logs.get(f"val_{name}")
-    if val is not None and np.isfinite(val).any():
-        higher = any(word in name.lower() for word in HIGHER_IS_BETTER)
-        best = int(np.nanargmax(val) if higher else np.nanargmin(val))
-        x = _x(epochs, val)[best]
-        ax.axvline(x, color="0.6", linestyle="--", linewidth=1, zorder=0)
-        ax.plot([x], [val[best]], marker="*", markersize=12, color="tab:red", linestyle="none",
-                label=f"best epoch {x:g}: {val[best]:.4g}")
+    x, text = marked
+    ax.axvline(x, color="tab:red", linestyle="--", linewidth=1, zorder=0, label=text)
+    for key in (f"val_{name}", name):
+        values = logs.get(key)
+        if values is not None:
+            at = np.nonzero(_x(epochs, values) == x)[0]
+            if len(at) and np.isfinite(values[at[0]]):
+                ax.plot([x], [values[at[0]]], marker="*", markersize=12, color="tab:red",
+                        linestyle="none")
+                break
     ax.set_title(name)
     ax.set_xlabel("epoch")
     ax.set_ylabel(name)
