@@ -148,6 +148,7 @@ _LAZY_SUBMODULES = {
     "optim",
     "callbacks",
     "training",
+    "data",
     "io",
     "datasets",
     "estimators",
@@ -155,10 +156,12 @@ _LAZY_SUBMODULES = {
     "cli",
     "backend",
     "diagnostics",
+    "onnx",
 }
 _LAZY_ATTRIBUTES = {
     "check_backward": "diagnostics",
     "fit": "training",
+    "evaluate": "training",
     "History": "training",
     "save": "io",
     "load": "io",

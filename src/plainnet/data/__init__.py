@@ -1,0 +1,11 @@
+"""Data for :func:`plainnet.fit` that is not one array in memory: datasets, loaders, splits.
+
+``pn.fit(model, loader)`` trains on a :class:`DataLoader` (or any iterable of ``(xb, yb)`` or
+``(xb, yb, wb)`` batches); Dask arrays are streamed block by block (see ``docs/training.md``).
+"""
+
+from .dataset import Dataset, IterableDataset, Subset, TensorDataset, random_split
+from .loader import DataLoader, default_collate
+
+__all__ = ["DataLoader", "Dataset", "IterableDataset", "Subset", "TensorDataset",
+           "default_collate", "random_split"]
