@@ -870,17 +870,27 @@ CUMSUM = Op("cumsum", lambda a, axis: np.cumsum(a, axis=axis), _cumsum_vjp)
 
 
 def _cumprod_vjp(i, g, out, a, axis):
-    r"""Gradient of :math:`y_i = \prod_{j \le i} x_j`: :math:`\sum_{i \ge k} g_i y_i / x_k`
-    before the first zero of the slice, at the first zero :math:`\sum_{i \ge z} g_i
-    \prod_{j \le i, j \ne z} x_j` (the cumulative product with that zero set to 1), and 0
-    after it (every product there holds that zero and ``x_k``)."""
+    r"""Gradient of :math:`y_i = \prod_{j \le i} x_j`, :math:`G_k = \sum_{i \ge k} g_i
+    \prod_{j \le i, j \ne k} x_j`, without dividing by a zero: before the first zero ``z``
+    of the slice :math:`G_k = \sum_{i \ge k} g_i y_i / x_k`; at ``z`` the cumulative product
+    with :math:`x_z` set to 1 replaces :math:`y`; after ``z`` it is :math:`x_z` (0, but not
+    a constant) times the same sums with :math:`x_z` set to 1 (and at the second zero, that
+    one too). Every term is a polynomial identity, so second derivatives are exact as well;
+    beyond the second zero the gradient is a product of two zeros."""
     zero = _raw(a) == 0
     seen = np.cumsum(zero, axis=axis)
     before = seen == 0
     first = zero & (seen == 1)
+    between = (seen == 1) & ~zero
+    second = zero & (seen == 2)
     part = _over(_reverse_cumsum(_times(g, out), axis), where(before, a, 1.0))
-    at_zero = _reverse_cumsum(_times(g, cumprod(where(first, 1.0, a), axis)), axis)
-    return where(before, part, where(first, at_zero, 0.0))
+    without_first = _reverse_cumsum(_times(g, cumprod(where(first, 1.0, a), axis)), axis)
+    x_first = sum(where(first, a, 0.0), axis=axis, keepdims=True)
+    after_first = x_first * _over(without_first, where(between, a, 1.0))
+    without_both = cumprod(where(first | second, 1.0, a), axis)
+    at_second = x_first * _reverse_cumsum(_times(g, without_both), axis)
+    return where(before, part, where(first, without_first, where(
+        between, after_first, where(second, at_second, 0.0))))
 
 
 CUMPROD = Op("cumprod", lambda a, axis: np.cumprod(a, axis=axis), _cumprod_vjp)
@@ -902,8 +912,8 @@ def cumsum(x, axis=None, *, dim=None):
 
 def cumprod(x, axis=None, *, dim=None):
     r"""Cumulative product :math:`y_i = \prod_{j \le i} x_j` along ``axis`` (None: over the
-    flattened values). The gradient is exact where ``x`` has zeros; second derivatives
-    across a zero are not."""
+    flattened values). The gradient and the second derivatives are exact where ``x`` has
+    zeros (no division by them)."""
     return _scan(CUMPROD, x, axis, dim, "cumprod")
 
 
