@@ -34,7 +34,7 @@ from .._version import __version__
 from ..autodiff import Tensor
 from ..nn import Module, module_to_spec
 from ..nn.init import skip_init
-from ..nn.registry import allow_classes, build, refusal
+from ..nn.registry import allow_classes, build, check_classes, refusal
 from ..random import get_rng
 from .files import atomic_write_bytes
 from .format import ModelFileError, decode, encode, read_file
@@ -194,6 +194,7 @@ def load_with_metadata(
     trust_classes: bool | Iterable[str] = False,
 ) -> tuple[Module, dict[str, Any]]:
     """``(model, metadata)``: the model as :func:`load` gives it and the user metadata dict."""
+    check_classes(classes)
     source = repr(os.fspath(path))
     entries, header, data = read_file(path, "model file")
     spec = _read_spec(header, source)

@@ -62,12 +62,7 @@ def register(cls: type) -> type:
 def allow_classes(classes: Iterable[type] = (), trust_classes: bool | Iterable[str] = False):
     """Context in which :func:`build` also accepts ``classes`` and, with ``trust_classes``,
     imports classes by dotted path (``True``: any; a list: paths or module prefixes)."""
-    from .module import Module
-
-    given = list(classes or ())
-    for cls in given:
-        if not (isinstance(cls, type) and issubclass(cls, Module)):
-            raise TypeError(f"classes must be pn.nn.Module subclasses; got {cls!r}")
+    given = check_classes(classes)
     if isinstance(trust_classes, str):
         trust_classes = [trust_classes]
     trust = trust_classes if isinstance(trust_classes, bool) else tuple(trust_classes)
@@ -76,6 +71,17 @@ def allow_classes(classes: Iterable[type] = (), trust_classes: bool | Iterable[s
         yield
     finally:
         _ALLOWED.reset(token)
+
+
+def check_classes(classes: Iterable[type]) -> list[type]:
+    """``classes`` as a list, or a ``TypeError`` for anything not a Module subclass."""
+    from .module import Module
+
+    given = list(classes or ())
+    for cls in given:
+        if not (isinstance(cls, type) and issubclass(cls, Module)):
+            raise TypeError(f"classes must be pn.nn.Module subclasses; got {cls!r}")
+    return given
 
 
 def is_builtin(cls: type) -> bool:

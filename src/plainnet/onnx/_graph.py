@@ -1,0 +1,101 @@
+"""Building an ONNX graph: named values, initializers and nodes (with the ``onnx`` package)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..autodiff import Tensor
+from ._trace import ExportError
+
+
+class Graph:
+    """The ONNX nodes and initializers written so far, and the name of every traced value.
+
+    ``dtype`` is the float dtype of the model: float constants are written in it.
+    """
+
+    def __init__(self, opset: int, dtype: np.dtype):
+        from onnx import helper, numpy_helper
+
+        self._helper, self._numpy_helper = helper, numpy_helper
+        self.opset = opset
+        self.model_dtype = self.dtype = np.dtype(dtype)  # dtype: of the node being written
+        self.nodes: list = []
+        self.initializers: list = []
+        self.names: dict[int, str] = {}
+        self._keep: list = []  # objects whose id() is a key of names
+        self._used: set[str] = set()
+
+    # -- names -----------------------------------------------------------------------
+    def fresh(self, hint: str) -> str:
+        base = "".join(c if c.isalnum() or c in "._" else "_" for c in hint) or "v"
+        name, k = base, 1
+        while name in self._used:
+            k += 1
+            name = f"{base}_{k}"
+        self._used.add(name)
+        return name
+
+    def bind(self, obj, name: str) -> None:
+        self.names[id(obj)] = name
+        self._keep.append(obj)
+
+    def name(self, value) -> str:
+        """The ONNX name of a traced Tensor, or a new initializer for a constant."""
+        known = self.names.get(id(value))
+        if known is not None:
+            return known
+        data = np.asarray(value.data if isinstance(value, Tensor) else value)
+        if data.dtype.kind in "biu":  # a number next to a float tensor: the model's dtype
+            data = data.astype(self.dtype)
+        name = self.const(data)
+        self.bind(value, name)
+        return name
+
+    # -- values ----------------------------------------------------------------------
+    def const(self, value, hint: str = "const", dtype=None) -> str:
+        """A new initializer holding ``value`` (floats in the model's dtype)."""
+        arr = np.asarray(value)
+        if dtype is not None:
+            arr = arr.astype(dtype)
+        elif arr.dtype.kind == "f":
+            arr = arr.astype(self.dtype)
+        elif arr.dtype.kind in "iu" and arr.dtype != np.int64:
+            arr = arr.astype(np.int64)
+        elif arr.dtype.kind not in "bif":
+            raise ExportError(f"cannot write a constant of dtype {arr.dtype} to ONNX")
+        name = self.fresh(hint)
+        self.initializers.append(self._numpy_helper.from_array(np.ascontiguousarray(arr), name))
+        return name
+
+    def ints(self, values) -> str:
+        return self.const(np.asarray(list(values), dtype=np.int64), "shape", np.int64)
+
+    def scalar(self, value) -> str:
+        return self.const(np.asarray(value, dtype=self.dtype), "c")
+
+    def add(self, op_type: str, inputs: list, hint: str | None = None, outputs: int = 1,
+            **attrs) -> str | list[str]:
+        """Append a node; returns its output name (a list when ``outputs > 1``)."""
+        names = [self.fresh(hint or op_type.lower()) for _ in range(outputs)]
+        self.nodes.append(self._helper.make_node(
+            op_type, [i if i is not None else "" for i in inputs], names,
+            name=self.fresh(f"node_{op_type}"), **attrs))
+        return names[0] if outputs == 1 else names
+
+    # -- opset-dependent forms -----------------------------------------------------------
+    def reduce(self, op_type: str, x: str, axes, keepdims: bool, hint=None) -> str:
+        """``ReduceSum``/``ReduceMean``/... over ``axes`` (None: all), in this opset's form."""
+        input_axes = op_type == "ReduceSum" and self.opset >= 13 or self.opset >= 18
+        if axes is None:
+            return self.add(op_type, [x], hint, keepdims=int(keepdims))
+        axes = [int(a) for a in np.atleast_1d(axes)]
+        if input_axes:
+            return self.add(op_type, [x, self.ints(axes)], hint, keepdims=int(keepdims))
+        return self.add(op_type, [x], hint, axes=axes, keepdims=int(keepdims))
+
+    def squeeze(self, x: str, axes) -> str:
+        return self.add("Squeeze", [x, self.ints(axes)])
+
+    def unsqueeze(self, x: str, axes) -> str:
+        return self.add("Unsqueeze", [x, self.ints(axes)])

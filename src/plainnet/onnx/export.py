@@ -1,0 +1,191 @@
+"""``pn.onnx.export``: one traced forward pass, written as an ONNX model.
+
+The model runs once (in eval mode) on the example input; the ops the autodiff engine records
+become ONNX nodes (:mod:`plainnet.onnx._convert`), the parameters become initializers under
+their ``state_dict`` names, and the batch axis is made dynamic by tracing a second time with
+one more row (anything that would not generalize to another batch size is refused). An op
+with no ONNX mapping is refused by name, never skipped.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from .._version import __version__
+from ..autodiff import Tensor
+from ..nn import Module
+from ._convert import CONVERTERS, convert
+from ._graph import Graph
+from ._trace import ExportError, compare, trace
+
+DEFAULT_OPSET = 17
+"""The ONNX opset written by default (onnxruntime 1.14 and later run it)."""
+MIN_OPSET = 13
+
+
+def export(
+    model: Module,
+    path: str | os.PathLike,
+    example_input,
+    *,
+    opset: int = DEFAULT_OPSET,
+    input_names: Sequence[str] = ("input",),
+    output_names: Sequence[str] | None = None,
+    dynamic_batch: bool = True,
+) -> Path:
+    """Write ``model`` as an ONNX file that computes ``model.predict``.
+
+    Parameters
+    ----------
+    model : Module
+        A plainnet model on the CPU. It is traced in eval mode (dropout off, batch norm with
+        its running statistics) and left in the mode it was in.
+    path : str or PathLike
+        The ``.onnx`` file to write (atomically; an existing regular file is replaced).
+    example_input : array_like
+        An input of the shape the model takes, batch first (e.g. ``X[:2]``); its values only
+        have to be valid inputs (token ids for an embedding).
+    opset : int, default 17
+        The ONNX opset (13 or later).
+    input_names, output_names : sequence of str
+        The names of the graph's input and outputs (default ``"input"``, and ``"output"`` or
+        ``"output_0"``, ``"output_1"``, ... for a model that returns several Tensors).
+    dynamic_batch : bool, default True
+        Make the first axis of the input and outputs a free ``"batch"`` dimension.
+
+    Returns
+    -------
+    Path
+        ``path``.
+
+    Raises
+    ------
+    ExportError
+        (a ``ValueError``) naming the op or module that has no ONNX mapping, or a step that
+        would be frozen into the file (a value computed from the input outside the graph).
+    ImportError
+        When the ``onnx`` package is missing (``pip install plainnet[onnx]``).
+    """
+    onnx = _require_onnx()
+    if not isinstance(model, Module):
+        raise TypeError(f"export expects a plainnet Module; got {type(model).__name__}")
+    if model.device != "cpu":
+        raise ValueError(f"export a model on the CPU (model.to('cpu')); this one is on "
+                         f"{model.device}")
+    opset = _check_opset(opset, onnx)
+    names = list(input_names)
+    if len(names) != 1 or not all(isinstance(n, str) and n for n in names):
+        raise ValueError(f"input_names must be one non-empty name; got {input_names!r}")
+    raw = np.asarray(example_input)
+    x = model._as_input(raw)
+    if x.ndim == 0 or len(x) == 0:
+        raise ValueError(f"example_input must hold at least one sample, batch first; got shape "
+                         f"{x.shape}")
+    first = trace(model, x)
+    if dynamic_batch:
+        compare(first, trace(model, np.concatenate([x, x[:1]])))
+    graph = _build_graph(first, x, raw, names[0], output_names, dynamic_batch, opset)
+    proto = onnx.helper.make_model(
+        graph, opset_imports=[onnx.helper.make_opsetid("", opset)],
+        producer_name="plainnet", producer_version=__version__,
+    )
+    proto.ir_version = onnx.helper.find_min_ir_version_for(list(proto.opset_import))
+    onnx.checker.check_model(proto)
+    from ..io.files import atomic_write_bytes
+
+    return atomic_write_bytes(path, proto.SerializeToString())
+
+
+def _build_graph(tr, x, raw, input_name, output_names, dynamic_batch, opset):
+    from onnx import helper
+
+    g = Graph(opset, x.dtype)
+    g.bind(tr.input, input_name)
+    g._used.add(input_name)
+    integer_ids = raw.dtype.kind in "iu" and _only_embeddings_read(tr)
+    if integer_ids:  # token ids stay integers in the file
+        g.bind(tr.input, g.add("Cast", [input_name], "input_float",
+                                to=helper.np_dtype_to_tensor_dtype(x.dtype)))
+    for node in tr.nodes:
+        for arg in node.args:
+            _name_leaf(g, tr, arg)
+        g.bind(node.out, convert(g, node))
+    outs = _output_names(output_names, len(tr.outputs))
+    outputs = []
+    for name, t in zip(outs, tr.outputs, strict=True):
+        _name_leaf(g, tr, t)
+        g.nodes.append(helper.make_node("Identity", [g.name(t)], [name], name=g.fresh("output")))
+        shape = list(t.shape)
+        if dynamic_batch and shape and _batch_first(tr, t):
+            shape[0] = "batch"
+        outputs.append(helper.make_tensor_value_info(
+            name, helper.np_dtype_to_tensor_dtype(t.data.dtype), shape))
+    in_shape = list(x.shape)
+    if dynamic_batch:
+        in_shape[0] = "batch"
+    in_dtype = np.int64 if integer_ids else x.dtype
+    inputs = [helper.make_tensor_value_info(
+        input_name, helper.np_dtype_to_tensor_dtype(np.dtype(in_dtype)), in_shape)]
+    return helper.make_graph(g.nodes, "plainnet", inputs, outputs, g.initializers)
+
+
+def _name_leaf(g: Graph, tr, value) -> None:
+    """Give a parameter or buffer its ``state_dict`` name the first time it is used."""
+    key = id(value)
+    if key in g.names:
+        return
+    name = tr.param_names.get(key) or tr.buffer_names.get(key)
+    if name is not None:
+        data = value.data if isinstance(value, Tensor) else value
+        g.bind(value, g.const(np.asarray(data), name))
+
+
+def _batch_first(tr, t) -> bool:
+    return len(t.shape) > 0 and t.shape[0] == tr.input.shape[0]
+
+
+def _only_embeddings_read(tr) -> bool:
+    readers = [n for n in tr.nodes if any(a is tr.input for a in n.args)]
+    return bool(readers) and all(n.op == "module:Embedding" for n in readers)
+
+
+def _output_names(output_names, n: int) -> list[str]:
+    if output_names is None:
+        return ["output"] if n == 1 else [f"output_{i}" for i in range(n)]
+    names = list(output_names)
+    if len(names) != n or not all(isinstance(s, str) and s for s in names):
+        raise ValueError(f"the model has {n} output(s); got output_names {output_names!r}")
+    if len(set(names)) != n:
+        raise ValueError(f"output_names must differ; got {output_names!r}")
+    return names
+
+
+def _check_opset(opset, onnx) -> int:
+    newest = onnx.defs.onnx_opset_version()
+    if isinstance(opset, bool) or not isinstance(opset, (int, np.integer)) or not (
+        MIN_OPSET <= opset <= newest
+    ):
+        raise ValueError(f"opset must be an int from {MIN_OPSET} to {newest}; got {opset!r}")
+    return int(opset)
+
+
+def _require_onnx():
+    try:
+        import onnx
+    except ImportError as err:
+        raise ImportError(
+            "exporting to ONNX needs the onnx package: pip install 'plainnet[onnx]'"
+        ) from err
+    return onnx
+
+
+def supported_ops() -> list[str]:
+    """The plainnet ops (and ``module:`` nodes) the exporter maps to ONNX."""
+    return sorted(CONVERTERS)
+
+
+__all__ = ["DEFAULT_OPSET", "ExportError", "export", "supported_ops"]
