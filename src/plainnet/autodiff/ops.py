@@ -818,7 +818,7 @@ def std(x, axis=None, ddof=0, keepdims=False, *, dim=None):
     ``axis`` (NumPy's default ``ddof=0``; PyTorch's ``std`` defaults to ``ddof=1``).
 
     Gradient :math:`(x - \bar x) / ((N - \mathrm{ddof})\,\sigma)`; 0 where
-    :math:`\sigma = 0` (a constant slice), where PyTorch gives NaN.
+    :math:`\sigma = 0` (a constant slice), as PyTorch's.
     """
     axis = _axis(_either(axis, dim))
     return apply_or_array(STD, _operand(x), axis=axis, ddof=ddof, keepdims=keepdims)
@@ -1001,7 +1001,7 @@ def sort(x, axis=None, descending=False, *, dim=None):
     """``(values, indices)`` of ``x`` sorted along ``axis``, as :func:`torch.sort`.
 
     The sort is stable (equal values keep their order, also with ``descending``); NaN sorts
-    last. The values are differentiable (the gradient goes back to where each value came
+    last in both directions (PyTorch puts it first when ``descending``). The values are differentiable (the gradient goes back to where each value came
     from); the indices are an integer Tensor.
     """
     x = _operand(x)
