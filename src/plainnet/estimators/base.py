@@ -25,6 +25,7 @@ from ..random import get_rng
 from ..training import fit as train
 from ..training.split import split
 from . import params as P
+from ._files import EstimatorFilesMixin
 from .network import build_network, seeded_dropout, weight_matrices
 from .objective import gradient_norm, penalized
 from .solvers import fit_lbfgs, stochastic_optimizer
@@ -78,7 +79,7 @@ def check_sample_weight(sample_weight, n_samples: int, dtype) -> np.ndarray | No
     return sw
 
 
-class NetworkEstimator(BaseEstimator):
+class NetworkEstimator(EstimatorFilesMixin, BaseEstimator):
     """Base of the estimators: see :class:`~plainnet.estimators.MLPClassifier` for the
     parameters and fitted attributes."""
 
