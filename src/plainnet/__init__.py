@@ -161,6 +161,7 @@ _LAZY_SUBMODULES = {
 _LAZY_ATTRIBUTES = {
     "check_backward": "diagnostics",
     "fit": "training",
+    "lr_find": "training",
     "evaluate": "training",
     "History": "training",
     "save": "io",

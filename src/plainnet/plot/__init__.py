@@ -6,6 +6,7 @@ from .confusion import confusion_counts, confusion_matrix
 from .descent import descent_path
 from .diagnostics import activation_histograms, gradient_histograms, update_ratios
 from .history import history
+from .lr_find import lr_find
 from .network import network
 
 __all__ = [
@@ -18,5 +19,6 @@ __all__ = [
     "decision_boundary",
     "descent_path",
     "history",
+    "lr_find",
     "network",
 ]
