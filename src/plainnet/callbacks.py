@@ -174,20 +174,122 @@ class ReduceLROnPlateau(_Monitor):
 
 
 class LearningRateScheduler(Callback):
-    """Step a :mod:`plainnet.optim.lr_scheduler` schedule once per epoch."""
+    """Set the learning rate each epoch: from a schedule of :mod:`plainnet.optim.lr_scheduler`
+    (stepped after each epoch), or from a function ``schedule(epoch, lr) -> new lr`` called
+    before each epoch, as in Keras (``epoch`` counted from 0, ``lr`` the current rate of the
+    first parameter group; the new rate is set in every group).
 
-    def __init__(self, scheduler):
-        self.scheduler = scheduler
+    >>> import plainnet as pn
+    >>> halve = LearningRateScheduler(lambda epoch, lr: lr if epoch < 10 else lr / 2)
+    """
+
+    def __init__(self, schedule):
+        if not callable(getattr(schedule, "step", None)) and not callable(schedule):
+            raise TypeError("LearningRateScheduler takes a schedule of "
+                            "plainnet.optim.lr_scheduler or a function (epoch, lr) -> lr; got "
+                            f"{type(schedule).__name__}")
+        self.scheduler = schedule
+        self.function = not callable(getattr(schedule, "step", None))
+
+    def on_epoch_begin(self, epoch, logs):
+        if not self.function:
+            return
+        lr = self.optimizer.param_groups[0]["lr"]
+        new = self.scheduler(epoch - 1, lr)
+        if isinstance(new, bool) or not isinstance(new, (int, float, np.floating)) \
+                or not (math.isfinite(new) and new >= 0):
+            raise ValueError(f"LearningRateScheduler: schedule({epoch - 1}, {lr}) returned "
+                             f"{new!r}; it must return a finite learning rate >= 0")
+        for group in self.optimizer.param_groups:
+            group["lr"] = float(new)
 
     def on_epoch_end(self, epoch, logs):
-        self.scheduler.step()
+        if not self.function:
+            self.scheduler.step()
+
+
+class CSVLogger(Callback):
+    """Write each epoch's logs (``epoch``, ``loss``, metrics, ``val_`` ones, ``lr``,
+    ``epoch_time``) as a row of a CSV file, flushed after every epoch, as Keras's does.
+
+    Parameters
+    ----------
+    filename : str or path
+        Replaced at the start of training, unless ``append``.
+    separator : str, default ","
+    append : bool, default False
+        Add rows to an existing file (its header is kept).
+    """
+
+    def __init__(self, filename, separator: str = ",", append: bool = False):
+        self.filename = str(filename)
+        self.separator = separator
+        self.append = append
+        self.keys = None
+        self.file = None
+
+    def on_train_begin(self, logs):
+        import os
+        import stat
+
+        if os.path.exists(self.filename) and not stat.S_ISREG(os.stat(self.filename).st_mode):
+            raise ValueError(f"CSVLogger: {self.filename!r} exists and is not a regular file")
+        had_rows = self.append and os.path.exists(self.filename) \
+            and os.path.getsize(self.filename) > 0
+        self.file = open(self.filename, "a" if self.append else "w", encoding="utf-8",
+                         newline="")
+        self.keys = self._header(self.filename) if had_rows else None
+
+    def _header(self, path):
+        import csv
+
+        with open(path, encoding="utf-8", newline="") as f:
+            first = next(csv.reader(f, delimiter=self.separator), None)
+        return first[1:] if first else None
+
+    def on_epoch_end(self, epoch, logs):
+        import csv
+
+        writer = csv.writer(self.file, delimiter=self.separator)
+        if self.keys is None:
+            self.keys = list(logs)
+            writer.writerow(["epoch", *self.keys])
+        writer.writerow([epoch, *(logs.get(k, "") for k in self.keys)])
+        self.file.flush()
+
+    def on_train_end(self, logs):
+        if self.file is not None:
+            self.file.close()
+            self.file = None
+
+
+def format_path(template: str, values: dict) -> str:
+    """``template`` with ``{name}`` / ``{name:spec}`` fields filled from ``values``; braces
+    that are not such a field (a ``{`` in a folder's name, an unknown key) stay as they are.
+
+    >>> format_path("runs/{exp/model-{epoch:02d}.st", {"epoch": 3})
+    'runs/{exp/model-03.st'
+    """
+    import re
+
+    def fill(match):
+        name, spec = match.group(1), match.group(2) or ""
+        if name not in values:
+            return match.group(0)
+        try:
+            return format(values[name], spec)
+        except (ValueError, TypeError):
+            return match.group(0)
+
+    return re.sub(r"\{([A-Za-z_][A-Za-z0-9_]*)(?::([^{}]*))?\}", fill, template)
 
 
 class ModelCheckpoint(_Monitor):
     """Save the model to ``path`` after an epoch (only when it improved, by default).
 
     Writes are atomic (:func:`plainnet.save`), so an interrupted save never leaves a broken
-    file. ``path`` may contain ``{epoch}`` and any logged key, e.g. ``"model-{epoch:03d}.st"``.
+    file. ``path`` may contain ``{epoch}`` and any logged key, e.g. ``"model-{epoch:03d}.st"``;
+    any other brace is part of the name (:func:`format_path`).
     """
 
     def __init__(
@@ -211,7 +313,7 @@ class ModelCheckpoint(_Monitor):
             if not self._improved(value):
                 return
             self.best = value
-        path = self.path.format(epoch=epoch, **logs)
+        path = format_path(self.path, {**logs, "epoch": epoch})
         save(self.model, path)
         self.saved.append(path)
 
@@ -227,6 +329,7 @@ class TerminateOnNaN(Callback):
 
 
 __all__ = [
+    "CSVLogger",
     "Callback",
     "EarlyStopping",
     "LearningRateScheduler",

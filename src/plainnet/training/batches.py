@@ -176,7 +176,8 @@ class IterableBatches:
 
     def _endless(self) -> Iterator:
         while True:
-            yield from self.running
+            for item in self.running:  # noqa: UP028 - `yield from` would close the user's
+                yield item             # generator when an epoch stops reading it
             if not self.reiterable:
                 return
             self.running = iter(self.data)

@@ -145,7 +145,8 @@ def _is_arrays(data) -> bool:
     """Whether ``data`` is an array (NumPy, device, Tensor, Dask) or a list of rows, rather
     than a loader or another iterable of batches."""
     return hasattr(data, "shape") or isinstance(data, Tensor) or (
-        isinstance(data, list) and len(data) > 0 and not isinstance(data[0], tuple))
+        isinstance(data, list) and len(data) > 0
+        and not isinstance(data[0], (tuple, np.ndarray, Tensor)))
 
 
 def check_arrays(model, X, y, w, class_weight, loss_name, name: str = "X") -> tuple:

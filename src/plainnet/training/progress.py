@@ -29,8 +29,8 @@ def format_logs(logs: dict, width: int | None = None) -> str:
     """``key=value`` pairs of ``logs`` (4 significant digits), in their order, leaving out the
     least important until the line is at most ``width`` characters."""
     items = [(k, f"{k}={v:.4g}") for k, v in logs.items() if k not in HIDDEN]
-    if width is not None:
-        ranked = sorted(items, key=lambda kv: _priority(kv[0]))
+    if width is not None:  # the last-listed of equals goes first: the first is the main one
+        ranked = sorted(items, key=lambda kv: (_priority(kv[0]), -items.index(kv)))
         while ranked and len(" ".join(t for _, t in items)) > width:
             drop = ranked.pop(0)
             items.remove(drop)
