@@ -209,7 +209,8 @@ class Table:
         infinite value, and a missing one unless ``allow_missing`` (then it is NaN).
         """
         indices = self.require(columns, why)
-        if all(self.frame[j].dtype.kind in "iuf" for j in indices):
+        kinds = self.frame.dtypes.to_numpy()
+        if all(kinds[j].kind in "iuf" for j in indices):
             out = self.frame.iloc[:, indices].to_numpy(dtype=np.float64)
         else:
             out = np.empty((len(self), len(indices)), dtype=np.float64)

@@ -154,7 +154,8 @@ class ColumnPreprocessor:
                                                                    strict=True) for c in cats]
 
     def _check(self, numbers, texts) -> np.ndarray:
-        numbers = np.asarray(numbers, dtype=np.float64).reshape(-1, len(self.numeric))
+        numbers = np.asarray(numbers, dtype=np.float64)
+        numbers = numbers.reshape(len(numbers), len(self.numeric))
         if len(texts) != len(self.text):
             raise ValueError(f"expected {len(self.text)} text columns; got {len(texts)}")
         if np.isinf(numbers).any():
