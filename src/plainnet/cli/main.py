@@ -19,7 +19,7 @@ import warnings
 
 from .._version import __version__
 
-COMMANDS = ("demo", "train", "predict", "evaluate", "info", "plot", "descend")
+COMMANDS = ("demo", "train", "predict", "evaluate", "info", "plot", "descend", "export")
 
 
 class CLIError(Exception):

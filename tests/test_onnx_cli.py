@@ -1,0 +1,77 @@
+"""``plainnet export MODEL OUT.onnx``."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+
+import plainnet as pn
+from plainnet.cli import main
+
+pytest.importorskip("onnx")
+ort = pytest.importorskip("onnxruntime")
+X = np.random.default_rng(0).normal(size=(9, 4)).astype(np.float32)
+
+
+def _run(path, x):
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    return session.run(None, {session.get_inputs()[0].name: x})[0]
+
+
+def test_export_a_model_file(tmp_path, capsys):
+    model = pn.nn.Sequential(pn.nn.Linear(4, 5), pn.nn.Tanh(), pn.nn.Linear(5, 2))
+    pn.save(model, tmp_path / "m.safetensors")
+    assert main(["export", str(tmp_path / "m.safetensors"), str(tmp_path / "m.onnx")]) == 0
+    assert "input (batch, 4) of float32" in capsys.readouterr().out
+    np.testing.assert_allclose(_run(tmp_path / "m.onnx", X), model.predict(X), rtol=2e-5,
+                               atol=2e-6)
+
+
+def test_export_with_an_input_shape(tmp_path):
+    model = pn.nn.Sequential(pn.nn.Flatten(), pn.nn.Linear(6, 3))
+    pn.save(model, tmp_path / "m.safetensors")
+    out = tmp_path / "m.onnx"
+    assert main(["export", str(tmp_path / "m.safetensors"), str(out), "--input-shape", "2,3",
+                 "--opset", "18"]) == 0
+    x = np.random.default_rng(1).normal(size=(5, 2, 3)).astype(np.float32)
+    np.testing.assert_allclose(_run(out, x), model.predict(x), rtol=2e-5, atol=2e-6)
+
+
+def test_export_an_estimator_file(tmp_path):
+    from plainnet.estimators import MLPClassifier
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        est = MLPClassifier((5,), max_iter=5, random_state=0).fit(X, X[:, 0] > 0)
+    pn.save(est, tmp_path / "est.safetensors")
+    out = tmp_path / "est.onnx"
+    assert main(["export", str(tmp_path / "est.safetensors"), str(out)]) == 0
+    np.testing.assert_allclose(_run(out, X.astype(est.model_.dtype)), est.predict_proba(X),
+                               rtol=1e-5, atol=1e-7)
+
+
+@pytest.mark.parametrize(
+    "extra, message",
+    [
+        ([], "cannot tell the input shape of a model starting with"),
+        (["--input-shape", "a,b"], "--input-shape must be sizes"),
+        (["--input-shape", "0"], "positive"),
+    ],
+)
+def test_errors_are_one_line(tmp_path, capsys, extra, message):
+    pn.save(pn.nn.Sequential(pn.nn.ReLU()), tmp_path / "m.safetensors")
+    code = main(["export", str(tmp_path / "m.safetensors"), str(tmp_path / "m.onnx"), *extra])
+    err = capsys.readouterr().err
+    assert code == 2 and message in err and err.count("\n") == 1
+    assert not (tmp_path / "m.onnx").exists()
+
+
+def test_the_model_file_is_never_overwritten(tmp_path, capsys):
+    path = tmp_path / "m.safetensors"
+    pn.save(pn.nn.Linear(4, 2), path)
+    before = path.read_bytes()
+    assert main(["export", str(path), str(path)]) == 2
+    assert "is the model file itself" in capsys.readouterr().err
+    assert path.read_bytes() == before
