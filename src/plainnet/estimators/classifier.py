@@ -118,7 +118,7 @@ class NetworkClassifier(ClassifierMixin, NetworkEstimator):
     def _multilabel_targets(self, y, first: bool, classes):
         r"""A 0/1 indicator matrix: one sigmoid output per label, each trained on its own
         binary cross-entropy, summed over the labels (scikit-learn's multilabel loss)."""
-        if type_of_target(y) != "multilabel-indicator":
+        if type_of_target(y) != "multilabel-indicator" or not np.isin(y, (0, 1)).all():
             raise ValueError(
                 f"{type(self).__name__} takes a 2-D y only as a multilabel indicator matrix "
                 f"(0/1 entries, one column per label, at least 2 columns); got y of shape "

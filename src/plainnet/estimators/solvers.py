@@ -2,14 +2,9 @@ r"""The solvers of the estimators: an optimizer of :mod:`plainnet.optim` for the
 ones, and full-batch L-BFGS through :func:`plainnet.optimize.minimize` for ``"lbfgs"``.
 
 ``"adam"`` is Adam with scikit-learn's ``beta_1``, ``beta_2`` and ``epsilon``; ``"sgd"`` is
-stochastic gradient descent with ``momentum`` :math:`\mu` and, with ``nesterovs_momentum``,
-Nesterov's look-ahead, which for a constant learning rate :math:`\eta` is scikit-learn's update
-
-.. math:: v \leftarrow \mu v - \eta g, \qquad
-          \theta \leftarrow \theta + \mu v - \eta g \quad (\theta \leftarrow \theta + v
-          \text{ without Nesterov})
-
-(:class:`plainnet.optim.SGD` keeps :math:`b = -v / \eta`). ``"lbfgs"`` minimizes the objective
+:class:`ScikitSGD`, scikit-learn's stochastic gradient descent with momentum (its velocity in
+parameter units, so a learning-rate schedule acts as it does there). ``"lbfgs"`` minimizes the
+objective
 on the whole training set, :math:`J(\theta)` of :mod:`plainnet.estimators.objective`, as a
 function of the flattened parameters.
 """
@@ -22,10 +17,48 @@ import numpy as np
 
 from .. import backend
 from ..autodiff import Tensor
-from ..optim import SGD, Adam, get_optimizer
+from ..optim import Adam, Optimizer, get_optimizer
 from ..optimize import minimize
 
 STOCHASTIC_SCHEDULES = ("constant", "invscaling", "adaptive")
+
+
+class ScikitSGD(Optimizer):
+    r"""Stochastic gradient descent with momentum as scikit-learn's MLPs define it.
+
+    With gradient :math:`g`, learning rate :math:`\eta` (which a schedule may change between
+    steps) and momentum :math:`\mu`, the velocity :math:`v` (0 at first) and parameter
+    :math:`\theta` are updated as
+
+    .. math:: v \leftarrow \mu v - \eta g, \qquad
+              \theta \leftarrow \theta + \mu v - \eta g \ \text{(nesterov)}
+              \quad\text{or}\quad \theta \leftarrow \theta + v.
+
+    For a constant :math:`\eta` this is :class:`plainnet.optim.SGD` (whose buffer is
+    :math:`-v/\eta`); when :math:`\eta` changes, the velocity keeps the steps already
+    taken at their old size, as scikit-learn's does.
+    """
+
+    def __init__(self, params, lr: float = 1e-3, momentum: float = 0.9, nesterov: bool = True):
+        super().__init__(params, dict(lr=lr, momentum=momentum, nesterov=nesterov))
+
+    def _check_hyperparameters(self, group: dict) -> None:
+        if not group["lr"] >= 0:
+            raise ValueError(f"ScikitSGD: lr must be >= 0; got {group['lr']!r}")
+        if not 0 <= group["momentum"] <= 1:
+            raise ValueError(f"ScikitSGD: momentum must be in [0, 1]; got {group['momentum']!r}")
+
+    def _update(self, param, grad, state: dict, group: dict) -> None:
+        lr, mu = group["lr"], group["momentum"]
+        v = state.get("velocity")
+        if v is None:
+            v = state["velocity"] = np.zeros_like(param)
+        v *= mu
+        v -= lr * grad
+        if group["nesterov"]:
+            param += mu * v - lr * grad
+        else:
+            param += v
 
 
 def stochastic_optimizer(opts: dict, params: list):
@@ -34,9 +67,8 @@ def stochastic_optimizer(opts: dict, params: list):
     if solver == "adam":
         return Adam(params, lr=lr, betas=(opts["beta_1"], opts["beta_2"]), eps=opts["epsilon"])
     if solver == "sgd":
-        momentum = opts["momentum"]
-        return SGD(params, lr=lr, momentum=momentum,
-                   nesterov=opts["nesterovs_momentum"] and momentum > 0)
+        return ScikitSGD(params, lr=lr, momentum=opts["momentum"],
+                         nesterov=opts["nesterovs_momentum"])
     return get_optimizer(solver, params, lr=lr)
 
 
