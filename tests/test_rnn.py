@@ -262,3 +262,22 @@ def test_double_converts_the_layer_and_its_inputs():
     assert all(p.dtype == np.float64 for p in lstm.parameters())
     out, _ = lstm(np.ones((2, 1, 3), np.float32))
     assert out.dtype == np.float64
+
+
+def test_a_file_whose_header_length_starts_like_a_pickle_loads(tmp_path):
+    """A header of 1,152 bytes is stored as 80 04 00 ..., the bytes a pickle starts with."""
+    from plainnet.io import format as fmt
+
+    for hidden in range(2, 40):
+        layer = pn.nn.GRU(3, hidden, num_layers=2)
+        path = tmp_path / f"gru{hidden}.safetensors"
+        pn.save(layer, path)
+        head = path.read_bytes()[:2]
+        if head[0] == 0x80 and 2 <= head[1] <= 5:
+            break
+    else:
+        pytest.skip("no header length starting with 0x80 0x02-0x05 in this range")
+    loaded = pn.load(path)
+    np.testing.assert_array_equal(loaded.weight_hh_l1.data, layer.weight_hh_l1.data)
+    with pytest.raises(fmt.ModelFileError, match="pickle"):
+        fmt.read_header(b"\x80\x04" + b"\x00" * 30, "x")

@@ -97,7 +97,7 @@ def _header_length(head: bytes, size: int, source: str) -> int:
     """The header length ``N`` a file starting with ``head`` (of ``size`` bytes) declares."""
     if size == 0:
         raise ModelFileError(f"{source} is empty; expected a safetensors model file")
-    foreign = _foreign_format(head)
+    foreign = None if _plausible_safetensors(head, size) else _foreign_format(head)
     if foreign is not None:
         raise ModelFileError(
             f"{source} is {foreign}, not a safetensors model file. plainnet reads only "
@@ -188,6 +188,16 @@ def decode(data: bytes, source: str) -> tuple[dict[str, np.ndarray], dict[str, s
     except (SafetensorError, ValueError, TypeError) as err:
         raise ModelFileError(f"{source} is truncated or corrupt: {str(err)[:300]}") from None
     return {name: np.array(v, copy=True) for name, v in views.items()}, metadata
+
+
+def _plausible_safetensors(head: bytes, size: int) -> bool:
+    """Whether ``head`` starts as a safetensors file does: a header length that fits the file,
+    then the JSON header's ``{``. (A header of 1,152 bytes starts with ``80 04``, which is also
+    how a pickle starts: the safetensors reading wins.)"""
+    if len(head) < 9:
+        return False
+    (n,) = struct.unpack("<Q", head[:8])
+    return 2 <= n <= size - 8 and head[8:9] == b"{"
 
 
 def _foreign_format(data: bytes) -> str | None:
