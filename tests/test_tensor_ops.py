@@ -446,6 +446,18 @@ BAD = [
     (lambda: ops.tensordot(pn.tensor(np.ones(2)), pn.tensor(np.ones(2)), ([0], [0, 0])),
      ValueError, "differ in length"),
     (lambda: ops.sin("x"), TypeError, "expected numbers"),
+    (lambda: ops.gather(pn.tensor(np.ones((2, 2))), 0, [[0, 2]]), IndexError,
+     "index 2 is out of range for an axis of length 2"),
+    (lambda: ops.index_select(pn.tensor(np.ones((2, 2))), 1, [-3]), IndexError,
+     "index -3 is out of range"),
+    (lambda: ops.scatter_add(pn.tensor(np.ones(2)), 0, [5], [1.0]), IndexError,
+     "index 5 is out of range"),
+    (lambda: ops.take_along_axis(pn.tensor(np.ones(2)), [7], 0), IndexError,
+     "index 7 is out of range"),
+    (lambda: ops.einsum("ij,jk", pn.tensor(np.ones((2, 3))), pn.tensor(np.ones((4, 2)))),
+     ValueError, "'j' of 'ij,jk' stands for axes of lengths 3 and 4"),
+    (lambda: ops.tensordot(pn.tensor(np.ones((2, 3))), pn.tensor(np.ones((2, 3))), 1),
+     ValueError, "lengths 3 and 2"),
     (lambda: ops.round(pn.tensor([1.0]), 1.5), TypeError, "decimals must be an int"),
 ]
 

@@ -779,6 +779,13 @@ def _int_index(index, like, what: str):
     return _backend.match_device(index, _raw(like), what)
 
 
+def _check_bounds(index, n: int, what: str) -> None:
+    """Raise for indices outside ``[-n, n)`` (on the CPU; a device's values stay there)."""
+    if type(index) is np.ndarray and index.size and (index.min() < -n or index.max() >= n):
+        bad = index[(index < -n) | (index >= n)].flat[0]
+        raise IndexError(f"{what}: index {bad} is out of range for an axis of length {n}")
+
+
 def _shifted(c, axis: int, first):
     """``[first, c_0, ..., c_{n-2}]`` along ``axis``: a cumulative result made exclusive."""
     head_shape = list(c.shape)
@@ -1001,8 +1008,9 @@ def sort(x, axis=None, descending=False, *, dim=None):
     """``(values, indices)`` of ``x`` sorted along ``axis``, as :func:`torch.sort`.
 
     The sort is stable (equal values keep their order, also with ``descending``); NaN sorts
-    last in both directions (PyTorch puts it first when ``descending``). The values are differentiable (the gradient goes back to where each value came
-    from); the indices are an integer Tensor.
+    last in both directions (PyTorch puts it first when ``descending``). The values are
+    differentiable (the gradient goes back to where each value came from); the indices are
+    an integer Tensor.
     """
     x = _operand(x)
     data = _raw(x)
@@ -1125,6 +1133,7 @@ def take_along_axis(x, indices, axis):
     data = _raw(x)
     axis = _one_axis(axis, data.ndim, "take_along_axis")
     index = _int_index(indices, x, "take_along_axis's indices")
+    _check_bounds(index, data.shape[axis], "take_along_axis")
     if index.ndim != data.ndim:
         raise ValueError(
             f"take_along_axis: indices need as many dimensions as x ({data.ndim}); "
@@ -1146,6 +1155,7 @@ def gather(x, dim, index):
     dim = _one_axis(dim, data.ndim, "gather")
     index = _int_index(index, x, "gather's index")
     _check_index_shape("gather", index, data.shape, dim)
+    _check_bounds(index, data.shape[dim], "gather")
     return getitem(x, _along(index, dim, index.shape))
 
 
@@ -1172,6 +1182,7 @@ def scatter_add(x, dim, index, src):
     dim = _one_axis(dim, len(shape), "scatter_add")
     index = _int_index(index, x, "scatter_add's index")
     _check_index_shape("scatter_add", index, shape, dim)
+    _check_bounds(index, shape[dim], "scatter_add")
     src_shape = _raw(src).shape
     fits = len(src_shape) == index.ndim and builtins.all(
         n <= m for n, m in zip(index.shape, src_shape, strict=True)
@@ -1194,6 +1205,7 @@ def index_select(x, dim, index):
     index = _int_index(index, x, "index_select's index")
     if index.ndim != 1:
         raise ValueError(f"index_select: index must be 1-D; got {index.ndim} dimensions")
+    _check_bounds(index, x.shape[dim], "index_select")
     return getitem(x, (slice(None),) * dim + (index,))
 
 
@@ -1499,6 +1511,12 @@ def _einsum_spec(subscripts, shapes) -> tuple:
     else:
         letters = "".join(terms).replace("...", "")
         output = spread + "".join(sorted(c for c in set(letters) if letters.count(c) == 1))
+    sizes: dict = {}
+    for term, shape in zip(inputs, shapes, strict=True):
+        for c, n in zip(term, shape, strict=True):
+            if n != 1 and sizes.setdefault(c, n) != n:
+                raise ValueError(f"einsum: the letter {c!r} of {subscripts!r} stands for "
+                                 f"axes of lengths {sizes[c]} and {n}")
     used = set("".join(inputs))
     if len(set(output)) != len(output) or not set(output) <= used:
         raise ValueError(f"einsum: the output of {subscripts!r} must name each letter of the "
@@ -1710,11 +1728,6 @@ def _selu_vjp(i, g, out, a):
 SELU = Op("selu", _act.selu.forward, _selu_vjp)
 
 
-STEP = Op("step", _act.step.forward, lambda i, g, out, a: g * 0.0)
-"""The step function: its derivative is 0, but its result stays in the graph (so pn.grad of a
-function of it is zeros, not an error about a disconnected output)."""
-
-
 def _unary_rule(op):
     return lambda t, act: apply(op, t)
 
@@ -1732,7 +1745,6 @@ ACTIVATION_RULES = {
     "softsign": _unary_rule(SOFTSIGN),
     "logsigmoid": _unary_rule(LOGSIGMOID),
     "gelu": _gelu_rule,
-    "step": _unary_rule(STEP),
 }
 """How a Tensor applies each activation of this section (and elu/gelu, made exact here);
 merged into ``plainnet.autodiff.methods.ACTIVATION_RULES``."""
