@@ -7,10 +7,12 @@ from .mnist import load_mnist, read_idx
 from .preprocessing import Standardizer, standardize
 from .real import Dataset, breast_cancer, diabetes, digits, iris, wine
 from .synthetic import blobs, circles, moons, spirals, xor
+from .text import TextData, text
 
 __all__ = [
     "Dataset",
     "Standardizer",
+    "TextData",
     "blobs",
     "breast_cancer",
     "circles",
@@ -24,6 +26,7 @@ __all__ = [
     "spirals",
     "split",
     "standardize",
+    "text",
     "wine",
     "xor",
 ]

@@ -52,7 +52,8 @@ def sample(logits, temperature: float = 1.0, top_k: int | None = None, generator
     xp = np if type(z) is np.ndarray else _backend.array_module(z)
     z = z.astype(np.float64) / temperature
     if k is not None and k < z.shape[-1]:
-        kth = xp.sort(z, axis=-1)[..., -k:-k + 1]
+        v = z.shape[-1]
+        kth = xp.sort(z, axis=-1)[..., v - k:v - k + 1]
         z = xp.where(z < kth, -np.inf, z)
     z = z - z.max(axis=-1, keepdims=True)
     p = xp.exp(z)
