@@ -232,3 +232,20 @@ def test_dropout_in_attention_is_active_in_training_only():
     mha.eval()
     np.testing.assert_array_equal(mha(x, x, x, need_weights=False)[0].data,
                                   mha(x, x, x, need_weights=False)[0].data)
+
+
+def test_plot_attention_draws_the_weights_with_token_labels():
+    pytest.importorskip("matplotlib")
+    mha = nn.MultiheadAttention(4, 2, batch_first=True)
+    x = RNG.normal(size=(1, 5, 4)).astype(np.float32)
+    _, weights = mha(x, x, x, is_causal=True)
+    np.testing.assert_allclose(weights.data.sum(-1), 1.0, rtol=1e-5)
+    assert np.all(np.triu(weights.data[0], k=1) == 0)
+    fig = pn.plot.attention(weights, tokens=list("hello"))
+    ax = fig.axes[0]
+    assert [t.get_text() for t in ax.get_yticklabels()] == list("hello")
+    np.testing.assert_allclose(ax.images[0].get_array(), weights.data[0])
+    with pytest.raises(ValueError, match="one example and head"):
+        pn.plot.attention(np.ones((2, 3, 3)))
+    with pytest.raises(ValueError, match="tokens has 2 labels for 5"):
+        pn.plot.attention(weights, tokens=["a", "b"])

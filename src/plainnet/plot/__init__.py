@@ -1,6 +1,7 @@
 """Pictures with matplotlib (imported only when a function draws). Each returns a Figure."""
 
 from .activation_curves import activations
+from .attention import attention
 from .boundary import decision_boundary
 from .confusion import confusion_counts, confusion_matrix
 from .descent import descent_path
@@ -14,6 +15,7 @@ __all__ = [
     "gradient_histograms",
     "update_ratios",
     "activations",
+    "attention",
     "confusion_counts",
     "confusion_matrix",
     "decision_boundary",
