@@ -66,6 +66,8 @@ CASES = {
     "sort": (lambda x: ops.sort(x, axis=1)[0], [distinct(3, 4)]),
     "sort_descending": (lambda x: x.sort(dim=0, descending=True)[0], [distinct(3, 4)]),
     "topk": (lambda x: ops.topk(x, 2)[0], [distinct(2, 5)]),
+    "median": (lambda x: ops.median(x), [distinct(2, 3)]),
+    "median_dim": (lambda x: x.median(dim=0, keepdims=True)[0], [distinct(4, 3)]),
     "topk_smallest": (lambda x: x.topk(3, dim=0, largest=False)[0], [distinct(4, 2)]),
     # elementwise
     "sin": (ops.sin, [normal(2, 3)]),
@@ -422,7 +424,7 @@ BAD = [
     (lambda: ops.tile(pn.tensor([1.0]), (-1,)), ValueError, "non-negative"),
     (lambda: pn.tensor(np.ones((2, 3))).repeat(2), ValueError, "at least as many"),
     (lambda: ops.repeat_interleave(pn.tensor([1.0, 2.0]), [1, 2, 3]), ValueError,
-     "2 counts"),
+     "2 non-negative int counts"),
     (lambda: ops.split(pn.tensor(np.ones(4)), [1, 2]), ValueError, "add up to 4"),
     (lambda: ops.split(pn.tensor(np.ones(4)), 0), ValueError, "positive"),
     (lambda: ops.chunk(pn.tensor(np.ones(4)), 0), ValueError, "positive int"),

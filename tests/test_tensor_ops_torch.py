@@ -62,6 +62,9 @@ CASES = {
                   lambda x: torch.sort(x, dim=0, descending=True, stable=True)[0],
                   [distinct(3, 4)]),
     "topk": (lambda x: ops.topk(x, 2)[0], lambda x: torch.topk(x, 2)[0], [distinct(3, 5)]),
+    "median": (lambda x: ops.median(x), lambda x: torch.median(x), [distinct(2, 3)]),
+    "median_dim": (lambda x: x.median(dim=1)[0], lambda x: x.median(dim=1)[0],
+                   [np.array([[2.0, 2.0, 1.0, 1.0], [3.0, np.nan, 1.0, 0.0]])]),
     "sin": (ops.sin, torch.sin, [normal(3, 2)]),
     "cos": (ops.cos, torch.cos, [normal(3, 2)]),
     "tan": (ops.tan, torch.tan, [normal(3, 2) * 0.5]),
@@ -194,6 +197,16 @@ def test_sort_and_topk_indices_equal_pytorchs():
     d = distinct(3, 6)
     np.testing.assert_array_equal(ops.topk(pn.tensor(d), 3, largest=False)[1].data,
                                   torch.topk(torch.tensor(d), 3, largest=False)[1].numpy())
+
+
+def test_median_indices_equal_pytorchs():
+    x = np.array([[3.0, 1.0, 2.0, 5.0], [np.nan, 1.0, 0.0, 2.0], [2.0, 2.0, 1.0, 1.0]])
+    values, indices = ops.median(pn.tensor(x), dim=1)
+    ref = torch.median(torch.tensor(x), dim=1)
+    np.testing.assert_array_equal(values.data, ref.values.numpy())
+    np.testing.assert_array_equal(indices.data, ref.indices.numpy())
+    assert np.isnan(float(ops.median(pn.tensor(x)))) and np.isnan(float(torch.median(
+        torch.tensor(x))))
 
 
 def test_constructors_match_pytorchs_shapes_and_values():

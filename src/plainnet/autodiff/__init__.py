@@ -1,5 +1,7 @@
 """Automatic differentiation: Tensors that record operations, and reverse-mode gradients."""
 
+from . import inplace as _inplace  # noqa: F401  (t[index] = v, add_, zero_, ..., clone)
+from . import interop as _interop  # noqa: F401  (NumPy ufuncs on Tensors: np.sin(t))
 from . import methods as _methods  # noqa: F401  (attaches operators and methods to Tensor)
 from .creation import (
     arange,
@@ -48,6 +50,7 @@ from .ops import (
     max,
     maximum,
     mean,
+    median,
     min,
     minimum,
     norm,
@@ -89,10 +92,10 @@ __all__ = [
     "clip", "concatenate", "cos", "cumprod", "cumsum", "detect_anomaly", "diag", "einsum",
     "enable_grad", "erf", "exp", "expand_dims", "expm1", "eye", "flip", "floor", "from_numpy",
     "full", "gather", "grad", "hessian", "index_select", "is_grad_enabled", "jacobian", "linspace",
-    "log", "log10", "log1p", "log2", "masked_fill", "max", "maximum", "mean", "min", "minimum",
-    "no_grad", "norm", "numerical_grad", "ones", "ones_like", "outer", "pad", "prod", "rand",
-    "randint", "randn", "reciprocal", "repeat_interleave", "reshape", "roll", "round", "rsqrt",
-    "scatter_add", "sign", "sin", "sort", "split", "sqrt", "square", "squeeze", "stack", "std",
-    "sum", "swapaxes", "take_along_axis", "tan", "tensor", "tensordot", "tile", "to_dot", "topk",
-    "transpose", "tril", "triu", "value_and_grad", "var", "where", "zeros", "zeros_like",
+    "log", "log10", "log1p", "log2", "masked_fill", "max", "maximum", "mean", "median", "min",
+    "minimum", "no_grad", "norm", "numerical_grad", "ones", "ones_like", "outer", "pad", "prod",
+    "rand", "randint", "randn", "reciprocal", "repeat_interleave", "reshape", "roll", "round",
+    "rsqrt", "scatter_add", "sign", "sin", "sort", "split", "sqrt", "square", "squeeze", "stack",
+    "std", "sum", "swapaxes", "take_along_axis", "tan", "tensor", "tensordot", "tile", "to_dot",
+    "topk", "transpose", "tril", "triu", "value_and_grad", "var", "where", "zeros", "zeros_like",
 ]

@@ -153,6 +153,7 @@ for _name, _op in (
 
 for _name in (
     "round", "std", "prod", "norm", "cumsum", "cumprod", "argmax", "argmin", "sort", "topk",
+    "median",
     "gather", "take_along_axis", "scatter_add", "index_select", "masked_fill", "tile",
     "repeat_interleave", "flip", "roll", "split", "chunk", "tril", "triu", "diag", "outer",
     "tensordot",

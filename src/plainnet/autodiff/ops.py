@@ -1036,6 +1036,38 @@ def topk(x, k, axis=None, largest=True, sorted=True, *, dim=None):  # noqa: A002
     return values, (Tensor(order) if isinstance(x, Tensor) else order)
 
 
+def median(x, axis=None, keepdims=False, *, dim=None):
+    """The lower median, as :func:`torch.median`: of an even count, the smaller of the two
+    middle values (NumPy's ``np.median`` averages them); NaN where the values hold NaN.
+
+    With no axis, the median of all values; with ``axis`` (or ``dim``), ``(values,
+    indices)``. The gradient goes to the entry chosen (the first in the stable sort of
+    ties).
+    """
+    x = _operand(x)
+    axis = _either(axis, dim)
+    whole = axis is None
+    if whole:
+        x, axis = reshape(x, (-1,)), 0
+    axis = _one_axis(axis, x.ndim, "median")
+    n = x.shape[axis]
+    if n == 0:
+        raise ValueError(f"median of an empty axis (axis {axis} has length 0)")
+    data = _raw(x)
+    order = _sort_order(data, axis, False)
+    position = _xp(data).full(_keepdims_shape(data.shape, axis), (n - 1) // 2, dtype=np.intp)
+    if data.dtype.kind == "f":  # NaN sorts last: the first NaN is at n - (number of NaN)
+        nans = np.isnan(data).sum(axis=axis, keepdims=True)
+        position = np.where(nans > 0, n - nans, position)
+    index = np.take_along_axis(order, position, axis)
+    values = take_along_axis(x, index, axis)
+    if whole:
+        return reshape(values, ())
+    if not keepdims:
+        values, index = squeeze(values, axis), np.squeeze(index, axis)
+    return values, (Tensor(index) if isinstance(x, Tensor) else index)
+
+
 # --------------------------------------------------------------------------- more elementwise
 SIN = Op("sin", np.sin, lambda i, g, out, a: _times(g, cos(a)))
 COS = Op("cos", np.cos, lambda i, g, out, a: _times(g, -sin(a)))
@@ -1264,15 +1296,15 @@ def repeat_interleave(x, repeats, axis=None, *, dim=None):
     n = x.shape[axis]
     if _is_int(repeats):
         counts = _ints(repeats, "repeat_interleave: repeats")[0]
-    else:
-        counts = _int_index(repeats, x, "repeat_interleave's repeats")
-        if counts.shape != (n,):
-            raise ValueError(
-                f"repeat_interleave: repeats must be an int or {n} counts; got shape "
-                f"{counts.shape}"
-            )
-    xp = _xp(x)
-    return index_select(x, axis, xp.repeat(xp.arange(n), counts))
+    else:  # the result's length depends on the counts: they are read on the host (as PyTorch)
+        counts = _raw(repeats)
+        counts = _backend.to_numpy(counts) if _backend.is_device_array(counts) else (
+            np.asarray(counts))
+        if counts.dtype.kind not in "iu" or counts.shape != (n,) or (counts < 0).any():
+            raise ValueError(f"repeat_interleave: repeats must be an int or {n} non-negative "
+                             f"int counts; got {counts.dtype} of shape {counts.shape}")
+    source = np.repeat(np.arange(n), counts)
+    return index_select(x, axis, _backend.match_device(source, _raw(x), "repeat_interleave"))
 
 
 FLIP = Op("flip", lambda a, axis: np.flip(a, axis), lambda i, g, out, a, axis: flip(g, axis))
