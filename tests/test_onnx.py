@@ -266,3 +266,93 @@ def test_import_plainnet_does_not_import_onnx():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True, timeout=120)
     assert out.stdout.split() == ["False", "False"]
+
+
+class ConstantOutput(nn.Module):
+    def forward(self, x):
+        return pn.tensor(x.data * 2.0)  # no op recorded: the output would be frozen
+
+
+def test_outputs_computed_outside_the_graph_are_refused(tmp_path):
+    with pytest.raises(pn.onnx.ExportError, match="output 0 .* outside the autodiff graph"):
+        pn.onnx.export(ConstantOutput(), tmp_path / "m.onnx", _x(2, 3))
+
+
+# -- every layer, and the models of the examples -------------------------------------------
+from layer_cases import LAYERS, outputs, with_trained_state  # noqa: E402
+
+
+def check_all_outputs(model, x, tmp_path, rtol=1e-4, atol=1e-5, sizes=(1, 3)):
+    path = pn.onnx.export(model, tmp_path / "m.onnx", x[:1])
+    onnx.checker.check_model(onnx.load(str(path)))
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    feed_dtype = session.get_inputs()[0].type
+    for n in sizes:
+        xb = np.resize(x, (n, *x.shape[1:])).astype(x.dtype)
+        feed = xb.astype(np.int64) if "int64" in feed_dtype else xb.astype(model.dtype)
+        got = session.run(None, {"input": feed})
+        expected = outputs(model, xb)
+        assert len(got) == len(expected)
+        for a, b in zip(got, expected, strict=True):
+            np.testing.assert_allclose(a, b, rtol=rtol, atol=atol)
+    return path
+
+
+@pytest.mark.parametrize("name", sorted(LAYERS))
+def test_every_layer(tmp_path, name):
+    make, x, _ = LAYERS[name]
+    check_all_outputs(with_trained_state(make()), x, tmp_path)
+
+
+def test_a_sequence_first_lstm_with_a_fixed_batch(tmp_path):
+    model = with_trained_state(nn.GRU(4, 5, num_layers=2))  # (T, B, I)
+    x = _x(6, 3, 4)
+    path = pn.onnx.export(model, tmp_path / "m.onnx", x, dynamic_batch=False)
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    for a, b in zip(session.run(None, {"input": x}), outputs(model, x), strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
+
+
+def test_the_lenet_cnn(tmp_path):
+    model = nn.Sequential(
+        nn.Conv2d(1, 6, 5, padding=2), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Conv2d(6, 16, 5), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(),
+        nn.Linear(16 * 5 * 5, 120), nn.ReLU(), nn.Linear(120, 84), nn.ReLU(), nn.Linear(84, 10),
+    )
+    path = check_all_outputs(with_trained_state(model), _x(4, 1, 28, 28), tmp_path)
+    ops = [n.op_type for n in onnx.load(str(path)).graph.node]
+    assert ops.count("Conv") == 2 and ops.count("MaxPool") == 2
+
+
+def _example(name):
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "examples" / f"{name}.py"
+    if not path.exists():
+        pytest.skip(f"examples/{name}.py is not there")
+    spec = importlib.util.spec_from_file_location(f"_onnx_{name}", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_a_gpt_block_and_the_whole_gpt(tmp_path):
+    gpt = _example("char_gpt")
+    block = with_trained_state(gpt.Block(16, 4, bias=True))
+    check_all_outputs(block, _x(2, 6, 16), tmp_path)
+    model = with_trained_state(gpt.GPT(vocab_size=11, block_size=8, n_layer=2, n_head=2,
+                                       n_embd=16))
+    ids = RNG.integers(0, 11, (3, 8))
+    path = check_all_outputs(model, ids, tmp_path)
+    graph = onnx.load(str(path)).graph
+    assert graph.input[0].type.tensor_type.elem_type == onnx.TensorProto.INT64
+
+
+def test_an_lstm_language_model(tmp_path):
+    lm = _example("char_lstm")
+    model = with_trained_state(lm.CharLSTM(vocab_size=9, n_embd=8, hidden_size=12,
+                                           num_layers=2))
+    ops = [n.op_type for n in onnx.load(str(check_all_outputs(
+        model, RNG.integers(0, 9, (2, 7)), tmp_path))).graph.node]
+    assert ops.count("LSTM") == 2

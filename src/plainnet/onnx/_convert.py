@@ -37,6 +37,20 @@ def convert(g: Graph, node: Node) -> str:
             f"operation '{node.op}' has no ONNX mapping, so the model cannot be exported "
             f"(supported: {', '.join(sorted(CONVERTERS))})"
         )
+    if any(key.startswith("input") for key in node.varying) and not getattr(
+        fn, "input_ids", False
+    ):
+        raise ExportError(
+            f"operation '{node.op}' uses a value computed from the input outside the autodiff "
+            "graph, which an ONNX file would freeze; write that step with plainnet ops"
+        )
+    if any(key.startswith("zeros") for key in node.varying) and not getattr(
+        fn, "batch_zeros", False
+    ):
+        raise ExportError(
+            f"operation '{node.op}' takes zeros shaped by the batch size as a constant, which "
+            "an ONNX file would freeze; write that step with plainnet ops on Tensors"
+        )
     out_dtype = node.out.data.dtype
     g.dtype = out_dtype if out_dtype.kind == "f" else g.model_dtype  # constants' dtype
     try:
@@ -191,14 +205,14 @@ def _gelu(g, node):
     return g.add("Mul", [half_x, g.add("Add", [t, g.scalar(1.0)])])
 
 
-@converter("step")
+@converter("step", "module:Step")
 def _step(g, node):
     from ..functions.activations import step
 
     x = g.name(node.args[0])
     at_zero = float(step.forward(np.zeros(1))[0])
     chosen = "Greater" if at_zero == 0.0 else "GreaterOrEqual"
-    return g.add("Cast", [g.add(chosen, [x, g.scalar(0.0)])], to=_onnx_type(g.dtype))
+    return g.add("Cast", [g.add(chosen, [x, g.scalar(0.0)])], to=_onnx_type(node.out.dtype))
 
 
 @converter("clip")
@@ -347,20 +361,14 @@ def _reshape(g, node):
     a = node.args[0]
     shape = list(_positional(node, "shape", 1))
     other = _varying(node, "shape", 1)
-    if other is not None:
-        changed = [i for i, (p, q) in enumerate(zip(shape, other, strict=True)) if p != q]
-        if len(changed) != 1:
-            raise ExportError(f"operation 'reshape' to {shape}: more than one axis changes "
-                              "with the batch size")
-        i = changed[0]
-        if -1 not in shape:
-            shape[i] = -1
-        elif i < _ndim(a) and _shape(a)[i] == shape[i]:
-            shape[i] = 0  # ONNX: copy this axis from the input
-        else:
-            raise ExportError(f"operation 'reshape' to {shape}: the batch axis cannot be "
-                              "written dynamically")
-    return g.add("Reshape", [g.name(a), g.ints(shape)])
+    if other is None or len(other) != len(shape):
+        target = g.ints(shape) if other is None else None
+        if target is None:
+            raise ExportError(f"operation 'reshape' to {shape}: its rank changes with the "
+                              "batch size")
+    else:
+        target = g.dynamic_shape(shape, other, f"operation 'reshape' to {shape}")
+    return g.add("Reshape", [g.name(a), target])
 
 
 def _varying(node: Node, key: str, index: int):
@@ -520,3 +528,158 @@ def _leaky_relu(g, node):
 def _embedding(g, node):
     ids = g.add("Cast", [g.name(node.args[0])], to=_onnx_type(np.int64))
     return g.add("Gather", [g.names[id(node.module.weight)], ids], axis=0)
+
+
+# -- convolution and pooling ---------------------------------------------------------------
+def _geometry(geo) -> dict:
+    pads = [lo for lo, _ in geo.padding] + [hi for _, hi in geo.padding]
+    return {"strides": list(geo.stride), "pads": pads, "dilations": list(geo.dilation)}
+
+
+@converter("conv_bias")
+def _conv(g, node):
+    x, w, b = node.args[:3]
+    geo = node.kw["geo"]
+    inputs = [g.name(x), g.name(w)] + ([g.name(b)] if b is not None else [])
+    return g.add("Conv", inputs, kernel_shape=list(_shape(w)[2:]), group=int(geo.groups),
+                 **_geometry(geo))
+
+
+@converter("conv_transpose_bias")
+def _conv_transpose(g, node):
+    x, w, b = node.args[:3]
+    geo, spatial = node.kw["geo"], node.kw["spatial"]
+    kernel = _shape(w)[2:]
+    natural = [s * (n - 1) + d * (k - 1) + 1 - lo - hi for n, k, s, d, (lo, hi)
+               in zip(_shape(x)[2:], kernel, geo.stride, geo.dilation, geo.padding,
+                      strict=True)]
+    extra = [int(want - got) for want, got in zip(spatial, natural, strict=True)]
+    inputs = [g.name(x), g.name(w)] + ([g.name(b)] if b is not None else [])
+    return g.add("ConvTranspose", inputs, kernel_shape=list(kernel), group=int(geo.groups),
+                 output_padding=extra, **_geometry(geo))
+
+
+@converter("max_pool")
+def _max_pool(g, node):
+    geo = node.kw["geo"]
+    return g.add("MaxPool", [g.name(node.args[0])], kernel_shape=list(node.kw["kernel"]),
+                 **_geometry(geo))
+
+
+@converter("avg_pool")
+def _avg_pool(g, node):
+    geo, include = node.kw["geo"], bool(node.kw.get("count_include_pad", True))
+    if list(geo.dilation) != [1] * len(geo.dilation):
+        raise ExportError("operation 'avg_pool' with dilation has no ONNX mapping")
+    if include and any(hi > lo for lo, hi in geo.padding):
+        raise ExportError("operation 'avg_pool' with ceil_mode windows past the padding and "
+                          "count_include_pad=True has no exact ONNX mapping")
+    attrs = _geometry(geo)
+    attrs.pop("dilations")
+    return g.add("AveragePool", [g.name(node.args[0])], kernel_shape=list(node.kw["kernel"]),
+                 count_include_pad=int(include), **attrs)
+
+
+@converter("take")
+def _take(g, node):
+    x, index = node.args[:2]
+    axis = int(_positional(node, "axis", 2))
+    return g.add("Gather", [g.name(x), g.const(np.asarray(index), "index", np.int64)],
+                 axis=axis)
+
+
+# -- sequences -----------------------------------------------------------------------------
+def _input_ids(g: Graph) -> str:
+    """The graph's input as int64 token ids."""
+    return g.add("Cast", [g.input_name], "ids", to=_onnx_type(np.int64))
+
+
+@converter("embedding")
+def _embedding_op(g, node):
+    weight, indices = node.args[:2]
+    if "input1" in node.varying:
+        ids = _input_ids(g)
+    else:
+        ids = g.const(np.asarray(indices), "index", np.int64)
+    return g.add("Gather", [g.name(weight), ids], axis=0)
+
+
+_embedding_op.input_ids = True
+
+
+def _attention(g: Graph, q: str, k: str, v: str, rank: int, bias, causal: bool, scale: float,
+               n_q: int, n_k: int, keep) -> str:
+    if keep is not None:
+        raise ExportError("attention with dropout (training mode) cannot be exported")
+    perm = list(range(rank))
+    perm[-1], perm[-2] = perm[-2], perm[-1]
+    s = g.add("Mul", [g.add("MatMul", [q, g.add("Transpose", [k], perm=perm)]),
+                      g.scalar(scale)], "scores")
+    if causal:
+        s = g.add("Add", [s, g.const(np.triu(np.full((n_q, n_k), -np.inf), k=1), "causal")])
+    if bias is not None:
+        s = g.add("Add", [s, g.name(bias)])
+    return g.add("MatMul", [g.add("Softmax", [s], "weights", axis=-1), v])
+
+
+@converter("scaled_dot_product_attention")
+def _sdpa(g, node):
+    q, k, v, bias = node.args[:4]
+    return _attention(g, g.name(q), g.name(k), g.name(v), _ndim(q), bias,
+                      bool(node.kw.get("causal")), float(node.kw["scale"]), _shape(q)[-2],
+                      _shape(k)[-2], node.kw.get("keep"))
+
+
+@converter("packed_attention")
+def _packed(g, node):
+    qkv, heads, bias = node.args[:3]
+    n, length, e3 = _shape(qkv)
+    d = e3 // (3 * heads)
+    parts = g.add("Reshape", [g.name(qkv), g.ints([0, length, 3, heads, d])])
+    q, k, v = (g.add("Transpose", [g.add("Gather", [parts, g.const(np.int64(j), "j", np.int64)],
+                                         axis=2)], perm=[0, 2, 1, 3]) for j in range(3))
+    out = _attention(g, q, k, v, 4, bias, bool(node.kw.get("causal")), float(node.kw["scale"]),
+                     length, length, node.kw.get("keep"))
+    merged = g.add("Transpose", [out], perm=[0, 2, 1, 3])
+    return g.add("Reshape", [merged, g.ints([0, length, e3 // 3])])
+
+
+_GATE_ORDER = {"LSTM": [0, 3, 1, 2], "GRU": [1, 0, 2], "RNN_TANH": [0], "RNN_RELU": [0]}
+"""PyTorch's gate blocks in ONNX's order (LSTM i f g o -> i o f c; GRU r z n -> z r h)."""
+
+
+@converter("recurrent")
+def _recurrent(g, node):
+    """One layer in one direction: ONNX's LSTM / GRU / RNN op, weights reordered in the graph
+    (the initializers keep PyTorch's layout and names)."""
+    x, h0, c0, w_ih, w_hh, b_ih, b_hh = node.args[:7]
+    mode, reverse = node.kw["mode"], bool(node.kw.get("reverse", False))
+    hidden = _shape(w_hh)[1]
+    order = np.concatenate([np.arange(hidden) + j * hidden for j in _GATE_ORDER[mode]])
+    index = g.const(order, "gates", np.int64)
+
+    def gates(w):
+        return g.add("Gather", [g.name(w), index], axis=0)
+
+    W = g.unsqueeze(gates(w_ih), [0])
+    R = g.unsqueeze(gates(w_hh), [0])
+    n_rows = len(order)
+    biases = [gates(b) if b is not None else g.const(np.zeros(n_rows), "zeros")
+              for b in (b_ih, b_hh)]
+    B = g.unsqueeze(g.add("Concat", biases, axis=0), [0])
+    initial_h = None if "zeros1" in node.varying else g.unsqueeze(g.name(h0), [0])
+    op, attrs = {"LSTM": ("LSTM", {}), "GRU": ("GRU", {"linear_before_reset": 1}),
+                 "RNN_TANH": ("RNN", {"activations": ["Tanh"]}),
+                 "RNN_RELU": ("RNN", {"activations": ["Relu"]})}[mode]
+    inputs = [g.name(x), W, R, B, None, initial_h]
+    if mode == "LSTM":
+        initial_c = None if "zeros2" in node.varying else g.unsqueeze(g.name(c0), [0])
+        inputs.append(initial_c)
+    n_out = 3 if mode == "LSTM" else 2
+    outs = g.add(op, inputs, mode.lower(), outputs=n_out, hidden_size=int(hidden),
+                 direction="reverse" if reverse else "forward", **attrs)
+    y = g.squeeze(outs[0], [1])  # (T, 1, B, H) -> (T, B, H)
+    return g.add("Concat", [y, outs[2]], axis=0) if mode == "LSTM" else y
+
+
+_recurrent.batch_zeros = True

@@ -25,6 +25,9 @@ class Graph:
         self.names: dict[int, str] = {}
         self._keep: list = []  # objects whose id() is a key of names
         self._used: set[str] = set()
+        self.input_name: str | None = None  # the graph's input, for its batch size
+        self.batch_size = 0  # the traced batch size
+        self._batch: str | None = None
 
     # -- names -----------------------------------------------------------------------
     def fresh(self, hint: str) -> str:
@@ -65,7 +68,7 @@ class Graph:
         elif arr.dtype.kind not in "bif":
             raise ExportError(f"cannot write a constant of dtype {arr.dtype} to ONNX")
         name = self.fresh(hint)
-        self.initializers.append(self._numpy_helper.from_array(np.ascontiguousarray(arr), name))
+        self.initializers.append(self._numpy_helper.from_array(np.array(arr, order="C"), name))
         return name
 
     def ints(self, values) -> str:
@@ -93,6 +96,34 @@ class Graph:
         if input_axes:
             return self.add(op_type, [x, self.ints(axes)], hint, keepdims=int(keepdims))
         return self.add(op_type, [x], hint, axes=axes, keepdims=int(keepdims))
+
+    def batch(self) -> str:
+        """A 1-D int64 tensor holding the input's batch size (read at run time)."""
+        if self._batch is None:
+            shape = self.add("Shape", [self.input_name], "input_shape")
+            self._batch = self.add("Slice", [shape, self.ints([0]), self.ints([1])], "batch")
+        return self._batch
+
+    def dynamic_shape(self, shape, other, what: str) -> str:
+        """A shape tensor: ``shape`` as traced, with each axis that is ``other``'s with one
+        more row written as ``batch * k`` (refused when it is not a multiple of the batch)."""
+        pieces, fixed = [], []
+        for p, q in zip(shape, other, strict=True):
+            k = q - p
+            if p == q:
+                fixed.append(p)
+                continue
+            if k <= 0 or p != self.batch_size * k:
+                raise ExportError(f"{what}: its size {p} changes with the batch size but is not "
+                                  "a multiple of it")
+            if fixed:
+                pieces.append(self.ints(fixed))
+                fixed = []
+            pieces.append(self.batch() if k == 1 else self.add("Mul", [self.batch(),
+                                                                       self.ints([k])]))
+        if fixed:
+            pieces.append(self.ints(fixed))
+        return pieces[0] if len(pieces) == 1 else self.add("Concat", pieces, "shape", axis=0)
 
     def squeeze(self, x: str, axes) -> str:
         return self.add("Squeeze", [x, self.ints(axes)])

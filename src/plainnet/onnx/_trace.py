@@ -24,7 +24,7 @@ import numpy as np
 from ..autodiff import Tensor, enable_grad
 from ..autodiff.engine import Op, apply
 
-MODULE_NODES: set[str] = {"LeakyReLU", "Embedding"}
+MODULE_NODES: set[str] = {"LeakyReLU", "Embedding", "Step"}
 """Module classes traced as a single node (their forward reads values outside the graph)."""
 
 
@@ -51,6 +51,7 @@ class Trace:
     nodes: list
     param_names: dict  # id(parameter) -> state_dict name
     buffer_names: dict  # id(buffer array) -> state_dict name
+    batch_axes: list = field(default_factory=list)  # per output: the axes that follow the batch
 
 
 def _module_hook(module, inputs, output):
@@ -124,12 +125,26 @@ def compare(a: Trace, b: Trace) -> None:
             "the model runs different operations for a different batch size (control flow "
             "on the input's values or size), so one ONNX graph cannot represent it"
         )
+    a.batch_axes = [[k for k, (p, q) in enumerate(zip(x.shape, y.shape, strict=False)) if p != q]
+                    for x, y in zip(a.outputs, b.outputs, strict=True)]
+    for i, (x, y) in enumerate(zip(a.outputs, b.outputs, strict=True)):
+        if _is_constant(x, a) and not _same_constant(x, y):
+            raise ExportError(
+                f"output {i} of the model is computed from the input outside the autodiff "
+                "graph (no op recorded it), so an ONNX file would freeze it"
+            )
     for na, nb in zip(a.nodes, b.nodes, strict=True):
         for i, (x, y) in enumerate(zip(na.args, nb.args, strict=True)):
             if not isinstance(x, (Tensor, np.ndarray)):  # a shape, an axis, an index...
                 if not _equal(x, y):
                     na.varying[f"arg{i}"] = y
             elif _is_constant(x, a) and not _same_constant(x, y):
+                if _zeros(x) and _zeros(y):  # an initial state: a converter may drop it
+                    na.varying[f"zeros{i}"] = True
+                    continue
+                if _is_input(x, a) and _is_input(y, b):  # the input's values (token ids)
+                    na.varying[f"input{i}"] = True
+                    continue
                 raise ExportError(
                     f"operation '{na.op}' (argument {i}) uses a value computed from the input "
                     "outside the autodiff graph, which an ONNX file would freeze; write that "
@@ -139,6 +154,17 @@ def compare(a: Trace, b: Trace) -> None:
             other = nb.kw.get(key)
             if not _equal(value, other):
                 na.varying[key] = other
+
+
+def _is_input(x, tr: Trace) -> bool:
+    data = np.asarray(x.data if isinstance(x, Tensor) else x)
+    return (data.dtype.kind in "iu" and data.shape == tr.input.shape
+            and bool(np.array_equal(data, tr.input.data)))
+
+
+def _zeros(x) -> bool:
+    data = np.asarray(x.data if isinstance(x, Tensor) else x)
+    return data.size > 0 and data.dtype.kind in "biuf" and not data.any()
 
 
 def _is_constant(x, tr: Trace) -> bool:

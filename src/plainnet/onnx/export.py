@@ -106,6 +106,7 @@ def _build_graph(tr, x, raw, input_name, output_names, dynamic_batch, opset):
     g = Graph(opset, x.dtype)
     g.bind(tr.input, input_name)
     g._used.add(input_name)
+    g.input_name, g.batch_size = input_name, len(x)
     integer_ids = raw.dtype.kind in "iu" and _only_embeddings_read(tr)
     if integer_ids:  # token ids stay integers in the file
         g.bind(tr.input, g.add("Cast", [input_name], "input_float",
@@ -116,12 +117,12 @@ def _build_graph(tr, x, raw, input_name, output_names, dynamic_batch, opset):
         g.bind(node.out, convert(g, node))
     outs = _output_names(output_names, len(tr.outputs))
     outputs = []
-    for name, t in zip(outs, tr.outputs, strict=True):
+    for i, (name, t) in enumerate(zip(outs, tr.outputs, strict=True)):
         _name_leaf(g, tr, t)
         g.nodes.append(helper.make_node("Identity", [g.name(t)], [name], name=g.fresh("output")))
         shape = list(t.shape)
-        if dynamic_batch and shape and _batch_first(tr, t):
-            shape[0] = "batch"
+        for axis in tr.batch_axes[i] if dynamic_batch else ():
+            shape[axis] = "batch" if shape[axis] == len(x) else f"batch_x{shape[axis] // len(x)}"
         outputs.append(helper.make_tensor_value_info(
             name, helper.np_dtype_to_tensor_dtype(t.data.dtype), shape))
     in_shape = list(x.shape)
@@ -144,13 +145,11 @@ def _name_leaf(g: Graph, tr, value) -> None:
         g.bind(value, g.const(np.asarray(data), name))
 
 
-def _batch_first(tr, t) -> bool:
-    return len(t.shape) > 0 and t.shape[0] == tr.input.shape[0]
-
-
 def _only_embeddings_read(tr) -> bool:
-    readers = [n for n in tr.nodes if any(a is tr.input for a in n.args)]
-    return bool(readers) and all(n.op == "module:Embedding" for n in readers)
+    """Whether the input is read only as token ids (by embeddings), never as numbers."""
+    direct = [n for n in tr.nodes if any(a is tr.input for a in n.args)]
+    as_ids = [n for n in tr.nodes if any(k.startswith("input") for k in n.varying)]
+    return bool(as_ids) and all(n.op == "module:Embedding" for n in direct)
 
 
 def _output_names(output_names, n: int) -> list[str]:
