@@ -28,6 +28,8 @@ from __future__ import annotations
 import builtins
 import math
 import numbers
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
@@ -706,6 +708,12 @@ def astype(x, dtype):
 # The ops a PyTorch user expects (issue 16): reductions and scans, more elementwise functions,
 # indexing and assembly. Where an op is a composition of the ops above (an index, a product),
 # its gradient, and every higher derivative, comes from theirs.
+Operand = Any
+"""A Tensor, or an array (the result is then an array, with no graph)."""
+Axis = int | tuple | None
+"""An axis, a tuple of axes, or None for all."""
+
+
 def _xp(x):
     """The array module of ``x``'s data (NumPy, or CuPy for a GPU array)."""
     x = _raw(x)
@@ -820,7 +828,8 @@ def _std_vjp(i, g, out, a, axis=None, ddof=0, keepdims=False):
 STD = Op("std", _std_forward, _std_vjp)
 
 
-def std(x, axis=None, ddof=0, keepdims=False, *, dim=None):
+def std(x: Operand, axis: Axis = None, ddof: int = 0, keepdims: bool = False, *,
+        dim: Axis = None) -> Operand:
     r"""Standard deviation :math:`\sqrt{\frac{1}{N-\mathrm{ddof}}\sum (x-\bar x)^2}` over
     ``axis`` (NumPy's default ``ddof=0``; PyTorch's ``std`` defaults to ``ddof=1``).
 
@@ -862,7 +871,7 @@ PROD = Op(
 )
 
 
-def prod(x, axis=None, keepdims=False, *, dim=None):
+def prod(x: Operand, axis: Axis = None, keepdims: bool = False, *, dim: Axis = None) -> Operand:
     r"""Product over ``axis``. Gradient :math:`\prod_{j \ne k} x_j`, computed from two
     cumulative products (no division), so it is exact where ``x`` has zeros."""
     axis = _axis(_either(axis, dim))
@@ -911,13 +920,13 @@ def _scan(op, x, axis, dim, what):
     return apply_or_array(op, x, axis=_one_axis(axis, x.ndim, what))
 
 
-def cumsum(x, axis=None, *, dim=None):
+def cumsum(x: Operand, axis: int | None = None, *, dim: int | None = None) -> Operand:
     r"""Cumulative sum :math:`y_i = \sum_{j \le i} x_j` along ``axis`` (None: over the
     flattened values, as NumPy). Gradient: the reversed cumulative sum of ``g``."""
     return _scan(CUMSUM, x, axis, dim, "cumsum")
 
 
-def cumprod(x, axis=None, *, dim=None):
+def cumprod(x: Operand, axis: int | None = None, *, dim: int | None = None) -> Operand:
     r"""Cumulative product :math:`y_i = \prod_{j \le i} x_j` along ``axis`` (None: over the
     flattened values). The gradient and the second derivatives are exact where ``x`` has
     zeros (no division by them)."""
@@ -941,7 +950,8 @@ NORM2 = Op(
 _NORMS = "1, 2, inf, -inf, 0 or 'fro'"
 
 
-def norm(x, p="fro", axis=None, keepdims=False, *, dim=None):
+def norm(x: Operand, p: float | str = "fro", axis: Axis = None, keepdims: bool = False, *,
+         dim: Axis = None) -> Operand:
     r"""The vector ``p``-norm over ``axis`` (None: all values), as :func:`torch.norm`.
 
     ``p`` is 2 or ``"fro"`` (:math:`\sqrt{\sum x^2}`, the Frobenius norm of a matrix), 1
@@ -983,13 +993,15 @@ def _arg_extreme(fn, x, axis, keepdims, dim):
     return Tensor(result) if isinstance(x, Tensor) else result
 
 
-def argmax(x, axis=None, keepdims=False, *, dim=None):
+def argmax(x: Operand, axis: int | None = None, keepdims: bool = False, *,
+           dim: int | None = None) -> Operand:
     """Index of the largest value along ``axis`` (None: of the flattened values); the first
     one where several tie (as NumPy and PyTorch). An integer Tensor, not differentiable."""
     return _arg_extreme(np.argmax, x, axis, keepdims, dim)
 
 
-def argmin(x, axis=None, keepdims=False, *, dim=None):
+def argmin(x: Operand, axis: int | None = None, keepdims: bool = False, *,
+           dim: int | None = None) -> Operand:
     """Index of the smallest value along ``axis``; the first one of ties. Not
     differentiable."""
     return _arg_extreme(np.argmin, x, axis, keepdims, dim)
@@ -1004,7 +1016,8 @@ def _sort_order(data, axis: int, descending: bool):
     return _xp(data).argsort(key, axis=axis)  # CuPy's sort is stable
 
 
-def sort(x, axis=None, descending=False, *, dim=None):
+def sort(x: Operand, axis: int | None = None, descending: bool = False, *,
+         dim: int | None = None) -> tuple[Operand, Operand]:
     """``(values, indices)`` of ``x`` sorted along ``axis``, as :func:`torch.sort`.
 
     The sort is stable (equal values keep their order, also with ``descending``); NaN sorts
@@ -1020,7 +1033,8 @@ def sort(x, axis=None, descending=False, *, dim=None):
     return values, (Tensor(order) if isinstance(x, Tensor) else order)
 
 
-def topk(x, k, axis=None, largest=True, sorted=True, *, dim=None):  # noqa: A002 - PyTorch's
+def topk(x: Operand, k: int, axis: int | None = None, largest: bool = True,
+         sorted: bool = True, *, dim: int | None = None) -> tuple[Operand, Operand]:  # noqa: A002
     """``(values, indices)`` of the ``k`` largest (or smallest) values along ``axis``, as
     :func:`torch.topk`: always sorted, ties in their original order."""
     x = _operand(x)
@@ -1036,7 +1050,8 @@ def topk(x, k, axis=None, largest=True, sorted=True, *, dim=None):  # noqa: A002
     return values, (Tensor(order) if isinstance(x, Tensor) else order)
 
 
-def median(x, axis=None, keepdims=False, *, dim=None):
+def median(x: Operand, axis: int | None = None, keepdims: bool = False, *,
+           dim: int | None = None):
     """The lower median, as :func:`torch.median`: of an even count, the smaller of the two
     middle values (NumPy's ``np.median`` averages them); NaN where the values hold NaN.
 
@@ -1085,72 +1100,72 @@ CEIL = Op("ceil", np.ceil, _zero_grad)
 ROUND = Op("round", lambda a, decimals=0: np.round(a, decimals), _zero_grad)
 
 
-def sin(x):
+def sin(x: Operand) -> Operand:
     r"""Sine; derivative :math:`\cos x`."""
     return apply_or_array(SIN, _operand(x))
 
 
-def cos(x):
+def cos(x: Operand) -> Operand:
     r"""Cosine; derivative :math:`-\sin x`."""
     return apply_or_array(COS, _operand(x))
 
 
-def tan(x):
+def tan(x: Operand) -> Operand:
     r"""Tangent; derivative :math:`1 + \tan^2 x`."""
     return apply_or_array(TAN, _operand(x))
 
 
-def log1p(x):
+def log1p(x: Operand) -> Operand:
     r""":math:`\log(1 + x)`, accurate for small ``x``; derivative :math:`1/(1+x)`."""
     return apply_or_array(LOG1P, _operand(x))
 
 
-def expm1(x):
+def expm1(x: Operand) -> Operand:
     r""":math:`e^x - 1`, accurate for small ``x``; derivative :math:`e^x`."""
     return apply_or_array(EXPM1, _operand(x))
 
 
-def log2(x):
+def log2(x: Operand) -> Operand:
     r"""Base-2 logarithm; derivative :math:`1/(x \ln 2)`."""
     return apply_or_array(LOG2, _operand(x))
 
 
-def log10(x):
+def log10(x: Operand) -> Operand:
     r"""Base-10 logarithm; derivative :math:`1/(x \ln 10)`."""
     return apply_or_array(LOG10, _operand(x))
 
 
-def square(x):
+def square(x: Operand) -> Operand:
     r""":math:`x^2`; derivative :math:`2x`."""
     return apply_or_array(SQUARE, _operand(x))
 
 
-def rsqrt(x):
+def rsqrt(x: Operand) -> Operand:
     r""":math:`1/\sqrt x`; derivative :math:`-\frac12 x^{-3/2}`."""
     return apply_or_array(RSQRT, _operand(x))
 
 
-def reciprocal(x):
+def reciprocal(x: Operand) -> Operand:
     r""":math:`1/x` (a float result, also for integers); derivative :math:`-1/x^2`."""
     return apply_or_array(RECIPROCAL, _operand(x))
 
 
-def sign(x):
+def sign(x: Operand) -> Operand:
     """-1, 0 or 1 by the sign of ``x``; gradient 0 everywhere (as PyTorch)."""
     return apply_or_array(SIGN, _operand(x))
 
 
-def floor(x):
+def floor(x: Operand) -> Operand:
     """The largest integer ``<= x``; gradient 0."""
     return apply_or_array(FLOOR, _operand(x))
 
 
-def ceil(x):
+def ceil(x: Operand) -> Operand:
     """The smallest integer ``>= x``; gradient 0."""
     return apply_or_array(CEIL, _operand(x))
 
 
-def round(x, decimals=0):  # noqa: A001 - NumPy's and PyTorch's name
+def round(x: Operand, decimals: int = 0) -> Operand:  # noqa: A001 - NumPy's and PyTorch's name
     """Round to ``decimals`` places, halves to even (as NumPy and PyTorch); gradient 0."""
     if not _is_int(decimals):
         raise TypeError(f"round: decimals must be an int; got {type(decimals).__name__}")
@@ -1158,7 +1173,7 @@ def round(x, decimals=0):  # noqa: A001 - NumPy's and PyTorch's name
 
 
 # --------------------------------------------------------------------------- indexing, assembly
-def take_along_axis(x, indices, axis):
+def take_along_axis(x: Operand, indices: Operand, axis: int) -> Operand:
     """``x``'s values at ``indices`` along ``axis``, as :func:`numpy.take_along_axis` (the
     other axes broadcast). Repeated indices accumulate their gradients."""
     x = _operand(x)
@@ -1178,7 +1193,7 @@ def take_along_axis(x, indices, axis):
     return getitem(x, _along(index, axis, data.shape))
 
 
-def gather(x, dim, index):
+def gather(x: Operand, dim: int, index: Operand) -> Operand:
     """``out[i][j] = x[index[i][j]][j]`` for ``dim=0`` (and so on), as :func:`torch.gather`:
     ``index`` has ``x``'s number of dimensions and is no larger than ``x`` along the other
     ones. Repeated indices accumulate their gradients."""
@@ -1201,7 +1216,7 @@ def _check_index_shape(what, index, shape, dim):
         )
 
 
-def scatter_add(x, dim, index, src):
+def scatter_add(x: Operand, dim: int, index: Operand, src: Operand) -> Operand:
     """``x`` with ``src[i][j]`` added at ``[index[i][j]][j]`` for ``dim=0`` (and so on), as
     :func:`torch.scatter_add`: the inverse of :func:`gather`. Repeated indices accumulate.
     Both ``x`` and ``src`` get gradients (``g`` and ``gather(g, dim, index)``)."""
@@ -1229,7 +1244,7 @@ def scatter_add(x, dim, index, src):
     return add(x, scatter_into(src, _along(index, dim, index.shape), shape))
 
 
-def index_select(x, dim, index):
+def index_select(x: Operand, dim: int, index: Operand) -> Operand:
     """The entries ``index`` (1-D integers) of ``x`` along ``dim``, as
     :func:`torch.index_select`; repeated indices accumulate their gradients."""
     x = _operand(x)
@@ -1241,7 +1256,7 @@ def index_select(x, dim, index):
     return getitem(x, (slice(None),) * dim + (index,))
 
 
-def masked_fill(x, mask, value):
+def masked_fill(x: Operand, mask: Operand, value: float | Tensor) -> Operand:
     """``x`` with ``value`` where the boolean ``mask`` (broadcast to ``x``) holds, as
     :meth:`torch.Tensor.masked_fill`; a Tensor ``value`` gets the gradient of the filled
     places."""
@@ -1278,13 +1293,14 @@ def _ints(values, what: str) -> tuple:
     return tuple(int(v) for v in values)
 
 
-def tile(x, reps):
+def tile(x: Operand, reps: int | Sequence[int]) -> Operand:
     """``x`` repeated ``reps`` times along each axis, as :func:`numpy.tile` (and
     :func:`torch.tile`, :meth:`torch.Tensor.repeat`). Gradient: the sum over the copies."""
     return apply_or_array(TILE, _operand(x), _ints(reps, "tile: reps"))
 
 
-def repeat_interleave(x, repeats, axis=None, *, dim=None):
+def repeat_interleave(x: Operand, repeats: int | Operand, axis: int | None = None, *,
+                      dim: int | None = None) -> Operand:
     """Each entry repeated ``repeats`` times (an int, or one count per entry) along ``axis``
     (None: of the flattened values), as :func:`numpy.repeat` and
     :func:`torch.repeat_interleave`."""
@@ -1310,7 +1326,7 @@ def repeat_interleave(x, repeats, axis=None, *, dim=None):
 FLIP = Op("flip", lambda a, axis: np.flip(a, axis), lambda i, g, out, a, axis: flip(g, axis))
 
 
-def flip(x, axis=None, *, dims=None):
+def flip(x: Operand, axis: Axis = None, *, dims: Axis = None) -> Operand:
     """The order of the entries reversed along ``axis`` (an int, a tuple, or None for
     all), as :func:`numpy.flip` and :func:`torch.flip` (``dims``)."""
     axis = _either(axis, dims)
@@ -1325,7 +1341,8 @@ def _roll_vjp(i, g, out, a, shift, axis):
 ROLL = Op("roll", lambda a, shift, axis: np.roll(a, shift, axis), _roll_vjp)
 
 
-def roll(x, shift, axis=None, *, dims=None):
+def roll(x: Operand, shift: int | Sequence[int], axis: Axis = None, *,
+         dims: Axis = None) -> Operand:
     """Entries shifted by ``shift`` along ``axis`` (None: of the flattened values), those
     that fall off one end coming back at the other, as :func:`numpy.roll` and
     :func:`torch.roll` (``shifts``, ``dims``)."""
@@ -1344,7 +1361,8 @@ def _pieces(x, sizes, axis):
     return tuple(out)
 
 
-def split(x, split_size_or_sections, dim=0):
+def split(x: Operand, split_size_or_sections: int | Sequence[int],
+          dim: int = 0) -> tuple[Operand, ...]:
     """Pieces of ``x`` along ``dim``, as :func:`torch.split`: an int is each piece's size
     (the last may be smaller), a list gives the sizes. (NumPy's ``np.split`` takes the
     number of pieces instead: that is :func:`chunk`.)"""
@@ -1364,7 +1382,7 @@ def split(x, split_size_or_sections, dim=0):
     return _pieces(x, sizes, dim)
 
 
-def chunk(x, chunks, dim=0):
+def chunk(x: Operand, chunks: int, dim: int = 0) -> tuple[Operand, ...]:
     """``x`` cut into ``chunks`` pieces along ``dim``, as :func:`torch.chunk`: each of size
     ``ceil(n / chunks)`` but the last, so there may be fewer pieces."""
     x = _operand(x)
@@ -1401,7 +1419,7 @@ def _pad_width(pad_width, ndim: int) -> tuple:
     return tuple((int(lo), int(hi)) for lo, hi in pairs)
 
 
-def pad(x, pad_width, mode="constant", constant_values=0):
+def pad(x: Operand, pad_width, mode: str = "constant", constant_values: float = 0) -> Operand:
     """``x`` padded by ``pad_width`` as :func:`numpy.pad` (an int, a ``(before, after)``
     pair, or one pair per axis, first axis first).
 
@@ -1430,7 +1448,8 @@ def pad(x, pad_width, mode="constant", constant_values=0):
     return x
 
 
-def torch_pad(x, pad, mode="constant", value=0.0):
+def torch_pad(x: Operand, pad: Sequence[int], mode: str = "constant",
+              value: float = 0.0) -> Operand:
     """``x`` padded as :func:`torch.nn.functional.pad`: ``pad`` is ``(left, right)`` for
     the last axis, then ``(top, bottom)`` for the one before, and so on; ``mode`` is
     ``"constant"``, ``"reflect"``, ``"replicate"`` or ``"circular"``."""
@@ -1460,13 +1479,13 @@ def _check_matrix(x, what):
     return x
 
 
-def tril(x, k=0):
+def tril(x: Operand, k: int = 0) -> Operand:
     """The lower triangle of the last two axes: entries on and below diagonal ``k`` (PyTorch's
     ``diagonal``); the rest 0, with gradient 0."""
     return apply_or_array(TRIL, _check_matrix(x, "tril"), int(k))
 
 
-def triu(x, k=0):
+def triu(x: Operand, k: int = 0) -> Operand:
     """The upper triangle of the last two axes: entries on and above diagonal ``k``."""
     return apply_or_array(TRIU, _check_matrix(x, "triu"), int(k))
 
@@ -1474,7 +1493,7 @@ def triu(x, k=0):
 DIAG = Op("diag", lambda a, k: np.diag(a, k), lambda i, g, out, a, k: diag(g, k))
 
 
-def diag(x, k=0):
+def diag(x: Operand, k: int = 0) -> Operand:
     """A 1-D ``x`` as the ``k``-th diagonal of a square matrix, or the ``k``-th diagonal of
     a 2-D ``x``, as :func:`numpy.diag` and :func:`torch.diag`."""
     x = _operand(x)
@@ -1491,12 +1510,12 @@ def diag(x, k=0):
     return getitem(x, (steps + builtins.max(-k, 0), steps + builtins.max(k, 0)))
 
 
-def outer(x, y):
+def outer(x: Operand, y: Operand) -> Operand:
     """The outer product ``x_i y_j`` of two vectors (flattened first, as NumPy)."""
     return multiply(reshape(_operand(x), (-1, 1)), reshape(_operand(y), (1, -1)))
 
 
-def cat(tensors, dim=0):
+def cat(tensors: Sequence[Operand], dim: int = 0) -> Operand:
     """PyTorch's name for :func:`concatenate`."""
     return concatenate(tensors, axis=dim)
 
@@ -1601,7 +1620,7 @@ def _einsum_vjp(i, g, out, *operands, spec):
 EINSUM = Op("einsum", _einsum_forward, _einsum_vjp)
 
 
-def einsum(subscripts, *operands):
+def einsum(subscripts: str, *operands: Operand) -> Operand:
     r"""Einstein summation, as :func:`numpy.einsum`: any subscripts NumPy takes in its text
     form, with ``...`` and the implicit output (``"ij,jk"``).
 
@@ -1614,7 +1633,7 @@ def einsum(subscripts, *operands):
     return apply_or_array(EINSUM, *_with_constants(operands), spec=spec)
 
 
-def tensordot(a, b, axes=2, *, dims=None):
+def tensordot(a: Operand, b: Operand, axes=2, *, dims=None) -> Operand:
     """The sum of products over ``axes`` of ``a`` and ``b``, as :func:`numpy.tensordot` (and
     :func:`torch.tensordot`, ``dims``): an int ``n`` pairs ``a``'s last ``n`` axes with
     ``b``'s first ``n``; a pair of sequences names the axes."""
