@@ -202,7 +202,7 @@ class Table:
 
     def numbers(self, columns: list, why: str | None = None, hint: str = "",
                 allow_missing: bool = False) -> np.ndarray:
-        """The named columns as a float64 array ``(n_rows, len(columns))``.
+        """The named columns as a float64 array ``(n_rows, len(columns))`` (column-major).
 
         Booleans are 0 and 1. A cell that is not a number raises an error naming its line,
         column and text, followed by ``hint`` (e.g. how to leave the column out); so does an
@@ -210,11 +210,11 @@ class Table:
         """
         indices = self.require(columns, why)
         kinds = self.frame.dtypes.to_numpy()
-        if all(kinds[j].kind in "iuf" for j in indices):
-            out = self.frame.iloc[:, indices].to_numpy(dtype=np.float64)
-        else:
-            out = np.empty((len(self), len(indices)), dtype=np.float64)
-            for k, j in enumerate(indices):
+        out = np.empty((len(self), len(indices)), dtype=np.float64, order="F")
+        for k, j in enumerate(indices):  # column by column: no copy of the whole frame
+            if kinds[j].kind in "iuf":
+                out[:, k] = self.frame[j].to_numpy()
+            else:
                 out[:, k] = self._column_numbers(j, hint, why)
         bad = ~np.isfinite(out) if allow_missing is False else np.isinf(out)
         if bad.any():
@@ -364,13 +364,13 @@ def _first_records(sample: str, sep: str) -> tuple[list[str], list[str] | None]:
 def _read_frame(path: Path, options: CSVOptions, width: int, source: str, skip: int = 0):
     import pandas as pd
 
-    encoding = _codec(options.encoding)
+    encoding = options.encoding  # pandas skips a UTF-8 byte-order mark itself, and fast
     try:
         frame = pd.read_csv(
             path, sep=options.delimiter, header=0 if options.header else None,
             names=list(range(width)), index_col=False, skiprows=skip or None,
             na_values=list(NA_VALUES) + list(options.na_values), keep_default_na=True,
-            skipinitialspace=True, encoding=encoding, engine="c", low_memory=False,
+            encoding=encoding, engine="c", low_memory=False,
         )
     except UnicodeDecodeError:
         raise _encoding_error(source, options.encoding) from None
