@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import plainnet as pn
-from fake_device import FakeArray, FakeBackend
+from fake_device import Counts, FakeArray, FakeBackend
 from plainnet import backend
 from plainnet.autodiff import ops
 
@@ -28,7 +28,7 @@ PROGRAMS = {
                              + ops.norm(x, 1, axis=1) + ops.norm(x, np.inf, axis=1)).sum()
     + ops.cumsum(x, 0).sum() + (ops.cumprod(x, 1) * 0.5).sum(),
     "sort": lambda x: (ops.sort(x, axis=1)[0] * pn.tensor(np.arange(4.0), device=x.device)).sum()
-    + ops.topk(x, 2, axis=0)[0].sum(),
+    + ops.topk(x, 2, axis=0)[0].sum() + (ops.median(x, dim=1)[0] ** 2).sum() + ops.median(x),
     "elementwise": lambda x: (x.sin() + x.cos() + ops.tan(x * 0.3) + x.abs().log1p()
                               + x.expm1() + (x.abs() + 1).log2() + (x.abs() + 1).log10()
                               + x.square() + (x.abs() + 1).rsqrt() + (x.abs() + 1).reciprocal()
@@ -105,3 +105,13 @@ def test_a_device_index_from_another_device_is_refused(fake):
     x = pn.tensor(np.ones((2, 2)), device="fake")
     with pytest.raises(backend.DeviceMismatchError):
         ops.einsum("ij,jk", x, pn.tensor(np.ones((2, 2))))
+
+
+@pytest.mark.parametrize("name", list(PROGRAMS))
+def test_forward_never_waits_for_the_device(fake, name):
+    """No op reads a value back to the host (each read would make the host wait for the
+    GPU): shapes, indices and masks all stay on the device."""
+    x = pn.tensor(RNG.standard_normal((3, 4)), requires_grad=True, device="fake")
+    Counts.reset()
+    PROGRAMS[name](x)
+    assert Counts.syncs == 0
