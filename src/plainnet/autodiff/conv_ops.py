@@ -133,14 +133,27 @@ def _crop(x, spatial, padding):
 
 
 def col2im(cols, spatial, kernel, geo: Geometry, out):
-    """The adjoint of :func:`windows` on a padded input: ``cols`` ``(A, B, *kernel, *out)``
-    added back to ``(A, B, *spatial)`` (each kernel offset one strided ``+=``), padding
-    dropped."""
+    """The adjoint of :func:`columns`: ``cols`` ``(C, *kernel, N, *out)`` added back to the
+    image ``(C, N, *spatial)`` (padding dropped).
+
+    One spatial axis at a time: its kernel offsets are added into that axis, each one strided
+    ``+=`` (so ``sum(kernel)`` additions instead of ``prod(kernel)``, each over a larger block).
+    """
+    nd = len(kernel)
     padded = _padded(spatial, geo.padding)
-    acc = _xp(cols).zeros(cols.shape[:2] + padded, dtype=cols.dtype)
-    lead = (slice(None), slice(None))
-    for k in np.ndindex(*kernel):
-        acc[_tap(k, out, geo)] += cols[lead + k]
+    xp = _xp(cols)
+    acc = cols  # (C, k_a, ..., k_last, N, full_0, ..., full_{a-1}, out_a, ..., out_last)
+    for a in range(nd):
+        axis = 1 + (nd - 1 - a) + 1 + a  # where out_a sits once k_a is summed away
+        shape = list(acc.shape[:1] + acc.shape[2:])
+        shape[axis] = padded[a]
+        folded = xp.zeros(tuple(shape), dtype=cols.dtype)
+        s, d, o = geo.stride[a], geo.dilation[a], out[a]
+        for k in range(kernel[a]):
+            index = [slice(None)] * len(shape)
+            index[axis] = slice(k * d, k * d + (o - 1) * s + 1, s)
+            folded[tuple(index)] += acc[:, k]
+        acc = folded
     return _crop(acc, spatial, geo.padding)
 
 
@@ -173,8 +186,6 @@ def _conv_transpose_forward(y, w, spatial, geo: Geometry):
     cols = _backend.matmul(wg.swapaxes(1, 2), _channels_first(y, geo.groups))
     c = w.shape[1] * geo.groups
     cols = cols.reshape((c,) + tuple(kernel) + (n,) + tuple(out))
-    nd = len(kernel)
-    cols = cols.transpose((0, nd + 1) + tuple(range(1, nd + 1)) + tuple(range(nd + 2, 2 * nd + 2)))
     return col2im(cols, spatial, kernel, geo, out).swapaxes(0, 1)
 
 
@@ -299,19 +310,22 @@ def _pool_taps(xp_, kernel, geo):
     return out, windows(xp_, kernel, geo.stride, geo.dilation, out)
 
 
+def _disjoint(kernel, geo) -> bool:
+    """Whether no input position is read by two taps (windows do not overlap)."""
+    return all(s >= d * (k - 1) + 1 for k, s, d in zip(kernel, geo.stride, geo.dilation,
+                                                        strict=True))
+
+
 def _max_pool_forward(x, kernel, geo, cache):
     padded = _pad(x, geo.padding, -np.inf)
     out, win = _pool_taps(padded, kernel, geo)
-    best = None
-    for j, k in enumerate(np.ndindex(*kernel)):
+    taps = np.ndindex(*kernel)
+    best = win[(Ellipsis,) + next(taps)].copy()
+    arg = _xp(x).zeros(best.shape, dtype=np.int8 if math.prod(kernel) < 128 else np.int32)
+    for j, k in enumerate(taps, start=1):
         v = win[(Ellipsis,) + k]
-        if best is None:
-            best = v.copy()
-            arg = _xp(x).zeros(best.shape, dtype=np.int32)
-            continue
-        better = v > best  # strict: the first maximum wins, as in PyTorch
-        arg = np.where(better, j, arg).astype(np.int32, copy=False)
-        best = np.maximum(best, v)  # NaN propagates
+        arg[v > best] = j  # strict: the first maximum wins, as in PyTorch
+        np.maximum(best, v, out=best)  # NaN propagates
     cache["argmax"] = arg
     return best
 
@@ -325,8 +339,13 @@ def _max_pool_vjp(i, g, out, x, kernel, geo, cache):
     padded = _padded(spatial, geo.padding)
     acc = _xp(g).zeros(g.shape[:2] + padded, dtype=g.dtype)
     zero = g.dtype.type(0)
+    disjoint = _disjoint(kernel, geo)
     for j, k in enumerate(np.ndindex(*kernel)):
-        acc[_tap(k, outs, geo)] += np.where(arg == j, g, zero)
+        share = np.where(arg == j, g, zero)
+        if disjoint:
+            acc[_tap(k, outs, geo)] = share
+        else:
+            acc[_tap(k, outs, geo)] += share
     return _crop(acc, spatial, geo.padding)
 
 
