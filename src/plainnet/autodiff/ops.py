@@ -738,7 +738,8 @@ def _either(axis, dim, default=None):
     if dim is None:
         return default if axis is None else axis
     if axis is not None:
-        raise TypeError(f"pass axis or its PyTorch name ({dim=}), not both")
+        raise TypeError("pass the axis once: as axis= (NumPy's name) or dim= (PyTorch's), "
+                        "not both")
     return dim
 
 
