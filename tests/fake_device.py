@@ -285,6 +285,8 @@ class DeviceArray(np.lib.mixins.NDArrayOperatorsMixin):
     def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
         if method != "__call__":  # CuPy: no ufunc.at / reduce through NumPy
             return NotImplemented
+        if any(getattr(type(x), "_plainnet_tensor", False) for x in inputs):
+            return NotImplemented  # CuPy defers to the Tensor (its __array_priority__ is higher)
         _refuse_blas(ufunc.__name__)
         Counts.launch(ufunc.__name__)
         cls = type(self)

@@ -614,9 +614,11 @@ def test_grad_with_several_argnums_and_a_shaped_output_on_device(fake):
     assert type(ga) is FakeArray and type(gb) is FakeArray
     np.testing.assert_array_equal(backend.to_numpy(ga), [3.0, -1.0])
     np.testing.assert_array_equal(backend.to_numpy(gb), [1.0, 2.0])
-    unused = pn.grad(lambda u, v: (u * u).sum(), argnums=1)(a, b)
+    unused = pn.grad(lambda u, v: (u * u).sum() + 0 * v.sum(), argnums=1)(a, b)
     assert type(unused) is FakeArray
     np.testing.assert_array_equal(backend.to_numpy(unused), [0.0, 0.0])
+    with pytest.raises(TypeError, match="does not depend on its argument"):
+        pn.grad(lambda u, v: (u * u).sum(), argnums=1)(a, b)  # no graph back to v at all
 
 
 def test_jacobian_and_hessian_on_device(fake):

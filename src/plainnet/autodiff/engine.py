@@ -15,6 +15,11 @@ Engine semantics
 * Leaf gradients accumulate into ``.grad`` across calls until ``zero_grad()`` or
   ``t.grad = None``. Gradients have the dtype of their tensor (float32 stays float32).
 * After ``backward`` the graph is freed (``retain_graph=True`` keeps it).
+* Each Tensor carries a version, the creation number of its last in-place change (0 if
+  none): ``t[index] = v``, the in-place methods (``add_``, ``zero_``, ...) and optimizer
+  steps set it. A recorded op whose argument (or own result) changed after the op was
+  recorded makes ``backward`` raise a ``RuntimeError`` naming the op, instead of using the new
+  values: one integer comparison per argument while backpropagating, nothing per forward op.
 * ``create_graph=True`` runs the vjps on Tensors, so the gradient is itself differentiable:
   this is how :func:`plainnet.hessian` differentiates the backward pass.
 * A Tensor computes with the array module of its data (NumPy on ``"cpu"``, CuPy on
@@ -181,6 +186,7 @@ def _finish(out: Tensor, op: Op, args: tuple, datas, kw: dict, record: bool) -> 
     """Fill in a new result of ``op``: recorded in the graph when ``record``, else a constant."""
     out.grad = None
     out.name = None
+    out._version = 0
     if record:
         out.requires_grad = True
         out._op = op
@@ -267,6 +273,26 @@ def _freed(node) -> RuntimeError:
     )
 
 
+def next_version() -> int:
+    """A version stamp for a Tensor changed in place now: later than every recorded op."""
+    return next(_creation)
+
+
+def _modified(node, changed, i=None) -> RuntimeError:
+    """The error for a Tensor changed in place after ``node``'s op recorded it."""
+    name = node._op.name
+    what = "its result" if i is None else f"its argument {i}"
+    shape = "x".join(map(str, changed.shape)) or "scalar"
+    label = f" '{changed.name}'" if changed.name else ""
+    return RuntimeError(
+        f"one of the Tensors needed to compute the gradient of '{name}' was changed in place: "
+        f"{what}, a Tensor{label} of shape {shape} ({changed.dtype}), was modified after "
+        f"'{name}' used it (by t[...] = v, an in-place method such as add_ or zero_, or an "
+        "optimizer step), so the gradient would be computed with the wrong values: change "
+        "a copy instead (t = t.clone(), or t * 1), or make the change after backward()"
+    )
+
+
 def _any_nan(grads) -> bool:
     """Whether some gradient has a NaN entry, with one read per device: the sum of the
     gradients' sums of squares is NaN exactly when some entry is (an infinite entry, or an
@@ -309,12 +335,19 @@ def _backward_pass(root, seed, wanted, create_graph, visited):
             raise _freed(node)
         kw = node._kw
         vjp = node._op.vjp
+        seq = node._seq
+        if node._version > seq:
+            raise _modified(node, node)
         if create_graph:
             vjp_args, out = args, node
         else:
             vjp_args, out = node._datas, node.data
         for i, a in enumerate(args):
-            if not (isinstance(a, Tensor) and a.requires_grad):
+            if not isinstance(a, Tensor):
+                continue
+            if a._version > seq:  # changed in place after this op used it
+                raise _modified(node, a, i)
+            if not a.requires_grad:
                 continue
             gi = vjp(i, g, out, *vjp_args, **kw) if kw else vjp(i, g, out, *vjp_args)
             if gi is None:
@@ -416,9 +449,11 @@ class Tensor:
 
     __slots__ = (
         "data", "grad", "requires_grad", "_op", "_args", "_datas", "_kw", "_seq", "name",
-        "__weakref__",
+        "_version", "__weakref__",
     )
-    __array_ufunc__ = None  # NumPy defers to Tensor's operators: array * tensor -> Tensor
+    # NumPy ufuncs (np.sin(t), array * t) go to plainnet's op or raise a TypeError saying what
+    # to call: plainnet.autodiff.interop replaces this (None: NumPy defers to the operators)
+    __array_ufunc__ = None
     __array_priority__ = 1000
     _plainnet_tensor = True
 
@@ -451,6 +486,7 @@ class Tensor:
         self._datas = None
         self._kw = None
         self._seq = 0
+        self._version = 0
         self.name = name
 
     # -- basic properties ---------------------------------------------------------------
@@ -637,6 +673,7 @@ def leaf(data: np.ndarray, requires_grad: bool = True) -> Tensor:
     t._datas = None
     t._kw = None
     t._seq = 0
+    t._version = 0
     t.name = None
     return t
 

@@ -230,7 +230,8 @@ def jacobian(f: Callable, argnums: int = 0) -> Callable:
     def wrapper(*args, **kwargs):
         x, args = _differentiable_input(args, argnums)
         y = _call_recording(f, args, kwargs)
-        _require_graph(y, 1, "jacobian")
+        if not isinstance(y, Tensor):
+            y = _output_tensor(y)
         return _jacobian_of_tensor(y, x)
 
     wrapper.__name__ = f"jacobian({getattr(f, '__name__', 'f')})"

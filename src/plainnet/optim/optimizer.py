@@ -17,6 +17,7 @@ import numpy as np
 
 from .. import backend as _backend
 from ..autodiff import Tensor, enable_grad
+from ..autodiff.engine import next_version
 from ..kernels import launched_together
 from . import _flat
 
@@ -151,8 +152,11 @@ class Optimizer:
             with enable_grad():
                 loss = closure()
         with launched_together():  # on a GPU: one launch updates many parameters
+            version = next_version()
             for group in self.param_groups:
                 pending = [(p, p.grad) for p in group["params"] if p.grad is not None]
+                for p, _ in pending:  # a graph that used p before this step is now stale
+                    p._version = version
                 if self._elementwise:
                     pending = self._step_flat(pending, group)
                 for p, grad in pending:
