@@ -417,6 +417,7 @@ BAD = [
      ValueError, "do not broadcast"),
     (lambda: ops.scatter_add(pn.tensor(np.ones((2, 2))), 0, [[0, 1]], np.ones((1, 1))),
      ValueError, "at least as large"),
+    (lambda: ops.scatter_add(pn.tensor(np.ones(2)), 0, [1]), TypeError, "needs src"),
     (lambda: ops.index_select(pn.tensor(np.ones((2, 2))), 0, [[0]]), ValueError, "1-D"),
     (lambda: ops.masked_fill(pn.tensor(np.ones(3)), [1, 0, 1], 0.0), TypeError, "boolean"),
     (lambda: ops.masked_fill(pn.tensor(np.ones(3)), np.ones((2, 3), bool), 0.0), ValueError,

@@ -1217,10 +1217,18 @@ def _check_index_shape(what, index, shape, dim):
         )
 
 
-def scatter_add(x: Operand, dim: int, index: Operand, src: Operand) -> Operand:
+def scatter_add(x: Operand, dim: int, index: Operand, src: Operand = None) -> Operand:
     """``x`` with ``src[i][j]`` added at ``[index[i][j]][j]`` for ``dim=0`` (and so on), as
     :func:`torch.scatter_add`: the inverse of :func:`gather`. Repeated indices accumulate.
-    Both ``x`` and ``src`` get gradients (``g`` and ``gather(g, dim, index)``)."""
+    Both ``x`` and ``src`` get gradients (``g`` and ``gather(g, dim, index)``).
+
+    (The former internal form ``scatter_add(g, index, shape)`` still works for the callers
+    written before this one: it is :func:`scatter_into`.)
+    """
+    if src is None:
+        if not _is_int(dim):
+            return scatter_into(x, dim, index)
+        raise TypeError("scatter_add(x, dim, index, src) needs src, the values to add")
     x, src = _operand(x), _operand(src)
     if isinstance(x, Tensor) and not isinstance(src, Tensor):
         src = _constant(src, x)
