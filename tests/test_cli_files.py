@@ -22,6 +22,7 @@ import pytest
 
 import plainnet as pn
 from plainnet.cli import main
+from plainnet.cli.plot import read_history
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 FAST = ["--epochs", "3", "--hidden", "8", "--quiet"]
@@ -413,6 +414,7 @@ def test_predict_into_a_closed_pipe_ends_quietly(trained, tmp_path):
 def test_out_with_another_extension_warns_that_it_is_safetensors(trained, tmp_path):
     _, err = _ok(["train", trained["data"], "--target", "color", *FAST,
                   "--out", tmp_path / "model.pt"])
+    assert len(err.strip().splitlines()) == 1  # said once, before training, not at save
     assert "written as safetensors whatever its extension (.pt)" in err
     assert pn.load(tmp_path / "model.pt") is not None
 
@@ -440,3 +442,29 @@ def test_plot_confusion_matrix_boundary_and_network(trained, tmp_path):
     disguised = tmp_path / "data.png"
     disguised.symlink_to(data)
     _fails(["plot", "boundary", model, data, "--out", disguised], "is the input file")
+
+
+def test_patience_keeps_and_marks_the_best_epoch(trained, tmp_path):
+    model = tmp_path / "m.safetensors"
+    out, _ = _ok(["train", trained["data"], "--target", "color", "--epochs", "40",
+                  "--learning-rate", "0.05", "--hidden", "8", "--patience", "3", "--quiet",
+                  "--out", model, "--plot", tmp_path / "c.png"])
+    _, meta = pn.io.load_with_metadata(model)
+    val = meta["history"]["val_loss"]
+    best = int(np.argmin(val)) + 1
+    assert meta["best_epoch"] == best
+    assert f"kept the weights of epoch {best}" in out
+    history, best_epoch = read_history(str(model))
+    assert best_epoch == best and history["val_loss"] == val
+
+
+def test_a_model_file_from_before_stored_preprocessing_still_predicts(trained, tmp_path):
+    """Older files kept only the features' mean and scale; they predict as before."""
+    model, meta = pn.io.load_with_metadata(trained["model"])
+    numeric = meta.pop("preprocessing")["numeric"]
+    meta["feature_mean"], meta["feature_scale"] = numeric["mean"], numeric["scale"]
+    old = tmp_path / "old.safetensors"
+    pn.save(model, old, metadata=meta)
+    new_out, _ = _ok(["predict", trained["model"], trained["data"]])
+    old_out, _ = _ok(["predict", old, trained["data"]])
+    assert old_out == new_out

@@ -23,6 +23,7 @@ import os
 import sys
 import tempfile
 import warnings
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -119,9 +120,8 @@ def feature_columns(table: Table, target: int | None, ignore: list[int]) -> list
                       + f" (keep it by renaming it; drop this warning with --ignore "
                         f"{_option_name(table.names[found[0]])})", UserWarning, stacklevel=2)
         columns.remove(found[0])
-    names = [table.names[j] for j in columns]
-    repeated = sorted({n for n in names if names.count(n) > 1}) if len(set(names)) < len(
-        names) else []
+    counts = Counter(table.names[j] for j in columns)
+    repeated = sorted(name for name, k in counts.items() if k > 1)
     if repeated:
         raise CLIError(f"{table.source} has several columns named {repeated[0]!r}; rename them "
                        "or leave them out with --ignore")

@@ -42,7 +42,7 @@ def run(args) -> int:
     import plainnet as pn
 
     from . import _common as c
-    from .train import _check_out_name
+    from .train import _check_out_name, _save
 
     folder = Path(args.dir)
     try:
@@ -83,7 +83,7 @@ def run(args) -> int:
     print(f"epochs trained: {len(history)} (stopped by: {history.stop_reason})")
     print(f"training accuracy: {train_acc:.3f}")
     print(f"held-out accuracy: {test_acc:.3f}")
-    pn.save(model, model_path)
+    _save(model, model_path, {})
     c.save_figure(pn.plot.history(history, best_epoch=best_epoch), curve_path)
     print(f"files written to {folder.resolve()}: model {Path(model_path).name}, learning curve "
           f"{Path(curve_path).name}")

@@ -276,7 +276,8 @@ def _save(model, out: str, meta: dict) -> None:
     from .main import CLIError
 
     with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message=".*safetensors.*extension")
+        # said once, before training (_check_out_name); pn.save says it again otherwise
+        warnings.filterwarnings("ignore", message=".* but is a safetensors file")
         try:
             pn.save(model, out, metadata=meta)
         except OSError as err:
