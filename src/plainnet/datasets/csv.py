@@ -113,7 +113,10 @@ class Table:
         found, missing = [], []
         for column in columns:
             j = self._find(column)
-            (missing.append(column) if j is None else found.append(j))
+            if j is None:
+                missing.append(column)
+            else:
+                found.append(j)
         if missing:
             s = "" if len(missing) == 1 else "s"
             reason = f" ({why})" if why else ""
@@ -216,10 +219,12 @@ class Table:
                 out[:, k] = self.frame[j].to_numpy()
             else:
                 out[:, k] = self._column_numbers(j, hint, why)
-        bad = ~np.isfinite(out) if allow_missing is False else np.isinf(out)
-        if bad.any():
-            i, k = map(int, np.argwhere(bad)[0])
-            j = indices[k]
+        inexact = [k for k, j in enumerate(indices) if kinds[j].kind not in "iub"]
+        for k in inexact:  # integers are always finite
+            bad = np.isinf(out[:, k]) if allow_missing else ~np.isfinite(out[:, k])
+            if not bad.any():
+                continue
+            i, j = int(np.argmax(bad)), indices[k]
             value = out[i, k]
             what = "missing value" if math.isnan(value) else f"{value!r} is not a finite number"
             raise ValueError(f"{self.source} line {self.line(i)}, column {self.names[j]!r}: "
@@ -244,8 +249,7 @@ class Table:
     def line(self, i: int) -> int:
         """The file line (from 1) on which data row ``i`` ends."""
         if self._lines is None:
-            self._lines = _record_lines(self.path, self.options, len(self.names),
-                                        self._data_start)
+            self._lines = _record_lines(self.path, self.options, self._data_start)
         return self._lines[i] if 0 <= i < len(self._lines) else i + 1 + self._data_start
 
 
@@ -270,7 +274,7 @@ def read_table(path: str | os.PathLike, delimiter: str | None = None,
         raise ValueError(f"{source} is empty; expected a header row and data rows")
     sep = options.delimiter or sniff_delimiter(sample)
     options = CSVOptions(sep, options.header, options.na_values, options.encoding)
-    first, second = _first_records(sample, sep)
+    first, second = _first_records(sample, sep, source)
     counts = _count_header(first, second, source) if options.header else None
     if counts is not None:
         return _read_count_header(path, options, counts)
@@ -345,7 +349,7 @@ def _encoding_error(source: str, encoding: str) -> ValueError:
                       "--encoding latin-1 (or encoding='latin-1')")
 
 
-def _first_records(sample: str, sep: str) -> tuple[list[str], list[str] | None]:
+def _first_records(sample: str, sep: str, source: str) -> tuple[list[str], list[str] | None]:
     try:
         rows = csv.reader(io.StringIO(sample), delimiter=sep)
         records = []
@@ -357,7 +361,7 @@ def _first_records(sample: str, sep: str) -> tuple[list[str], list[str] | None]:
     except csv.Error:
         records = [sample.splitlines()[0].split(sep)]
     if not records:
-        raise ValueError("the file holds only blank lines")
+        raise ValueError(f"{source} holds no data, only blank lines and delimiters")
     return records[0], records[1] if len(records) > 1 else None
 
 
@@ -422,7 +426,7 @@ def _codec(encoding: str) -> str:
     return "utf-8-sig" if encoding.lower().replace("_", "-") in ("utf-8", "utf8") else encoding
 
 
-def _record_lines(path: Path, options: CSVOptions, width: int, data_start: int) -> list[int]:
+def _record_lines(path: Path, options: CSVOptions, data_start: int) -> list[int]:
     """The line on which each data record ends (blank records skipped, as pandas does)."""
     lines = []
     with open(path, encoding=_codec(options.encoding), errors="replace", newline="") as f:

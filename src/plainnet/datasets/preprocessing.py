@@ -128,23 +128,17 @@ class ColumnPreprocessor:
         if self.mean_ is None:
             raise RuntimeError("call fit before transform")
         numbers = self._check(numbers, texts)
-        blocks = [_standardize(_fill(numbers, self.median_), self.mean_, self.scale_)]
+        n, width = len(numbers), len(self.numeric)
+        Z = np.zeros((n, width + sum(len(c) for c in self.categories_)))
+        _standardize(_fill(numbers, self.median_), self.mean_, self.scale_, out=Z[:, :width])
         unseen = {}
         for name, cells, cats, mode in zip(self.text, texts, self.categories_,
                                            self.most_frequent_, strict=True):
-            position = {c: k for k, c in enumerate(cats)}
-            block = np.zeros((len(cells), len(cats)))
-            missed = []
-            for i, cell in enumerate(cells):
-                k = position.get(mode if cell is None else cell)
-                if k is None:
-                    missed.append(cell)
-                else:
-                    block[i, k] = 1.0
+            missed = _one_hot(cells, cats, mode, Z[:, width : width + len(cats)])
             if missed:
                 unseen[name] = (len(missed), missed[0])
-            blocks.append(block)
-        return np.hstack(blocks), unseen
+            width += len(cats)
+        return Z, unseen
 
     def output_names(self) -> list[str]:
         """The names of the output columns: the numeric names, then ``name=category``."""
@@ -224,17 +218,32 @@ def _mean_scale(X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return mean * m, np.where(std > 0, std * m, 1.0)
 
 
-def _standardize(X: np.ndarray, mean: np.ndarray, scale: np.ndarray) -> np.ndarray:
-    """:math:`(x - \\mu) / s`, computed on everything divided by the same power of two (exact)
-    so that no intermediate overflows."""
+def _standardize(X: np.ndarray, mean: np.ndarray, scale: np.ndarray,
+                 out: np.ndarray | None = None) -> np.ndarray:
+    """:math:`(x - \\mu) / s` into ``out``, computed on everything divided by the same power of
+    two (exact) so that no intermediate overflows."""
     m = _power_of_two(np.maximum(np.abs(mean), scale))
     with np.errstate(over="ignore", invalid="ignore"):
-        Z = X / m  # one new array, then in place
+        Z = np.divide(X, m, out=out)
         Z -= mean / m
         Z /= scale / m
     if not np.isfinite(Z).all():
         raise ValueError("values too large to standardize with the training statistics")
     return Z
+
+
+def _one_hot(cells: list, categories: list[str], mode: str, out: np.ndarray) -> list:
+    """Write the 0/1 columns of ``cells`` into ``out`` (a missing cell is ``mode``); return
+    the cells whose category is unknown (their row stays all zeros)."""
+    position = {c: k for k, c in enumerate(categories)}
+    missed = []
+    for i, cell in enumerate(cells):
+        k = position.get(mode if cell is None else cell)
+        if k is None:
+            missed.append(cell)
+        else:
+            out[i, k] = 1.0
+    return missed
 
 
 def _power_of_two(values: np.ndarray) -> np.ndarray:
