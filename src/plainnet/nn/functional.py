@@ -18,7 +18,10 @@ from ..kernels import ElementwiseKernel, run_fused
 
 
 def _linear_forward(x, w, b):
-    out = matmul(x, w.T)
+    if x.ndim > 2:  # one matrix product for all leading axes (matmul would loop over them)
+        out = matmul(x.reshape(-1, x.shape[-1]), w.T).reshape(x.shape[:-1] + (w.shape[0],))
+    else:
+        out = matmul(x, w.T)
     if b is not None:
         out += b
     return out
@@ -26,6 +29,8 @@ def _linear_forward(x, w, b):
 
 def _linear_vjp(i, g, out, x, w, b):
     if i == 0:  # dL/dx = g W
+        if g.ndim > 2:
+            return matmul(g.reshape(-1, g.shape[-1]), w).reshape(x.shape)
         return matmul(g, w)
     n_out = w.shape[0]
     g2 = g.reshape(-1, n_out)  # every leading axis is a batch axis

@@ -113,13 +113,17 @@ def _norm_forward(x, weight, bias, n_axes, eps, rms, cache):
     x2 = x.reshape(-1, d)
     if rms:
         centered = x2
-        var = (x2 * x2).mean(axis=1, keepdims=True)
     else:
         centered = x2 - x2.mean(axis=1, keepdims=True)
-        var = (centered * centered).mean(axis=1, keepdims=True)
+    var = np.einsum("ij,ij->i", centered, centered).reshape(-1, 1)  # no squared temporary
+    var *= 1.0 / d
     var += eps
     rstd = 1.0 / np.sqrt(var)
-    xhat = centered * rstd
+    if rms:
+        xhat = centered * rstd
+    else:
+        centered *= rstd
+        xhat = centered
     cache.clear()
     cache.update(xhat=xhat, rstd=rstd)
     if weight is None:
@@ -155,16 +159,16 @@ def _norm_vjp(i, g, out, x, weight, bias, n_axes, eps, rms, cache):
     xhat, rstd = cache["xhat"], cache["rstd"]
     d = xhat.shape[1]
     g2 = g.reshape(-1, d)
-    if i == 1:
-        return (g2 * xhat).sum(axis=0).reshape(weight.shape)
+    if i == 1:  # sum over rows of g * xhat, without the product as a temporary
+        return np.einsum("ij,ij->j", g2, xhat).reshape(weight.shape)
     if i == 2:
         return g2.sum(axis=0).reshape(bias.shape)
     gw = g2 if weight is None else g2 * weight.reshape(-1)
-    dot = (gw * xhat).mean(axis=1, keepdims=True)
-    if rms:
-        gx = gw - xhat * dot
-    else:
-        gx = gw - xhat * dot
+    dot = np.einsum("ij,ij->i", gw, xhat).reshape(-1, 1)
+    dot *= 1.0 / d
+    gx = xhat * dot
+    np.subtract(gw, gx, out=gx)
+    if not rms:
         gx -= gw.mean(axis=1, keepdims=True)
     gx *= rstd
     return gx.reshape(x.shape)
@@ -247,20 +251,26 @@ def _gelu_vjp(i, g, out, x, approximate, cache):
     if isinstance(g, Tensor) or "t" not in cache:
         return _gelu_derivative_tensor(g, x, approximate)
     t = cache["t"]
+    # two new arrays, every other step in place: large temporaries cost page faults
+    d = x * x
     if approximate == "tanh":
         # d/dx [x (1 + t)/2] = (1 + t)/2 + x (1 - t^2) c (1 + 3 a x^2) / 2
-        x2 = x * x
-        du = x2 * (3 * 0.044715 * _SQRT_2_OVER_PI)
-        du += _SQRT_2_OVER_PI
-        du *= x
-        du *= 1.0 - t * t
-        du += 1.0 + t
-        du *= 0.5
-        return g * du
-    pdf = np.exp(-0.5 * x * x)
-    pdf *= x * (1.0 / math.sqrt(2.0 * math.pi))
-    pdf += 0.5 * (1.0 + t)
-    return g * pdf
+        d *= 3 * 0.044715 * _SQRT_2_OVER_PI
+        d += _SQRT_2_OVER_PI
+        d *= x
+        one_minus = t * t
+        np.subtract(1.0, one_minus, out=one_minus)
+        d *= one_minus
+    else:  # Phi(x) + x phi(x), with Phi = (1 + t) / 2
+        d *= -0.5
+        np.exp(d, out=d)
+        d *= x
+        d *= 2.0 / math.sqrt(2.0 * math.pi)  # doubled: halved with (1 + t) below
+    d += t
+    d += 1.0
+    d *= 0.5
+    d *= g
+    return d
 
 
 def _gelu_derivative_tensor(g, x, approximate):
