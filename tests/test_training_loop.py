@@ -322,6 +322,27 @@ def test_history_keeps_the_epochs_before_a_nan():
     assert h["loss"] == [] and h.stop_reason == "diverged"
 
 
+@pytest.mark.parametrize("batch_size, where", [(16, "epoch 1, batch 2: the loss became nan"),
+                                               (64, "epoch 1: a weight became NaN/inf")])
+def test_a_nan_gradient_under_a_finite_loss_stops_training_with_finite_weights(batch_size,
+                                                                               where):
+    X = np.random.default_rng(0).random((64, 2)).astype(np.float32)
+
+    def loss(out, target):  # finite, but its gradient is NaN: sqrt'(0) times (1 - 1)
+        a = out[:, :1]
+        return pn.losses.mse(out, target) + pn.sqrt(a - a).sum()
+
+    model = pn.nn.Sequential(pn.nn.Linear(2, 1))
+    start = [p.data.copy() for p in model.parameters()]
+    with pytest.warns(RuntimeWarning, match=where) as caught:
+        h = pn.fit(model, X, X.sum(axis=1), loss=loss, epochs=3, batch_size=batch_size,
+                   verbose=0, metrics=())
+    assert caught[0].filename == __file__  # the warning points at the call of pn.fit
+    assert h.stop_reason == "diverged" and len(h) == 0
+    for p, s in zip(model.parameters(), start, strict=True):
+        np.testing.assert_array_equal(p.data, s)
+
+
 def test_an_exploding_loss_stops_training_and_restores_the_last_good_weights():
     rng = np.random.default_rng(0)
     X = rng.random((256, 20)).astype(np.float32)

@@ -46,7 +46,8 @@ class OnHost:
         buffer = np.empty((min(batch_size, n), *X.shape[1:]), dtype=X.dtype)
         for lo in range(0, n, batch_size):
             index = order[lo : lo + batch_size]
-            xb = np.take(X, index, axis=0, out=buffer[: len(index)])
+            # mode="wrap": the indices are valid; "raise" (the default) would buffer the copy
+            xb = np.take(X, index, axis=0, out=buffer[: len(index)], mode="wrap")
             yb = y[index]
             yield Batch(xb, yb, None if w is None else w[index], yb)
 

@@ -62,15 +62,20 @@ class DivergenceGuard:
         if self.first_loss is None and np.isfinite(value):
             self.first_loss = abs(value)
 
-    def not_finite(self, epoch: int, batch: int, value: float) -> None:
-        """A step came out NaN or infinite: restore, and say where and what to try."""
+    def not_finite(self, epoch: int, batch: int | None, value: float) -> None:
+        """A step (``batch``), or the weights after an epoch (``batch`` None), came out NaN
+        or infinite: restore, and say where and what to try."""
         if not all(bool(np.isfinite(p.data).all()) for p in self.params):
             self.restore()  # an earlier step's update overflowed
         self.model.zero_grad()
-        what = (f"the loss became {value}" if not np.isfinite(value)
-                else "a gradient became NaN/inf")
-        self._warn(f"training diverged at epoch {epoch}, batch {batch + 1}: {what}. "
-                   "Training stopped and the last finite weights were kept.")
+        if batch is None:
+            where, what = f"epoch {epoch}", "a weight became NaN/inf"
+        else:
+            where = f"epoch {epoch}, batch {batch + 1}"
+            what = (f"the loss became {value}" if not np.isfinite(value)
+                    else "a gradient became NaN/inf")
+        self._warn(f"training diverged at {where}: {what}. Training stopped and the last "
+                   "finite weights were kept.", 5 if batch is None else 6)
 
     def exploded(self, epoch: int, loss: float) -> bool:
         """Whether the epoch's mean loss broke the exploding rule; if so, restore and warn."""
@@ -81,9 +86,11 @@ class DivergenceGuard:
             f"training diverged at epoch {epoch}: the loss exploded to {loss:.4g}, more than "
             f"{self.factor:g} times the first batch's ({self.first_loss:.4g}), without "
             "becoming NaN. Training stopped and the weights of the last good epoch were put "
-            "back (pn.fit(..., divergence=None) turns this check off).")
+            "back (pn.fit(..., divergence=None) turns this check off).", 5)
         return True
 
-    def _warn(self, message: str) -> None:
+    def _warn(self, message: str, stacklevel: int) -> None:
+        """Warn, pointing at the user's call of pn.fit (``stacklevel`` frames up)."""
         lr = self.optimizer.param_groups[0].get("lr")
-        warnings.warn(f"{message} {ADVICE.format(lr=lr)}", RuntimeWarning, stacklevel=4)
+        warnings.warn(f"{message} {ADVICE.format(lr=lr)}", RuntimeWarning,
+                      stacklevel=stacklevel)

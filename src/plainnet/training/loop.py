@@ -89,6 +89,9 @@ class Loop:
             start = time.perf_counter()
             self.guard.epoch_begins()
             tally = self.train_epoch(epoch, rng)
+            if tally.count and not self.step.weights_finite():
+                self.guard.not_finite(epoch, None, np.nan)
+                self.stop("diverged")
             if self.trainer.stop_reason == "diverged" or tally.count == 0:
                 break  # nothing finished: the History keeps the epochs before
             logs = self.epoch_logs(tally, start)

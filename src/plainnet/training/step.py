@@ -60,6 +60,15 @@ def check_on_host(loss, params) -> tuple[float, bool]:
     return value, bool(np.isfinite(value)) and all_finite(grads, sums_of_squares(grads))
 
 
+def check_loss(loss, params) -> tuple[float, bool]:
+    """The loss as a float, and whether it is finite: the host's check of each step. The
+    gradients are not looked at (six BLAS dots a step for a small MLP, 7% of its time at
+    batch 32): a NaN gradient makes NaN weights, and so a NaN loss at the next step, and
+    :meth:`PlainStep.weights_finite` looks at the weights once an epoch."""
+    value = float(loss.data)
+    return value, bool(np.isfinite(value))
+
+
 def check_on_device(loss, params) -> tuple[float, bool]:
     """The same, with one read from the device (each read makes the host wait for it)."""
     return read_step(loss, params)
@@ -71,7 +80,8 @@ class PlainStep:
     def __init__(self, model, loss_fn, optimizer, on_host: bool):
         self.model, self.loss_fn, self.optimizer = model, loss_fn, optimizer
         self.params = model.parameters()
-        check = check_on_host if on_host else check_on_device
+        self.on_host = on_host
+        check = check_loss if on_host else check_on_device
         self.check = lambda loss: check(loss, self.params)
 
     def __call__(self, batch: Batch, full: bool) -> tuple:
@@ -82,6 +92,15 @@ class PlainStep:
     def keep(self, output):
         """``output`` as an array that stays as it is after the next step."""
         return output
+
+    def weights_finite(self) -> bool:
+        """After an epoch: whether every weight is finite. On the host, where the steps check
+        only the loss, one BLAS dot per parameter; on a device every step checked its
+        gradients already."""
+        if not self.on_host:
+            return True
+        data = [p.data for p in self.params]
+        return all_finite(data, sums_of_squares(data))
 
     def release(self) -> None:
         """Nothing to free."""
