@@ -81,8 +81,8 @@ def _writable(t: Tensor):
     """``t.data``, replaced first by a copy if it cannot be written (a NumPy scalar, a
     read-only view such as a broadcast)."""
     data = t.data
-    flags = getattr(data, "flags", None)
-    if isinstance(data, np.generic) or (flags is not None and not flags.writeable):
+    writeable = getattr(getattr(data, "flags", None), "writeable", True)  # CuPy: no such flag
+    if isinstance(data, np.generic) or not writeable:
         data = t.data = _copy(data)
     return data
 
