@@ -332,6 +332,13 @@ def test_text_categories_are_one_hot_and_unseen_ones_counted(tmp_path):
     proba /= proba.sum(axis=1, keepdims=True)
     rows = list(csv.reader(io.StringIO(stdout)))[1:]
     np.testing.assert_allclose([[float(v) for v in r[1:]] for r in rows], proba, rtol=1e-4)
+    out, _ = _ok(["evaluate", model, data])  # the same transform on the training file
+    predicted = list(csv.reader(io.StringIO(_ok(["predict", model, data])[0])))[1:]
+    correct = sum(p[0] == t for p, t in zip(predicted, y, strict=True))
+    assert f"accuracy {correct / n:.4f} ({correct} of {n} rows)" in out
+    info, _ = _ok(["info", model])
+    assert "1 numeric (missing -> median, standardized), 1 text (missing -> most frequent, " \
+           "one-hot: 2 inputs)" in info
 
 
 # -- the CLI's own promises --------------------------------------------------------------
@@ -468,3 +475,20 @@ def test_a_model_file_from_before_stored_preprocessing_still_predicts(trained, t
     new_out, _ = _ok(["predict", trained["model"], trained["data"]])
     old_out, _ = _ok(["predict", old, trained["data"]])
     assert old_out == new_out
+
+
+@pytest.mark.parametrize(("flag", "sep"), [("tab", "\t"), ("|", "|")])
+def test_delimiter_option_and_boolean_columns(tmp_path, flag, sep):
+    X, labels = _blobs(n=12)
+    rows = [[repr(a), "true" if b > 2 else "false", lab]
+            for (a, b), lab in zip(X.tolist(), labels, strict=True)]
+    data = _write_rows(tmp_path / "d.txt", ["x1", "high", "color"], rows, delimiter=sep)
+    model = tmp_path / "m.safetensors"
+    _ok(["train", data, "--target", "color", "--delimiter", flag, *FAST, "--out", model])
+    _, meta = pn.io.load_with_metadata(model)
+    numeric = meta["preprocessing"]["numeric"]
+    assert numeric["columns"] == ["x1", "high"]
+    high = np.array([r[1] == "true" for r in rows], dtype=float)
+    assert numeric["mean"][1] == pytest.approx(high.mean())
+    _fails(["train", data, "--target", "color", "--delimiter", "::", "--out", model],
+           "--delimiter must be one character")

@@ -75,6 +75,9 @@ def run(args) -> int:
                                  + ", ".join(map(str, meta["features"]))))
     else:
         rows.append(("features", "not recorded (not saved by 'plainnet train')"))
+    pre = meta.get("preprocessing")
+    if isinstance(pre, dict):
+        rows.append(("preprocessing", _describe_preprocessing(pre)))
     if isinstance(meta.get("labels"), list):
         rows.append(("labels", f"{len(meta['labels'])}: "
                                + ", ".join(format_label(v) for v in meta["labels"])))
@@ -98,3 +101,17 @@ def run(args) -> int:
     print("architecture:")
     print(printable(str(model)))
     return 0
+
+
+def _describe_preprocessing(pre: dict) -> str:
+    """One line: how many numeric and text columns, and what is done to each."""
+    try:
+        numeric = len(pre["numeric"]["columns"])
+        categories = [len(c) for c in pre["text"]["categories"]]
+    except (KeyError, TypeError):
+        return "malformed"
+    parts = [f"{numeric} numeric (missing -> median, standardized)"]
+    if categories:
+        parts.append(f"{len(categories)} text (missing -> most frequent, one-hot: "
+                     f"{sum(categories)} inputs)")
+    return ", ".join(parts)
