@@ -310,6 +310,13 @@ def test_unsupported_numpy_ufuncs_raise_type_error_saying_what_to_call(call, mat
         call(pn.tensor([1.0, 2.0], requires_grad=True))
 
 
+def test_augmented_assignment_of_a_tensor_into_an_array_says_what_to_write():
+    a = np.zeros(2)
+    with pytest.raises(TypeError, match="array = array \\+ tensor"):
+        a += pn.tensor([1.0, 2.0], requires_grad=True)
+    assert a.tolist() == [0.0, 0.0]
+
+
 def test_asarray_still_gives_the_values():
     t = pn.tensor([1.0, 2.0], requires_grad=True)
     a = np.asarray(t)

@@ -67,9 +67,12 @@ def array_ufunc(self, ufunc, method, *inputs, **kwargs):
         raise _refuse(ufunc, method, "ufunc methods are not recorded; use the Tensor's "
                                      "reductions instead (t.sum(), t.max(), ...)")
     if kwargs:
+        hint = f"call np.{name}(...) without them"
+        out = kwargs.get("out")
+        if out is not None and len(inputs) == 2 and out[0] is inputs[0]:
+            hint = "for `array += tensor` write `array = array + tensor` (a Tensor)"
         raise _refuse(ufunc, method, f"the keyword(s) {sorted(kwargs)} are not supported "
-                                     f"(Tensors are not written in place by NumPy); call "
-                                     f"np.{name}(...) without them")
+                                     f"(NumPy cannot write into a Tensor's graph); {hint}")
     if name in _PREDICATES:
         return Tensor(ufunc(*(_values(x) for x in inputs)))
     if name in _REFLECTED and len(inputs) == 2:
