@@ -313,3 +313,20 @@ def test_mean_score_over_seeds_is_not_below_sklearns():
         ours.append(MLPRegressor(**kw).fit(X_tr, y_tr).score(X_te, y_te))
         theirs.append(SkRegressor(**kw).fit(X_tr, y_tr).score(X_te, y_te))
     assert np.mean(ours) >= np.mean(theirs) - 0.02, (ours, theirs)
+
+
+# ------------------------------------------------------------------ after a file
+def test_a_loaded_estimator_keeps_its_attributes_and_trains_on(tmp_path, multilabel):
+    X, Y = multilabel
+    clf = MLPClassifier((6,), solver="sgd", learning_rate_init=0.05, max_iter=5,
+                        random_state=0).fit(X, Y)
+    clf.save(tmp_path / "clf.safetensors")
+    back = MLPClassifier.load(tmp_path / "clf.safetensors")
+    for name in ("n_layers_", "n_outputs_", "out_activation_", "n_iter_", "t_", "loss_"):
+        assert getattr(back, name) == getattr(clf, name), name
+    np.testing.assert_array_equal(back.predict(X), clf.predict(X))
+    for a, b in zip(back.coefs_, clf.coefs_, strict=True):
+        np.testing.assert_array_equal(a, b)
+    back.partial_fit(X, Y)  # a fresh optimizer and stopping record, the same network
+    assert back.n_iter_ == 1 and back.t_ == clf.t_ + len(X)
+    assert len(back.loss_curve_) == len(clf.loss_curve_) + 1

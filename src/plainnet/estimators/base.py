@@ -147,7 +147,9 @@ class NetworkEstimator(EstimatorFilesMixin, BaseEstimator):
                 raise ValueError("the class and sample weights are all zero; nothing to learn")
         if first:
             self._initialize(architecture, X.shape[1], n_outputs, kind, X.dtype)
-        elif kind != self.out_activation_ or n_outputs != self.n_outputs_:
+        else:
+            self._resume()
+        if kind != self.out_activation_ or n_outputs != self.n_outputs_:
             raise ValueError(
                 f"the targets now need {n_outputs} {kind!r} outputs but the network was built "
                 f"with {self.n_outputs_} {self.out_activation_!r} outputs; fit with "
@@ -193,6 +195,17 @@ class NetworkEstimator(EstimatorFilesMixin, BaseEstimator):
         self._optimizer = None
         self._stopping = None
         self._last_grad_norm = None
+
+    def _resume(self) -> None:
+        """The training state a fitted estimator loaded from a file lacks (the file keeps the
+        network and the fitted attributes): a fresh generator, optimizer and stopping rule."""
+        if not hasattr(self, "_rng"):
+            self._rng = make_rng(self.random_state)
+        for name in ("_optimizer", "_stopping", "_last_grad_norm"):
+            if not hasattr(self, name):
+                setattr(self, name, None)
+        if not hasattr(self, "t_"):
+            self.t_ = 0
 
     def _fit_stochastic(self, X, targets, sw, objective, opts: dict, incremental: bool):
         es = opts["early_stopping"]
@@ -299,6 +312,8 @@ class NetworkEstimator(EstimatorFilesMixin, BaseEstimator):
         self.converged_ = reason in ("tol", "early_stopping")
 
     def _fit_lbfgs(self, X, targets, sw, objective, opts: dict) -> None:
+        if opts["device"] is not None:
+            self.model_.to(opts["device"])
         result, values, out_of_calls = fit_lbfgs(
             self.model_, X, targets, sw, objective, opts["max_iter"], opts["max_fun"],
             opts["tol"])
@@ -341,20 +356,6 @@ class NetworkEstimator(EstimatorFilesMixin, BaseEstimator):
         check_is_fitted(self, "model_")
         X = validate_data(self, X, reset=False, dtype=FLOAT_DTYPES)
         return self.model_.predict(X.astype(self.model_.dtype, copy=False), batch_size=4096)
-
-    def save(self, path) -> None:
-        """Save the fitted network with :func:`plainnet.save`, keeping what turns its outputs
-        into predictions in the file's metadata: ``estimator``, ``out_activation``,
-        ``classes`` (classifiers) and ``feature_names`` (when fitted on a DataFrame)."""
-        from ..io import save
-
-        check_is_fitted(self, "model_")
-        meta = {"estimator": type(self).__name__, "out_activation": self.out_activation_}
-        if hasattr(self, "classes_"):
-            meta["classes"] = self.classes_.tolist()
-        if hasattr(self, "feature_names_in_"):
-            meta["feature_names"] = [str(c) for c in self.feature_names_in_]
-        save(self.model_, path, metadata=meta)
 
 
 LOSS_ALIASES = {"log_loss": "cross_entropy", "squared_error": "mse", "absolute_error": "mae"}

@@ -88,7 +88,7 @@ class FlatParameters:
         start = 0
         for p, size in zip(self.params, self.sizes, strict=True):
             part = x[start:start + size].reshape(p.shape).astype(p.dtype, copy=False)
-            p.data[...] = backend.to_device(part, p.device) if p.device != "cpu" else part
+            p.data[...] = backend.to_device(part, p.device)
             start += size
 
     def grad(self) -> np.ndarray:
@@ -116,7 +116,11 @@ def fit_lbfgs(model, X, targets, sample_weight, objective: Callable, max_iter: i
     """
     flat = FlatParameters(model)
     device = model.device
-    xb = Tensor(X if device == "cpu" else backend.to_device(X, device))
+    if device != "cpu":  # the data goes to the model's device once
+        X, targets = backend.to_device(X, device), backend.to_device(targets, device)
+        if sample_weight is not None:
+            sample_weight = backend.to_device(sample_weight, device)
+    xb = Tensor(X)
     calls = [0]
 
     def value_and_grad(x):
