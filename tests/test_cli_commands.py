@@ -457,7 +457,8 @@ def test_every_command_has_help_with_an_example(command, capsys):
     assert f"  plainnet {command} " in out
 
 
-@pytest.mark.parametrize("what", ["activations", "history"])
+@pytest.mark.parametrize("what", ["activations", "history", "confusion-matrix", "boundary",
+                                  "network"])
 def test_plot_subcommands_have_help_with_an_example(what, capsys):
     with pytest.raises(SystemExit):
         main(["plot", what, "--help"])
