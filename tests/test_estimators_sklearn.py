@@ -330,3 +330,18 @@ def test_a_loaded_estimator_keeps_its_attributes_and_trains_on(tmp_path, multila
     back.partial_fit(X, Y)  # a fresh optimizer and stopping record, the same network
     assert back.n_iter_ == 1 and back.t_ == clf.t_ + len(X)
     assert len(back.loss_curve_) == len(clf.loss_curve_) + 1
+
+
+def test_fitted_estimators_pickle_after_early_stopping_and_partial_fit(blobs):
+    import pickle
+
+    X, y = blobs
+    clf = MLPClassifier((6,), early_stopping=True, max_iter=5, random_state=0).fit(X, y)
+    inc = MLPClassifier((6,), early_stopping=True, solver="sgd", learning_rate="adaptive",
+                        random_state=0).partial_fit(X, y, classes=[0, 1, 2])
+    for est in (clf, inc):
+        back = pickle.loads(pickle.dumps(est))
+        np.testing.assert_array_equal(back.predict_proba(X), est.predict_proba(X))
+        assert back.validation_scores_ == est.validation_scores_
+    back.partial_fit(X, y)  # the stopping record and optimizer came along
+    assert len(back.validation_scores_) == 2 and back.t_ == 2 * 135

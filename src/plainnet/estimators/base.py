@@ -223,16 +223,20 @@ class NetworkEstimator(EstimatorFilesMixin, BaseEstimator):
         optimizer = self._optimizer_for(opts, incremental)
         # the labels were encoded here and the weights checked: not again in every batch
         positive = sw is None or bool(np.all(sw > 0))
-        with seeded_dropout(self.model_, self._rng), \
-                losses.targets_checked(positive_weights=positive):
-            history = train(
-                self.model_, X, targets, loss=objective, optimizer=optimizer,
-                epochs=1 if incremental else opts["max_iter"],
-                batch_size=P.batch_size(self.batch_size, len(X)),
-                metrics=(), callbacks=[stopper], shuffle=opts["shuffle"],
-                seed=self._rng, verbose=opts["verbose"], sample_weight=sw,
-                device=opts["device"], cuda_graph=opts["cuda_graph"],
-            )
+        try:
+            with seeded_dropout(self.model_, self._rng), \
+                    losses.targets_checked(positive_weights=positive):
+                history = train(
+                    self.model_, X, targets, loss=objective, optimizer=optimizer,
+                    epochs=1 if incremental else opts["max_iter"],
+                    batch_size=P.batch_size(self.batch_size, len(X)),
+                    metrics=(), callbacks=[stopper], shuffle=opts["shuffle"],
+                    seed=self._rng, verbose=opts["verbose"], sample_weight=sw,
+                    device=opts["device"], cuda_graph=opts["cuda_graph"],
+                )
+        finally:
+            stopper.scorer = None  # it holds this call's validation data (and can't pickle)
+            stopper.trainer = None
         self._record(history, stopper, opts, incremental)
 
     def _validation_split(self, X, targets, sw, fraction: float) -> tuple:
