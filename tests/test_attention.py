@@ -249,3 +249,16 @@ def test_plot_attention_draws_the_weights_with_token_labels():
         pn.plot.attention(np.ones((2, 3, 3)))
     with pytest.raises(ValueError, match="tokens has 2 labels for 5"):
         pn.plot.attention(weights, tokens=["a", "b"])
+
+
+def test_forward_hooks_run_on_the_sequence_layers():
+    seen = []
+    emb = nn.Embedding(5, 4)
+    mha = nn.MultiheadAttention(4, 2, batch_first=True)
+    layer = nn.TransformerEncoderLayer(4, 2, dim_feedforward=8, batch_first=True)
+    for module in (emb, mha, layer):
+        module.register_forward_hook(lambda m, inputs, out: seen.append(type(m).__name__))
+    x = emb(np.array([[1, 2, 3]]))
+    mha(x, x, x, need_weights=False)
+    layer(x)
+    assert seen == ["Embedding", "MultiheadAttention", "TransformerEncoderLayer"]

@@ -120,7 +120,10 @@ class MultiheadAttention(Module):
         return self.embed_dim // self.num_heads
 
     def __call__(self, query, key=None, value=None, **kwargs):
-        return self.forward(query, key, value, **kwargs)
+        q = self._tensor(query)  # all three as Tensors, keeping self-attention recognizable
+        k = q if key is None or key is query else self._tensor(key)
+        v = k if value is None or value is key else (q if value is query else self._tensor(value))
+        return super().__call__(q, k, v, **kwargs)
 
     def forward(self, query, key=None, value=None, key_padding_mask=None,
                 need_weights: bool = True, attn_mask=None, average_attn_weights: bool = True,

@@ -69,7 +69,13 @@ class Embedding(Module):
             self.weight.data[self.padding_idx] = 0
 
     def __call__(self, indices):
-        return self.forward(indices)
+        if not isinstance(indices, Tensor):  # integer ids stay integers (hooks still run)
+            arr = indices if _backend.is_device_array(indices) else np.asarray(indices)
+            if arr.dtype.kind in "iu":
+                indices = Tensor(arr)
+            elif arr.dtype.kind != "f":
+                raise TypeError(f"Embedding expects integer indices; got dtype {arr.dtype}")
+        return super().__call__(indices)
 
     def forward(self, indices):
         idx = self._indices(indices)

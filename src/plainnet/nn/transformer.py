@@ -77,9 +77,6 @@ class TransformerEncoderLayer(Module):
         self.dropout1 = Dropout(dropout)
         self.dropout2 = Dropout(dropout)
 
-    def __call__(self, src, src_mask=None, src_key_padding_mask=None, is_causal=False):
-        return self.forward(src, src_mask, src_key_padding_mask, is_causal)
-
     def forward(self, src, src_mask=None, src_key_padding_mask=None, is_causal: bool = False):
         x = self.self_attn._tensor(src)
         if self.norm_first:
