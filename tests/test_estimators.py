@@ -404,3 +404,6 @@ def test_verbose_prints_one_line_per_epoch(blobs, capsys):
     quiet(MLPClassifier((4,), max_iter=3, verbose=True, random_state=0), X, y)
     lines = [ln for ln in capsys.readouterr().err.splitlines() if ln.startswith("epoch")]
     assert len(lines) == 3 and "loss=" in lines[0]
+    quiet(MLPClassifier((4,), solver="lbfgs", max_iter=3, verbose=True, random_state=0), X, y)
+    lines = [ln for ln in capsys.readouterr().err.splitlines() if ln.startswith("iteration")]
+    assert len(lines) == 3 and "loss=" in lines[0]

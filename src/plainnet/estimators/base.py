@@ -320,7 +320,7 @@ class NetworkEstimator(EstimatorFilesMixin, BaseEstimator):
             self.model_.to(opts["device"])
         result, values, out_of_calls = fit_lbfgs(
             self.model_, X, targets, sw, objective, opts["max_iter"], opts["max_fun"],
-            opts["tol"])
+            opts["tol"], verbose=bool(opts["verbose"]))
         self.n_iter_ = int(result.nit)
         self.loss_ = float(result.fun)
         self.loss_curve_.extend(values[1:])

@@ -67,7 +67,8 @@ class MLPClassifier(NetworkClassifier):
     warm_start : bool, default False
         ``fit`` continues from the current weights instead of starting over.
     verbose : bool, default False
-        Print one line per epoch (loss, validation score) to stderr.
+        Print one line per epoch (loss, validation score) to stderr; for ``"lbfgs"``, per
+        iteration (loss, gradient norm).
     device : None, "cpu", "cuda" or "cuda:N"
         Where the network trains: the CPU (NumPy) or an NVIDIA GPU (CuPy, installed with
         ``pip install "plainnet[cuda12]"`` or ``"plainnet[cuda13]"``). ``model_`` stays on

@@ -11,6 +11,7 @@ function of the flattened parameters.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
 
 import numpy as np
@@ -100,13 +101,14 @@ class FlatParameters:
 
 
 def fit_lbfgs(model, X, targets, sample_weight, objective: Callable, max_iter: int,
-              max_fun: int, tol: float):
+              max_fun: int, tol: float, verbose: bool = False):
     r"""Minimize ``objective(model(X), targets, sample_weight)`` over the model's parameters
     with :func:`plainnet.optimize.minimize` (``method="lbfgs"``), full batch.
 
     Stops when the gradient norm falls below ``tol`` (``gtol``), after ``max_iter``
     iterations, or once the objective has been evaluated ``max_fun`` times (checked after
     each iteration, as scikit-learn's L-BFGS-B does). The model is left at the final point.
+    With ``verbose``, each iteration prints its loss to stderr.
 
     Returns
     -------
@@ -140,6 +142,9 @@ def fit_lbfgs(model, X, targets, sample_weight, objective: Callable, max_iter: i
     out_of_calls = [False]
 
     def stop_at_max_fun(result):
+        if verbose:
+            print(f"iteration {result.nit}: loss={result.fun:.6g} "
+                  f"|grad|={np.linalg.norm(result.grad):.3g}", file=sys.stderr)
         if calls[0] >= max_fun:
             out_of_calls[0] = True
             raise StopIteration
