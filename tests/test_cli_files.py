@@ -386,12 +386,12 @@ def test_ctrl_c_saves_the_best_model_so_far(trained, tmp_path):
     finally:
         process.kill()
     assert process.returncode == 130, err
-    assert "saved the best model so far (epoch " in err and "Traceback" not in err
+    assert "saved the best model so far (epoch " in err and "Traceback" not in err, err
     _, meta = pn.io.load_with_metadata(model)
     assert meta["stop_reason"] == "interrupted"
-    assert len(meta["history"]["loss"]) >= 5
+    assert len(meta["history"]["loss"]) >= 5, err
     best = int(np.argmin(meta["history"]["val_loss"])) + 1
-    assert meta["best_epoch"] == best and f"(epoch {best}," in err
+    assert meta["best_epoch"] == best and f"(epoch {best}," in err, (err, meta["history"])
 
 
 def test_no_save_on_interrupt(trained, tmp_path, monkeypatch):

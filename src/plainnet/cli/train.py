@@ -232,41 +232,49 @@ def _check_diverged(losses: list, stop_reason: str, args) -> None:
 
 
 class BestSoFar(Callback):
-    """A callback keeping the weights and history of the best epoch so far, for Ctrl-C."""
+    """A callback keeping the weights and history of the best epoch so far, for Ctrl-C.
+
+    ``record`` is ``(logs per finished epoch, (value, epoch, weights) of the best one)``,
+    replaced by one assignment per epoch, so an interrupt at any point leaves the two
+    consistent.
+    """
 
     def __init__(self, monitor: str):
         self.monitor = monitor
-        self.best = math.inf
-        self.best_epoch = None
-        self.state = None
-        self.logs: dict[str, list] = {}
+        self.record: tuple[tuple[dict, ...], tuple | None] = ((), None)
 
     def on_epoch_end(self, epoch: int, logs: dict) -> None:
-        for key, value in logs.items():
-            self.logs.setdefault(key, []).append(value)
+        epochs, kept = self.record
         value = float(logs.get(self.monitor, logs.get("loss", math.inf)))
-        if value < self.best:
-            self.best, self.best_epoch = value, epoch
-            self.state = {k: v.copy() for k, v in self.model.state_dict().items()}
+        if kept is None or value < kept[0]:
+            kept = (value, epoch, {k: v.copy() for k, v in self.model.state_dict().items()})
+        self.record = ((*epochs, dict(logs)), kept)
+
+    def history(self) -> dict[str, list]:
+        """The logs of the finished epochs as per-quantity lists."""
+        epochs = self.record[0]
+        keys = dict.fromkeys(k for logs in epochs for k in logs)
+        return {k: [logs.get(k, math.nan) for logs in epochs] for k in keys}
 
 
 def _interrupted(args, model, meta, settings, ignore, table, best: BestSoFar) -> int:
     import sys
 
-    done = len(best.logs.get("loss", []))
-    if args.no_save_on_interrupt or best.state is None:
+    epochs, kept = best.record
+    done = len(epochs)
+    if args.no_save_on_interrupt or kept is None:
         why = "--no-save-on-interrupt" if args.no_save_on_interrupt else \
             "no epoch had finished"
         print(f"plainnet train: interrupted after {done} epochs; nothing saved ({why})",
               file=sys.stderr)
         return 130
-    model.load_state_dict(best.state)
-    meta["best_epoch"] = int(best.best_epoch)
-    _finish_metadata(meta, best.logs, "interrupted", settings, args, ignore, table)
+    value, epoch, state = kept
+    model.load_state_dict(state)
+    meta["best_epoch"] = int(epoch)
+    _finish_metadata(meta, best.history(), "interrupted", settings, args, ignore, table)
     _save(model, args.out, meta)
     print(f"plainnet train: interrupted after {done} epochs; saved the best model so far "
-          f"(epoch {best.best_epoch}, {best.monitor} {best.best:.4g}) to {args.out}",
-          file=sys.stderr)
+          f"(epoch {epoch}, {best.monitor} {value:.4g}) to {args.out}", file=sys.stderr)
     return 130
 
 
