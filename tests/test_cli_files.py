@@ -284,8 +284,12 @@ def test_a_pandas_index_column_is_warned_about_and_dropped(tmp_path):
     model = tmp_path / "m.safetensors"
     _, err = _ok(["train", tmp_path / "indexed.csv", "--target", "color", *FAST,
                   "--out", model])
-    assert "looks like an index written by pandas" in err
+    assert "looks like an index written by pandas" in err and "--keep-index" in err
     assert pn.io.load_with_metadata(model)[1]["features"] == ["x1", "x2"]
+    _, err = _ok(["train", tmp_path / "indexed.csv", "--target", "color", "--keep-index",
+                  *FAST, "--out", model])
+    assert "warning" not in err
+    assert pn.io.load_with_metadata(model)[1]["features"] == ["", "x1", "x2"]
 
 
 @pytest.mark.parametrize(("name", "n_classes"),

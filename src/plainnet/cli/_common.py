@@ -107,18 +107,20 @@ def parse_names(text: str | None) -> list[str]:
     return [name.strip() for name in row] or [""]
 
 
-def feature_columns(table: Table, target: int | None, ignore: list[int]) -> list[int]:
+def feature_columns(table: Table, target: int | None, ignore: list[int],
+                    keep_index: bool = False) -> list[int]:
     """Every column but the target and the ignored ones, and but a pandas index column
-    (left out with a warning)."""
+    (left out with a warning, unless ``keep_index``)."""
     skip = set(ignore) | ({target} if target is not None else set())
     columns = [j for j in range(len(table.names)) if j not in skip]
-    found = table.index_column()
+    found = None if keep_index else table.index_column()
     if found is not None and found[0] in columns:
         from ..datasets.csv import index_column_warning
 
         warnings.warn(index_column_warning(table, *found)
-                      + f" (keep it by renaming it; drop this warning with --ignore "
-                        f"{_option_name(table.names[found[0]])})", UserWarning, stacklevel=2)
+                      + f" (--keep-index keeps it; --ignore "
+                        f"{_option_name(table.names[found[0]])} says you meant it)",
+                      UserWarning, stacklevel=2)
         columns.remove(found[0])
     counts = Counter(table.names[j] for j in columns)
     repeated = sorted(name for name, k in counts.items() if k > 1)

@@ -52,6 +52,9 @@ def add_parser(sub) -> None:
     p.add_argument("--ignore", metavar="COL,COL",
                    help="columns that are not features (an id, a date, ...); '' names a "
                         "column with an empty name, '\"a,b\"' one with a comma")
+    p.add_argument("--keep-index", action="store_true",
+                   help="keep a first column that looks like a pandas index (unnamed, or "
+                        "0..n-1) as a feature (default: leave it out, with a warning)")
     p.add_argument("--task", choices=("auto", "classify", "regress"), default="auto",
                    help="classify or regress (default auto: text labels or whole numbers with "
                         "few distinct values are classes)")
@@ -95,7 +98,7 @@ def run(args) -> int:
     target = table.names[t]
     ignore = c.parse_names(args.ignore) if args.ignore is not None else []
     ignore_idx = table.require(ignore, "asked for by --ignore")
-    columns = c.feature_columns(table, t, ignore_idx)
+    columns = c.feature_columns(table, t, ignore_idx, keep_index=args.keep_index)
     if not columns:
         raise c.CLIError(f"{table.source} has no feature columns besides the target and "
                          "--ignore")
