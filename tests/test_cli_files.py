@@ -496,3 +496,27 @@ def test_delimiter_option_and_boolean_columns(tmp_path, flag, sep):
     assert numeric["mean"][1] == pytest.approx(high.mean())
     _fails(["train", data, "--target", "color", "--delimiter", "::", "--out", model],
            "--delimiter must be one character")
+
+
+def test_pictures_are_written_atomically_too(trained, tmp_path, monkeypatch):
+    """Every picture goes through the model files' atomic write: a failing write leaves the
+    previous image whole; a bad suffix is refused before any work."""
+    import plainnet.io.files as files
+
+    target = tmp_path / "net.png"
+    _ok(["plot", "network", trained["model"], "--out", target])
+    previous = target.read_bytes()
+    calls = []
+
+    def full_disk(path, data):
+        calls.append(Path(path))
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(files, "atomic_write_bytes", full_disk)
+    for args in (["plot", "network", trained["model"], "--out", target],
+                 ["descend", "booth", "--plot", target],
+                 ["plot", "activations", "--out", target]):
+        _fails(args, "No space left on device")
+    assert calls == [target] * 3
+    assert target.read_bytes() == previous
+    _fails(["descend", "booth", "--plot", tmp_path / "p.xyz"], "cannot draw a .xyz file")

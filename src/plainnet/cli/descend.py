@@ -48,7 +48,10 @@ def add_parser(sub) -> None:
 def run(args) -> int:
     from ..optimize import minimize
     from ..optimize.functions import get
+    from ._common import check_output_path, plot_path, save_figure
 
+    args.plot = plot_path(args.plot)
+    check_output_path(args.plot, "--plot")
     fn = get(args.function)
     x0 = fn.x0 if args.x0 is None else _point(args.x0)
     if x0.shape != fn.x0.shape and not (fn.any_dim and x0.size >= 2):
@@ -88,9 +91,8 @@ def run(args) -> int:
             raise ValueError("--plot draws 2-D functions only; give a 2-number --x0")
         from ..plot import descent_path
 
-        descent_path(fn, {result.method: result}, title=f"{fn.name}, {result.method}").savefig(
-            args.plot
-        )
+        save_figure(descent_path(fn, {result.method: result},
+                                 title=f"{fn.name}, {result.method}"), args.plot)
         print(f"path drawn to {args.plot}")
     return 0
 
