@@ -520,3 +520,14 @@ def test_pictures_are_written_atomically_too(trained, tmp_path, monkeypatch):
     assert calls == [target] * 3
     assert target.read_bytes() == previous
     _fails(["descend", "booth", "--plot", tmp_path / "p.xyz"], "cannot draw a .xyz file")
+
+
+def test_histories_with_gaps_and_malformed_histories(tmp_path):
+    """A non-finite epoch is stored as null (JSON has no NaN) and drawn as a gap; a model
+    file whose history is not lists of numbers gives one line."""
+    hist = tmp_path / "h.json"
+    hist.write_text(json.dumps({"loss": [1.0, None, 0.5], "val_loss": [1.2, 0.9, 0.7]}))
+    _ok(["plot", "history", hist, "--out", tmp_path / "h.png"])
+    bad = tmp_path / "bad.safetensors"
+    pn.save(pn.nn.Sequential(pn.nn.Linear(2, 2)), bad, metadata={"history": {"loss": ["x"]}})
+    _fails(["plot", "history", bad, "--out", tmp_path / "b.png"], "not per-epoch lists")

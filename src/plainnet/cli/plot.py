@@ -172,13 +172,17 @@ def read_history(source: str) -> tuple[dict, int | None]:
     if not isinstance(history, dict) or not history:
         raise CLIError(f"{source!r} holds no training history; models saved by "
                        "'plainnet train' have one")
+    if not all(_is_curve(v) for v in history.values()):
+        raise CLIError(f"{source!r}: the history in its metadata is not per-epoch lists of "
+                       "numbers")
     best = meta.get("best_epoch")
     return history, best if isinstance(best, int) else None
 
 
 def _is_curve(values) -> bool:
+    """A list of numbers (None for an epoch whose value was not finite)."""
     return isinstance(values, list) and all(
-        isinstance(v, (int, float)) and not isinstance(v, bool) for v in values)
+        v is None or (isinstance(v, (int, float)) and not isinstance(v, bool)) for v in values)
 
 
 def run_model_picture(args) -> int:

@@ -207,8 +207,8 @@ def _report(model, Z, y, y_raw, task: str, meta: dict, table, args) -> None:
 
 
 def _finish_metadata(meta, logs: dict, stop_reason: str, settings, args, ignore, table):
-    meta["history"] = {k: [float(v) for v in values]
-                       for k, values in logs.items() if k != "epoch_time"}
+    meta["history"] = {k: [float(v) if math.isfinite(v) else None for v in values]
+                       for k, values in logs.items() if k != "epoch_time"}  # JSON: no NaN
     meta["stop_reason"] = stop_reason
     meta["training"] = {**settings, "activation": args.activation, "optimizer": args.optimizer,
                         "ignored": ignore, "data": str(args.data), "rows": len(table)}
