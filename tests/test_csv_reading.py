@@ -16,6 +16,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import plainnet as pn
 from plainnet.datasets.csv import CSVOptions, read_table, sniff_delimiter
@@ -283,3 +285,41 @@ def test_import_plainnet_does_not_import_pandas():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          timeout=60, check=True).stdout.strip()
     assert out == "False"
+
+
+# -- properties ---------------------------------------------------------------------------
+@settings(max_examples=25, deadline=None)
+@given(
+    values=st.lists(st.floats(-1e300, 1e300, allow_nan=False), min_size=2, max_size=12),
+    missing=st.lists(st.booleans(), min_size=12, max_size=12),
+)
+def test_standardized_columns_have_mean_zero_and_unit_scale(values, missing):
+    """Whatever the magnitudes, the fitted column comes out finite with mean 0 and (unless
+    constant) standard deviation 1, the missing cells at the median."""
+    x = np.array(values)
+    holes = np.array(missing[: len(x)])
+    holes[0] = False  # at least one value
+    x_missing = np.where(holes, np.nan, x)
+    pre = ColumnPreprocessor(["a"], []).fit(x_missing[:, None], [])
+    Z, _ = pre.transform(x_missing[:, None], [])
+    assert np.isfinite(Z).all()
+    assert abs(Z.mean()) < 1e-9
+    present = x[~holes]
+    assert pre.median_[0] == np.median(present)
+    if np.ptp(np.where(holes, np.median(present), x)) > 0:
+        assert Z.std() == pytest.approx(1.0, rel=1e-9)
+
+
+@settings(max_examples=15, deadline=None)
+@given(data=st.lists(st.lists(st.floats(-1e6, 1e6, allow_nan=False), min_size=3,
+                              max_size=3), min_size=1, max_size=20),
+       sep=st.sampled_from([",", ";", "\t"]))
+def test_a_table_written_by_pandas_reads_back_exactly(tmp_path_factory, data, sep):
+    pd = pytest.importorskip("pandas")
+    path = tmp_path_factory.mktemp("rt") / "t.csv"
+    frame = pd.DataFrame(data, columns=["a", "b c", "y"])
+    frame.to_csv(path, sep=sep, index=False)
+    X, y, names = pn.datasets.load_csv(path, "y")
+    assert names == ["a", "b c"]
+    np.testing.assert_array_equal(X, frame[["a", "b c"]].to_numpy())
+    np.testing.assert_array_equal(np.asarray(y, dtype=float), frame["y"].to_numpy())
