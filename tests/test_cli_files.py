@@ -197,6 +197,9 @@ def test_deeply_nested_history_json(tmp_path):
 def test_an_absurd_hidden_size_is_refused_before_allocating(trained, tmp_path):
     _fails(["train", trained["data"], "--target", "color", "--hidden", "100000000000",
             "--out", tmp_path / "m.safetensors"], "--hidden 100000000000 asks for more than")
+    # fits with one input and one output, not with this file's 2 features and 3 classes
+    _fails(["train", trained["data"], "--target", "color", "--hidden", "600000000",
+            "--out", tmp_path / "m.safetensors"], "asks for 3,600,000,003 parameters")
 
 
 def test_info_escapes_terminal_control_sequences(tmp_path):

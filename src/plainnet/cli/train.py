@@ -103,13 +103,14 @@ def run(args) -> int:
         raise c.CLIError(f"{table.source} has no feature columns besides the target and "
                          "--ignore")
     features = [table.names[j] for j in columns]
-    pre, Z = c.fit_preprocessing(table, columns)
     cells = table.texts(t, "the target")
+    pre, Z = c.fit_preprocessing(table, columns)
     task, reason = (args.task, "--task") if args.task != "auto" else c.guess_task(cells)
     meta = {"created_by": c.TRAINED_BY, "task": task, "target": target, "features": features,
             "preprocessing": pre.to_dict()}
     y, y_raw, n_out, loss, metrics, what = _target(table, t, cells, task, meta)
 
+    _parameter_count(Z.shape[1], settings["hidden"], n_out, args.hidden)
     pn.seed(args.seed)
     model = _network(Z.shape[1], settings["hidden"], args.activation, n_out)
     optimizer = pn.optim.get_optimizer(args.optimizer, model.parameters(),
@@ -352,12 +353,21 @@ def _hidden_sizes(text: str) -> list[int]:
         ) from None
     if any(n < 1 for n in sizes):
         raise CLIError(f"--hidden layer sizes must be at least 1; got {text!r}")
-    # the widest possible input side is unknown here; the layers alone must fit
-    count = sum((a + 1) * b for a, b in zip([1, *sizes], [*sizes, 1], strict=True))
-    if count > MAX_PARAMETERS:
-        raise CLIError(f"--hidden {text} asks for more than {count:,} parameters "
-                       f"({count * 4 / 2**30:,.0f} GiB); at most {MAX_PARAMETERS:,} are allowed")
+    _parameter_count(1, sizes, 1, text)  # before reading the data: the layers alone
     return sizes
+
+
+def _parameter_count(n_in: int, hidden: list[int], n_out: int, text: str) -> int:
+    """:math:`\\sum_l (n_{l-1} + 1) n_l` of the network, refused above
+    :data:`MAX_PARAMETERS` (before any weight is allocated)."""
+    from .main import CLIError
+
+    count = sum((a + 1) * b for a, b in zip([n_in, *hidden], [*hidden, n_out], strict=True))
+    if count > MAX_PARAMETERS:
+        raise CLIError(f"--hidden {text} asks for {'more than ' if n_in == 1 else ''}"
+                       f"{count:,} parameters ({count * 4 / 2**30:,.0f} GiB); at most "
+                       f"{MAX_PARAMETERS:,} are allowed")
+    return count
 
 
 def _network(n_in: int, hidden: list[int], activation: str, n_out: int):
