@@ -176,11 +176,22 @@ def load(
         paths or package prefixes (``["mypkg.models"]``). Off by default: nothing is imported
         from a name in the file.
 
-    Raises ``FileNotFoundError`` for a missing file and :class:`ModelFileError` (a
-    ``ValueError``) for a truncated, foreign (pickle, zip, text, ...) or corrupt file, a
-    safetensors file without plainnet's architecture, an unknown module class, weights that
-    do not fit the architecture (checked before any weight is allocated or drawn), integer
-    weights, or NaN/inf in weights or metadata. Nothing in the file is executed.
+    Returns
+    -------
+    Module
+        The model, in eval mode. Nothing in the file is executed.
+
+    Raises
+    ------
+    FileNotFoundError
+        For a missing file.
+    ModelFileError
+        (a ``ValueError``) for a truncated, foreign (pickle, zip, text, ...) or corrupt
+        file, a safetensors file without plainnet's architecture, an unknown module class,
+        weights that do not fit the architecture (checked before any weight is allocated or
+        drawn), integer weights, or NaN/inf in weights or metadata.
+    ValueError
+        For a FIFO, device or other file that is not a regular file.
     """
     return load_with_metadata(path, device=device, classes=classes,
                               trust_classes=trust_classes)[0]

@@ -527,7 +527,7 @@ def _leaky_relu(g, node):
 @converter("module:Embedding")
 def _embedding(g, node):
     ids = g.add("Cast", [g.name(node.args[0])], to=_onnx_type(np.int64))
-    return g.add("Gather", [g.names[id(node.module.weight)], ids], axis=0)
+    return g.add("Gather", [g.parameter(node.module.weight), ids], axis=0)
 
 
 # -- convolution and pooling ---------------------------------------------------------------

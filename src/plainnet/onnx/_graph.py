@@ -25,6 +25,7 @@ class Graph:
         self.names: dict[int, str] = {}
         self._keep: list = []  # objects whose id() is a key of names
         self._used: set[str] = set()
+        self.param_names: dict = {}  # id(parameter) -> state_dict name
         self.input_name: str | None = None  # the graph's input, for its batch size
         self.batch_size = 0  # the traced batch size
         self._batch: str | None = None
@@ -54,6 +55,14 @@ class Graph:
         name = self.const(data)
         self.bind(value, name)
         return name
+
+    def parameter(self, p) -> str:
+        """The initializer of a module's parameter (named as in its ``state_dict``)."""
+        known = self.names.get(id(p))
+        if known is None:
+            known = self.const(np.asarray(p.data), self.param_names.get(id(p), "weight"))
+            self.bind(p, known)
+        return known
 
     # -- values ----------------------------------------------------------------------
     def const(self, value, hint: str = "const", dtype=None) -> str:

@@ -164,7 +164,7 @@ def _is_input(x, tr: Trace) -> bool:
 
 def _zeros(x) -> bool:
     data = np.asarray(x.data if isinstance(x, Tensor) else x)
-    return data.size > 0 and data.dtype.kind in "biuf" and not data.any()
+    return data.size > 0 and data.dtype.kind == "f" and not data.any()
 
 
 def _is_constant(x, tr: Trace) -> bool:

@@ -107,6 +107,7 @@ def _build_graph(tr, x, raw, input_name, output_names, dynamic_batch, opset):
     g.bind(tr.input, input_name)
     g._used.add(input_name)
     g.input_name, g.batch_size = input_name, len(x)
+    g.param_names = tr.param_names
     integer_ids = raw.dtype.kind in "iu" and _only_embeddings_read(tr)
     if integer_ids:  # token ids stay integers in the file
         g.bind(tr.input, g.add("Cast", [input_name], "input_float",
@@ -149,7 +150,7 @@ def _only_embeddings_read(tr) -> bool:
     """Whether the input is read only as token ids (by embeddings), never as numbers."""
     direct = [n for n in tr.nodes if any(a is tr.input for a in n.args)]
     as_ids = [n for n in tr.nodes if any(k.startswith("input") for k in n.varying)]
-    return bool(as_ids) and all(n.op == "module:Embedding" for n in direct)
+    return bool(as_ids or direct) and all(n.op == "module:Embedding" for n in direct)
 
 
 def _output_names(output_names, n: int) -> list[str]:
