@@ -224,7 +224,7 @@ def torch_loss_job(iters: int, gelu: str = "tanh", seed: int = 0) -> dict:
 
 
 # --------------------------------------------------------------------------- GEMMs
-def gemm_shapes(vocab: int = 65) -> list[tuple[str, tuple[int, ...], tuple[int, ...], int]]:
+def gemm_shapes(vocab: int) -> list[tuple[str, tuple[int, ...], tuple[int, ...], int]]:
     """``(name, a shape, b shape, count per step)``: every matrix product of a training step
     (forward and backward) of the baby GPT."""
     n, c, t, h = BATCH * CONFIG["block_size"], CONFIG["n_embd"], CONFIG["block_size"], \
@@ -258,7 +258,7 @@ def gemm_job(library: str, repeats: int = 50) -> dict:
     else:
         mm = np.matmul
         make = lambda s: rng.normal(size=s).astype(np.float32)  # noqa: E731
-    for name, sa, sb, count in gemm_shapes():
+    for name, sa, sb, count in gemm_shapes(load_tokens()[1]):
         a, b = make(sa), make(sb)
         mm(a, b)
         start = time.perf_counter()
@@ -300,7 +300,7 @@ def main(argv=None) -> None:
                          rounds=max(1, min(args.rounds, 3)), env=env)
     print("\n## The matrix products of one step, GFLOP/s (float32)\n")
     print("| product | A | B | per step | NumPy | PyTorch |\n|---|---|---|---:|---:|---:|")
-    for name, sa, sb, count in gemm_shapes():
+    for name, sa, sb, count in gemm_shapes(load_tokens()[1]):
         print(f"| {name} | {sa} | {sb} | {count} | {gemms['numpy'].median(name):.1f} | "
               f"{gemms['torch'].median(name):.1f} |")
     print(f"\nall products of a step: NumPy {gemms['numpy'].median() * 1e3:.1f} ms, "
