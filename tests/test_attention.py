@@ -262,3 +262,34 @@ def test_forward_hooks_run_on_the_sequence_layers():
     mha(x, x, x, need_weights=False)
     layer(x)
     assert seen == ["Embedding", "MultiheadAttention", "TransformerEncoderLayer"]
+
+
+@pytest.mark.parametrize("need_weights", [False, True])
+def test_multihead_cross_attention_gradients_match_finite_differences(need_weights):
+    mha = nn.MultiheadAttention(4, 2, batch_first=True, dtype=np.float64)
+    q = RNG.normal(size=(2, 3, 4))
+    kv = RNG.normal(size=(2, 5, 4))
+    pad = np.zeros((2, 5), bool)
+    pad[0, 4] = True
+    seed = RNG.normal(size=(2, 3, 4))
+
+    def of_query(t):
+        out, w = mha(t, kv, kv, key_padding_mask=pad, need_weights=need_weights)
+        return (out * seed).sum() + (0.0 if w is None else (w * w).sum())
+
+    def of_memory(t):
+        out, w = mha(pn.tensor(q), t, t, key_padding_mask=pad, need_weights=need_weights)
+        return (out * seed).sum() + (0.0 if w is None else (w * w).sum())
+
+    assert pn.check_grad(of_query, q) < 1e-6
+    assert pn.check_grad(of_memory, kv) < 1e-6
+
+
+def test_post_norm_relu_encoder_layer_matches_finite_differences():
+    layer = nn.TransformerEncoderLayer(4, 2, dim_feedforward=6, dropout=0.0, batch_first=True,
+                                       dtype=np.float64)
+    x = RNG.normal(size=(2, 3, 4))
+    seed = RNG.normal(size=(2, 3, 4))
+    mask = RNG.random((3, 3)) > 0.8  # True: not allowed (PyTorch's MultiheadAttention)
+    np.fill_diagonal(mask, False)
+    assert pn.check_grad(lambda t: (layer(t, src_mask=mask) * seed).sum(), x) < 1e-6
