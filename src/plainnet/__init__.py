@@ -180,8 +180,8 @@ def __getattr__(name: str):
     raise AttributeError(f"module 'plainnet' has no attribute {name!r}")
 
 
-def __dir__():
-    return sorted(set(globals()) | _LAZY_SUBMODULES | set(_LAZY_ATTRIBUTES))
+def __dir__():  # the public names, the lazy ones included (not annotations, importlib, ...)
+    return sorted(set(__all__) | _LAZY_SUBMODULES | {"functions", "random"})
 
 
 __all__ = [
@@ -309,3 +309,4 @@ __all__ = [
     "silu",
     "softsign",
 ]
+__all__ += sorted(_LAZY_ATTRIBUTES)  # pn.fit, pn.save, ...: loaded on first use

@@ -50,6 +50,11 @@ __all__ = [
     "unregister_backend",
 ]
 
+
+def __dir__():  # what tab completion and dir() show: the public names
+    return sorted(__all__)
+
+
 INSTALL_HINT = (
     'pip install "plainnet[cuda12]" (CUDA 12.x) or pip install "plainnet[cuda13]" (CUDA 13.x), '
     "whichever matches your NVIDIA driver (nvidia-smi shows its CUDA version)"

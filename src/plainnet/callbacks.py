@@ -331,12 +331,17 @@ class TerminateOnNaN(Callback):
 __all__ = [
     "CSVLogger",
     "Callback",
+    "Diagnostics",  # noqa: F822 (loaded on first use, below)
     "EarlyStopping",
     "LearningRateScheduler",
     "ModelCheckpoint",
     "ReduceLROnPlateau",
     "TerminateOnNaN",
 ]
+
+
+def __dir__():  # what tab completion and dir() show: the public names
+    return sorted(__all__)
 
 
 def __getattr__(name: str):

@@ -51,6 +51,11 @@ __all__ = [
     "targets_checked",
 ]
 
+
+def __dir__():  # what tab completion and dir() show: the public names
+    return sorted(__all__)
+
+
 REDUCTIONS = ("mean", "sum", "none")
 
 

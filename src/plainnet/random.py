@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
+__all__ = ["get_rng", "seed"]
+
 _rng = np.random.default_rng()
 
 
@@ -24,3 +26,7 @@ def get_rng(rng=None) -> np.random.Generator:
     if isinstance(rng, np.random.Generator):
         return rng
     return np.random.default_rng(rng)
+
+
+def __dir__():  # what tab completion and dir() show: the public names
+    return sorted(__all__)

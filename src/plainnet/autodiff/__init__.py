@@ -99,3 +99,7 @@ __all__ = [
     "std", "sum", "swapaxes", "take_along_axis", "tan", "tensor", "tensordot", "tile", "to_dot",
     "topk", "transpose", "tril", "triu", "value_and_grad", "var", "where", "zeros", "zeros_like",
 ]
+
+
+def __dir__():  # what tab completion and dir() show: the public names
+    return sorted(__all__)

@@ -9,3 +9,7 @@ from .loader import DataLoader, default_collate
 
 __all__ = ["DataLoader", "Dataset", "IterableDataset", "Subset", "TensorDataset",
            "default_collate", "random_split"]
+
+
+def __dir__():  # what tab completion and dir() show: the public names
+    return sorted(__all__)

@@ -30,3 +30,7 @@ __all__ = [
     "wine",
     "xor",
 ]
+
+
+def __dir__():  # what tab completion and dir() show: the public names
+    return sorted(__all__)

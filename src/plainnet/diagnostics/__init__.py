@@ -33,3 +33,7 @@ __all__ = [
     "report",
     "watch",
 ]
+
+
+def __dir__():  # what tab completion and dir() show: the public names
+    return sorted(__all__)

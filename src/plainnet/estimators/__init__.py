@@ -18,3 +18,7 @@ from .neuron import NeuronClassifier
 from .stopping import STOP_REASONS
 
 __all__ = ["STOP_REASONS", "MLPClassifier", "MLPRegressor", "NetworkEstimator", "NeuronClassifier"]
+
+
+def __dir__():  # what tab completion and dir() show: the public names
+    return sorted(__all__)

@@ -61,6 +61,10 @@ __all__ = [
     "silu",
     "softsign",
 ]
+
+
+def __dir__():  # what tab completion and dir() show: the public names
+    return sorted(__all__)
 from .neuron import Neuron  # noqa: E402
 
 __all__ += ["Neuron"]

@@ -28,3 +28,7 @@ __all__ = [
     "save",
     "save_state_dict",
 ]
+
+
+def __dir__():  # what tab completion and dir() show: the public names
+    return sorted(__all__)

@@ -127,3 +127,7 @@ __all__ = [
     "module_to_spec",
     "register",
 ]
+
+
+def __dir__():  # what tab completion and dir() show: the public names
+    return sorted(__all__)

@@ -42,7 +42,7 @@ def _linear_vjp(i, g, out, x, w, b):
 LINEAR = Op("linear", _linear_forward, _linear_vjp)
 
 
-def linear(x, weight, bias=None):
+def linear(input, weight, bias=None):
     r"""The affine map of a layer of neurons, as one differentiable op.
 
     .. math:: y = x W^\top + b, \qquad
@@ -51,9 +51,9 @@ def linear(x, weight, bias=None):
               \frac{\partial L}{\partial b} = \textstyle\sum_{\text{batch}} g
 
     where ``W`` is ``(out_features, in_features)`` (one row per neuron, as in PyTorch),
-    ``x`` is ``(..., in_features)`` and ``g`` is the gradient of the output.
+    ``input`` :math:`x` is ``(..., in_features)`` and ``g`` is the gradient of the output.
     """
-    return apply(LINEAR, x, weight, bias)
+    return apply(LINEAR, input, weight, bias)
 
 
 def _linear_relu_forward(x, w, b, cache):
@@ -153,6 +153,39 @@ def batch_norm_train(x, weight=None, bias=None, axes=(0,), eps: float = 1e-5, ca
 # Padding with PyTorch's pad tuple (last axis first); pn.pad takes NumPy's pad_width.
 from ..autodiff.ops import torch_pad as pad  # noqa: E402, F401
 
+# torch.nn.functional's activations, softmax, dropout, losses, one_hot and normalize.
+from .functional_api import (  # noqa: E402
+    binary_cross_entropy,
+    binary_cross_entropy_with_logits,
+    celu,
+    cross_entropy,
+    dropout,
+    elu,
+    hardsigmoid,
+    hardswish,
+    hardtanh,
+    huber_loss,
+    l1_loss,
+    leaky_relu,
+    log_softmax,
+    logsigmoid,
+    mish,
+    mse_loss,
+    nll_loss,
+    normalize,
+    one_hot,
+    relu,
+    relu6,
+    selu,
+    sigmoid,
+    silu,
+    smooth_l1_loss,
+    softmax,
+    softplus,
+    softsign,
+    tanh,
+)
+
 # Image layers' functional forms (convolution, pooling, upsampling, normalization).
 from .functional_conv import adaptive_avg_pool2d as adaptive_avg_pool2d  # noqa: E402
 from .functional_conv import avg_pool2d as avg_pool2d  # noqa: E402
@@ -174,3 +207,61 @@ from .sequence_ops import layer_norm as layer_norm  # noqa: E402
 from .sequence_ops import packed_attention as packed_attention  # noqa: E402
 from .sequence_ops import rms_norm as rms_norm  # noqa: E402
 from .sequence_ops import scaled_dot_product_attention as scaled_dot_product_attention  # noqa: E402,E501
+
+# The public functions (add each new one here; the rest above are the layers' internals).
+__all__ = [
+    "adaptive_avg_pool2d",
+    "avg_pool2d",
+    "batch_norm",
+    "binary_cross_entropy",
+    "binary_cross_entropy_with_logits",
+    "celu",
+    "conv1d",
+    "conv2d",
+    "conv_transpose2d",
+    "cross_entropy",
+    "dropout",
+    "dropout2d",
+    "elu",
+    "embedding",
+    "gelu",
+    "group_norm",
+    "hardsigmoid",
+    "hardswish",
+    "hardtanh",
+    "huber_loss",
+    "interpolate",
+    "l1_loss",
+    "layer_norm",
+    "leaky_relu",
+    "linear",
+    "linear_relu",
+    "log_softmax",
+    "logsigmoid",
+    "max_pool1d",
+    "max_pool2d",
+    "mish",
+    "mse_loss",
+    "nll_loss",
+    "normalize",
+    "one_hot",
+    "packed_attention",
+    "pad",
+    "relu",
+    "relu6",
+    "rms_norm",
+    "sample",
+    "scaled_dot_product_attention",
+    "selu",
+    "sigmoid",
+    "silu",
+    "smooth_l1_loss",
+    "softmax",
+    "softplus",
+    "softsign",
+    "tanh",
+]
+
+
+def __dir__():  # what tab completion and dir() show: the public names
+    return sorted(__all__)

@@ -38,11 +38,18 @@ __all__ = [
     "kaiming_uniform_",
     "normal_",
     "ones_",
+    "skip_init",
+    "skipping",
     "uniform_",
     "xavier_normal_",
     "xavier_uniform_",
     "zeros_",
 ]
+
+
+def __dir__():  # what tab completion and dir() show: the public names
+    return sorted(__all__)
+
 
 _LINEAR_GAIN = {"linear", "identity", "conv1d", "conv2d", "conv3d", "sigmoid"}
 

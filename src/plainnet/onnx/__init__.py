@@ -13,3 +13,7 @@ from ._trace import ExportError
 from .export import DEFAULT_OPSET, export, supported_ops
 
 __all__ = ["DEFAULT_OPSET", "ExportError", "export", "supported_ops"]
+
+
+def __dir__():  # what tab completion and dir() show: the public names
+    return sorted(__all__)

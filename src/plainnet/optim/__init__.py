@@ -72,3 +72,7 @@ __all__ = [
     "get_optimizer",
     "lr_scheduler",
 ]
+
+
+def __dir__():  # what tab completion and dir() show: the public names
+    return sorted(__all__)

@@ -27,3 +27,7 @@ __all__ = [
     "rules",
     "stationary_points",
 ]
+
+
+def __dir__():  # what tab completion and dir() show: the public names
+    return sorted(__all__)

@@ -24,3 +24,7 @@ __all__ = [
     "lr_find",
     "network",
 ]
+
+
+def __dir__():  # what tab completion and dir() show: the public names
+    return sorted(__all__)

@@ -10,3 +10,7 @@ from .split import split, train_test_split
 
 __all__ = ["METRICS", "History", "LRFinderResult", "accuracy", "evaluate", "f1", "fit",
            "lr_find", "precision", "recall", "split", "top_k_accuracy", "train_test_split"]
+
+
+def __dir__():  # what tab completion and dir() show: the public names
+    return sorted(__all__)
