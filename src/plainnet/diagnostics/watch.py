@@ -86,6 +86,8 @@ class Watch:
     seed : int, default 0
         Seed of the sampling.
 
+    Notes
+    -----
     Use it as a context manager (or call :meth:`close`) to remove the hooks afterwards.
     """
 
