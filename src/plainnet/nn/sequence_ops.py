@@ -364,15 +364,20 @@ def _sdpa_forward(q, k, v, bias, causal, scale, keep, cache):
 
 
 def _sdpa_grads(g, q, k, v, keep, scale, p):
-    """``(dq, dk, dv)`` from the weights ``p`` (arrays, or Tensors for ``create_graph``)."""
+    """``(dq, dk, dv)`` from the weights ``p`` (arrays; the products' results are updated in
+    place, not copied)."""
     dropped = p if keep is None else p * keep
     dv = matmul(dropped.swapaxes(-1, -2), g)
-    dp = matmul(g, v.swapaxes(-1, -2))
+    ds = matmul(g, v.swapaxes(-1, -2))  # dA, then dS = A (dA - sum(dA A)) in place
     if keep is not None:
-        dp = dp * keep
-    ds = p * (dp - (dp * p).sum(axis=-1, keepdims=True))
-    dq = matmul(ds, k) * scale
-    dk = matmul(ds.swapaxes(-1, -2), q) * scale
+        ds *= keep
+    row = np.einsum("...ij,...ij->...i", ds, p)[..., None]
+    ds -= row
+    ds *= p
+    dq = matmul(ds, k)
+    dq *= scale
+    dk = matmul(ds.swapaxes(-1, -2), q)
+    dk *= scale
     return dq, dk, dv
 
 
@@ -394,6 +399,7 @@ def _sdpa_vjp(i, g, out, q, k, v, bias, causal, scale, keep, cache):
 
 
 def _sdpa_tensor_grads(g, q, k, v, keep, scale, p):
+    """:func:`_sdpa_grads` with differentiable ops (for ``create_graph``)."""
     dropped = p if keep is None else p * keep
     dv = ops.matmul(ops.swapaxes(dropped, -1, -2), g)
     dp = ops.matmul(g, ops.swapaxes(v, -1, -2))
