@@ -290,6 +290,39 @@ def test_an_exploding_loss_is_not_convergence():
         clf.loss_curve_[-1])
 
 
+def test_a_finite_loss_that_climbs_tenfold_is_divergence_not_convergence(blobs):
+    import plainnet as pn
+
+    X, y = blobs
+    calls = []
+
+    def climbing(output, target, sample_weight=None):  # the log loss plus 2^step
+        calls.append(1)
+        return pn.losses.cross_entropy(output, target) + 2.0 ** len(calls)
+
+    with pytest.warns(RuntimeWarning, match="diverged: the training loss rose"):
+        clf = MLPClassifier((4,), loss=climbing, batch_size=150, random_state=0).fit(X, y)
+    # the loss criterion fired (no epoch improved), but the loss ended 10x above the first
+    assert clf.stop_reason_ == "diverged" and not clf.converged_
+    assert clf.n_iter_ == 12 and clf.loss_curve_[-1] > DIVERGED_FACTOR * clf.loss_curve_[0]
+
+
+def test_divergence_is_judged_on_comparable_losses():
+    from plainnet.estimators import NetworkEstimator
+    from plainnet.estimators.stopping import Stopping
+
+    stopper = Stopping(tol=1e-4, n_iter_no_change=2)
+    # fit: the call's epochs saw the same data
+    assert NetworkEstimator._explosion([1.0, 0.5, 20.0], stopper, False) == (
+        1.0, 20.0, "first epoch")
+    assert NetworkEstimator._explosion([1.0, 0.5, 9.0], stopper, False) is None
+    # partial_fit: a later chunk may simply be harder; only a claim of convergence counts
+    stopper.best_loss = 0.01
+    assert NetworkEstimator._explosion([0.5], stopper, True) is None
+    stopper.fired = True
+    assert NetworkEstimator._explosion([0.5], stopper, True) == (0.01, 0.5, "best epoch")
+
+
 def test_divergence_rule():
     assert diverged([1.44, 2.0, 1.9e12])
     assert diverged([1.0, float("nan")])

@@ -303,10 +303,11 @@ class NetworkEstimator(EstimatorFilesMixin, BaseEstimator):
         else:
             self.best_loss_ = float(stopper.best_loss)
         self._last_grad_norm = None
-        if history.stop_reason == "diverged" or diverged(self.loss_curve_):
+        explosion = self._explosion(epoch_losses, stopper, incremental)
+        if history.stop_reason == "diverged" or explosion is not None:
             if history.stop_reason != "diverged":  # pn.fit warned of NaN/inf itself
-                warnings.warn(divergence_message(type(self).__name__, self.loss_curve_,
-                                                 opts["lr"]), RuntimeWarning, stacklevel=4)
+                warnings.warn(divergence_message(type(self).__name__, *explosion, opts["lr"]),
+                              RuntimeWarning, stacklevel=4)
             reason = "diverged"
         elif stopper.fired:
             reason = "early_stopping" if es else "tol"
@@ -314,6 +315,23 @@ class NetworkEstimator(EstimatorFilesMixin, BaseEstimator):
             reason = "partial_fit" if incremental else "max_iter"
         self.stop_reason_ = reason
         self.converged_ = reason in ("tol", "early_stopping")
+
+    @staticmethod
+    def _explosion(epoch_losses: list[float], stopper: Stopping, incremental: bool):
+        """``(reference loss, last loss, what the reference is)`` when the training loss ended
+        more than :data:`~plainnet.estimators.stopping.DIVERGED_FACTOR` times above the
+        reference, else None. In ``fit`` every epoch sees the same data, and the reference is
+        the call's first epoch; ``partial_fit`` calls may each see other data, so there only a
+        claim of convergence (the loss criterion fired) is checked, against the best loss."""
+        if not epoch_losses:
+            return None
+        if not incremental:
+            pair, what = [epoch_losses[0], epoch_losses[-1]], "first epoch"
+        elif stopper.fired and not stopper.validation:
+            pair, what = [stopper.best_loss, epoch_losses[-1]], "best epoch"
+        else:
+            return None
+        return (*pair, what) if diverged(pair) else None
 
     def _fit_lbfgs(self, X, targets, sw, objective, opts: dict) -> None:
         if opts["device"] is not None:
@@ -328,7 +346,8 @@ class NetworkEstimator(EstimatorFilesMixin, BaseEstimator):
         self._last_grad_norm = float(np.linalg.norm(result.grad))
         if result.status == 2 or diverged(values):
             if result.status != 2:
-                warnings.warn(divergence_message(type(self).__name__, values, opts["lr"]),
+                warnings.warn(divergence_message(type(self).__name__, values[0], values[-1],
+                                                 "start", opts["lr"]),
                               RuntimeWarning, stacklevel=4)
             else:
                 warnings.warn(f"{type(self).__name__}: lbfgs {result.message}",

@@ -15,8 +15,8 @@ Once more than ``n_iter_no_change`` epochs in a row count, training stops, excep
 until it falls below :math:`10^{-6}`. ``learning_rate="invscaling"`` sets it after each epoch
 to :math:`\eta_0 / (t + 1)^{\text{power\_t}}`, :math:`t` the samples seen so far.
 
-A run whose training loss ends more than :data:`DIVERGED_FACTOR` times above its first epoch's
-(or becomes NaN/inf) has diverged: it is reported as such, not as converged.
+A ``fit`` whose training loss ends more than :data:`DIVERGED_FACTOR` times above its first
+epoch's (or becomes NaN/inf) has diverged: it is reported as such, not as converged.
 """
 
 from __future__ import annotations
@@ -141,13 +141,12 @@ def diverged(loss_curve: list[float]) -> bool:
     return not np.isfinite(last) or last > DIVERGED_FACTOR * abs(loss_curve[0])
 
 
-def divergence_message(name: str, loss_curve: list[float], lr: float) -> str:
-    """The warning of a run whose loss exploded."""
+def divergence_message(name: str, start: float, end: float, what: str, lr: float) -> str:
+    """The warning of a run whose loss exploded from ``start`` (at ``what``) to ``end``."""
     return (
-        f"{name} diverged: the training loss rose from {loss_curve[0]:.3g} (first epoch) to "
-        f"{loss_curve[-1]:.3g} (last epoch), so the fit did not converge (converged_ is "
-        f"False, stop_reason_ 'diverged'). Lower learning_rate_init (now {lr:g}) or "
-        "standardize the inputs."
+        f"{name} diverged: the training loss rose from {start:.3g} ({what}) to {end:.3g} "
+        f"at the end, so the fit did not converge (converged_ is False, stop_reason_ "
+        f"'diverged'). Lower learning_rate_init (now {lr:g}) or standardize the inputs."
     )
 
 
