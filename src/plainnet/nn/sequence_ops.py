@@ -113,8 +113,10 @@ def _norm_forward(x, weight, bias, n_axes, eps, rms, cache):
     x2 = x.reshape(-1, d)
     if rms:
         centered = x2
-    else:
-        centered = x2 - x2.mean(axis=1, keepdims=True)
+    else:  # a row mean as a matrix-vector product: BLAS, several times faster than mean()
+        mean = matmul(x2, _xp(x2).ones(d, dtype=x2.dtype)).reshape(-1, 1)
+        mean *= 1.0 / d
+        centered = x2 - mean
     var = np.einsum("ij,ij->i", centered, centered).reshape(-1, 1)  # no squared temporary
     var *= 1.0 / d
     var += eps
@@ -161,15 +163,17 @@ def _norm_vjp(i, g, out, x, weight, bias, n_axes, eps, rms, cache):
     g2 = g.reshape(-1, d)
     if i == 1:  # sum over rows of g * xhat, without the product as a temporary
         return np.einsum("ij,ij->j", g2, xhat).reshape(weight.shape)
-    if i == 2:
-        return g2.sum(axis=0).reshape(bias.shape)
+    if i == 2:  # column sums as a vector-matrix product
+        return matmul(_xp(g2).ones(g2.shape[0], dtype=g2.dtype), g2).reshape(bias.shape)
     gw = g2 if weight is None else g2 * weight.reshape(-1)
     dot = np.einsum("ij,ij->i", gw, xhat).reshape(-1, 1)
     dot *= 1.0 / d
     gx = xhat * dot
     np.subtract(gw, gx, out=gx)
     if not rms:
-        gx -= gw.mean(axis=1, keepdims=True)
+        mean = matmul(gw, _xp(gw).ones(d, dtype=gw.dtype)).reshape(-1, 1)
+        mean *= 1.0 / d
+        gx -= mean
     gx *= rstd
     return gx.reshape(x.shape)
 
