@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import warnings
 
 import numpy as np
@@ -114,3 +115,29 @@ def test_to_onnx_matches_predict_proba_or_predict(tmp_path, case):
     assert meta["plainnet.n_features_in"] == 4
     if hasattr(est, "classes_"):
         assert meta["plainnet.classes"] == est.classes_.tolist()
+
+
+def test_an_estimator_trained_on_a_device(tmp_path):
+    from fake_device import Fake2Array, FakeArray, FakeBackend
+    from plainnet import backend
+
+    backend.register_backend(FakeBackend("fake", FakeArray))
+    backend.register_backend(FakeBackend("fake2", Fake2Array))
+    try:
+        est = _fit(MLPClassifier((6,), max_iter=5, random_state=0, device="fake"),
+                   (X[:, 0] > 0).astype(int))
+        path = tmp_path / "est.safetensors"
+        pn.save(est, path)
+        loaded = MLPClassifier.load(path)
+        assert loaded.model_.device == "cpu"
+        np.testing.assert_allclose(loaded.predict_proba(X), est.predict_proba(X), rtol=1e-6)
+        if importlib.util.find_spec("onnxruntime") and importlib.util.find_spec("onnx"):
+            import onnxruntime as ort
+
+            onnx_path = est.to_onnx(tmp_path / "est.onnx")
+            session = ort.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"])
+            (got,) = session.run(None, {"input": X.astype(loaded.model_.dtype)})
+            np.testing.assert_allclose(got, est.predict_proba(X), rtol=1e-5, atol=1e-7)
+    finally:
+        backend.unregister_backend("fake")
+        backend.unregister_backend("fake2")

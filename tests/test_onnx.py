@@ -356,3 +356,23 @@ def test_an_lstm_language_model(tmp_path):
     ops = [n.op_type for n in onnx.load(str(check_all_outputs(
         model, RNG.integers(0, 9, (2, 7)), tmp_path))).graph.node]
     assert ops.count("LSTM") == 2
+
+
+def test_a_model_on_a_device_exports_from_a_host_copy(tmp_path):
+    from fake_device import Fake2Array, FakeArray, FakeBackend
+    from plainnet import backend
+
+    backend.register_backend(FakeBackend("fake", FakeArray))
+    backend.register_backend(FakeBackend("fake2", Fake2Array))
+    try:
+        model = nn.Sequential(nn.Linear(3, 4), nn.Tanh(), nn.Linear(4, 2))
+        x = _x(5, 3)
+        expected = model.predict(x)
+        model.to("fake")
+        path = pn.onnx.export(model, tmp_path / "m.onnx", x)
+        assert model.device == "fake"
+        (got,) = run_onnx(path, x)
+        np.testing.assert_allclose(got, expected, rtol=2e-5, atol=2e-6)
+    finally:
+        backend.unregister_backend("fake")
+        backend.unregister_backend("fake2")

@@ -9,6 +9,7 @@ with no ONNX mapping is refused by name, never skipped.
 
 from __future__ import annotations
 
+import copy
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -42,8 +43,9 @@ def export(
     Parameters
     ----------
     model : Module
-        A plainnet model on the CPU. It is traced in eval mode (dropout off, batch norm with
-        its running statistics) and left in the mode it was in.
+        A plainnet model (one on a GPU is traced from a host copy). It is traced in eval
+        mode (dropout off, batch norm with its running statistics) and left in the mode it
+        was in.
     path : str or PathLike
         The ``.onnx`` file to write (atomically; an existing regular file is replaced).
     example_input : array_like
@@ -73,9 +75,8 @@ def export(
     onnx = _require_onnx()
     if not isinstance(model, Module):
         raise TypeError(f"export expects a plainnet Module; got {type(model).__name__}")
-    if model.device != "cpu":
-        raise ValueError(f"export a model on the CPU (model.to('cpu')); this one is on "
-                         f"{model.device}")
+    if model.device != "cpu":  # traced from a host copy; the model stays where it is
+        model = copy.deepcopy(model).to("cpu")
     opset = _check_opset(opset, onnx)
     names = list(input_names)
     if len(names) != 1 or not all(isinstance(n, str) and n for n in names):
