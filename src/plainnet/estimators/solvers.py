@@ -4,9 +4,8 @@ ones, and full-batch L-BFGS through :func:`plainnet.optimize.minimize` for ``"lb
 ``"adam"`` is Adam with scikit-learn's ``beta_1``, ``beta_2`` and ``epsilon``; ``"sgd"`` is
 :class:`ScikitSGD`, scikit-learn's stochastic gradient descent with momentum (its velocity in
 parameter units, so a learning-rate schedule acts as it does there). ``"lbfgs"`` minimizes the
-objective
-on the whole training set, :math:`J(\theta)` of :mod:`plainnet.estimators.objective`, as a
-function of the flattened parameters.
+objective on the whole training set, :math:`J(\theta)` of :mod:`plainnet.estimators.objective`,
+as a function of the flattened parameters.
 """
 
 from __future__ import annotations
@@ -20,8 +19,6 @@ from .. import backend
 from ..autodiff import Tensor
 from ..optim import Adam, Optimizer, get_optimizer
 from ..optimize import minimize
-
-STOCHASTIC_SCHEDULES = ("constant", "invscaling", "adaptive")
 
 
 class ScikitSGD(Optimizer):
