@@ -66,6 +66,8 @@ class MultiheadAttention(Module):
         Inputs and outputs are ``(N, L, E)`` instead of PyTorch's default ``(L, N, E)``.
     dtype : numpy dtype, default float32
 
+    Notes
+    -----
     Parameters of the module: ``in_proj_weight`` ``(3E, E)`` (Xavier uniform),
     ``in_proj_bias`` ``(3E,)`` (zeros), ``out_proj.weight``, ``out_proj.bias`` (zeros).
     ``kdim``/``vdim`` other than ``embed_dim``, ``add_bias_kv`` and ``add_zero_attn`` are not

@@ -46,6 +46,8 @@ class TransformerEncoderLayer(Module):
     bias : bool, default True
     dtype : numpy dtype, default float32
 
+    Notes
+    -----
     ``forward(src, src_mask=None, src_key_padding_mask=None, is_causal=False)``: masks as in
     :class:`MultiheadAttention` (boolean True = not allowed). State-dict keys:
     ``self_attn.in_proj_weight``, ``self_attn.in_proj_bias``, ``self_attn.out_proj.*``,
