@@ -82,3 +82,23 @@ def test_non_finite_start_and_max_iter():
     assert res.status == 1 and res.nit == 2
     with pytest.raises(ValueError, match="does not take option 'learning_rate'"):
         pn.optimize.minimize(lambda x: (x ** 2).sum(), [1.0], method="lbfgs", learning_rate=0.1)
+
+
+def test_without_the_path_only_the_ends_are_kept():
+    from plainnet.optimize.lbfgs import run_lbfgs
+    from plainnet.optimize.objective import Objective
+    from plainnet.optimize.options import resolve
+
+    target = np.arange(4.0)
+
+    def f(x):
+        return ((x - target) ** 2 * (1 + target)).sum() + (x ** 4).sum()
+
+    full = pn.optimize.minimize(f, np.ones(4), method="lbfgs")
+    lean = run_lbfgs(Objective(f, np.ones(4)), resolve("lbfgs", {}), None, keep_path=False)
+    assert full.nit == lean.nit > 2 and len(full.path) == full.nit + 1
+    assert lean.path.shape == (2, 4)
+    np.testing.assert_array_equal(lean.path[0], np.ones(4))
+    np.testing.assert_array_equal(lean.path[-1], full.x)
+    np.testing.assert_array_equal(lean.x, full.x)
+    assert len(lean.values) == len(full.values)

@@ -18,7 +18,9 @@ import numpy as np
 from .. import backend
 from ..autodiff import Tensor
 from ..optim import Adam, Optimizer, get_optimizer
-from ..optimize import minimize
+from ..optimize.lbfgs import run_lbfgs
+from ..optimize.objective import Objective
+from ..optimize.options import resolve
 
 
 class ScikitSGD(Optimizer):
@@ -100,7 +102,8 @@ class FlatParameters:
 def fit_lbfgs(model, X, targets, sample_weight, objective: Callable, max_iter: int,
               max_fun: int, tol: float, verbose: bool = False):
     r"""Minimize ``objective(model(X), targets, sample_weight)`` over the model's parameters
-    with :func:`plainnet.optimize.minimize` (``method="lbfgs"``), full batch.
+    with plainnet's L-BFGS (:func:`plainnet.optimize.minimize`'s ``method="lbfgs"``), full
+    batch, without keeping the path of iterates.
 
     Stops when the gradient norm falls below ``tol`` (``gtol``), after ``max_iter``
     iterations, or once the objective has been evaluated ``max_fun`` times (checked after
@@ -147,9 +150,10 @@ def fit_lbfgs(model, X, targets, sample_weight, objective: Callable, max_iter: i
             raise StopIteration
 
     model.train()
-    try:
-        result = minimize(value_and_grad, flat.get(), method="lbfgs", jac=True,
-                          callback=stop_at_max_fun, gtol=tol, max_iter=max_iter)
+    try:  # pn.optimize's L-BFGS, keeping no path of iterates (one weight vector each)
+        result = run_lbfgs(Objective(value_and_grad, flat.get(), jac=True),
+                           resolve("lbfgs", {"gtol": tol, "max_iter": max_iter}),
+                           stop_at_max_fun, keep_path=False)
     finally:
         model.zero_grad()
     flat.set(result.x)

@@ -57,14 +57,16 @@ def _no_decrease(norm: float) -> str:
     )
 
 
-def run_lbfgs(objective: Objective, opts: dict, callback: Callable | None) -> OptimizeResult:
+def run_lbfgs(objective: Objective, opts: dict, callback: Callable | None,
+              keep_path: bool = True) -> OptimizeResult:
     r"""L-BFGS: step along :math:`-B \nabla f` (two-loop recursion over the last
     :data:`MEMORY` step pairs) with a line search; the first step, with no pairs yet, is
-    steepest descent scaled to length at most 1."""
+    steepest descent scaled to length at most 1. With ``keep_path=False`` the result's
+    ``path`` holds only the start and the end (memory that does not grow with the steps)."""
     threshold, gtol, max_iter = opts["threshold"], opts["gtol"], opts["max_iter"]
     x = objective.x0.copy()
     fx, g = objective.value_and_grad(x)
-    trace = Trace(objective, "lbfgs", callback, x, fx, g)
+    trace = Trace(objective, "lbfgs", callback, x, fx, g, keep_path=keep_path)
     if not is_finite(fx, g):
         return trace.finish(2, "f or its gradient is not finite (NaN or inf) at x0")
     if grad_norm(g) < gtol:

@@ -26,16 +26,18 @@ class Trace:
 
     :meth:`accept` moves to a new point and calls the callback; :meth:`finish` builds the
     result. The path is a list of copies until the end, so a long run costs one append per
-    step and never recurses.
+    step and never recurses. With ``keep_path=False`` it holds only the start and the current
+    point (for many variables and many steps, e.g. a network's weights).
     """
 
     def __init__(self, objective: Objective, method: str, callback: Callable | None,
-                 x: np.ndarray, fx: float, g: np.ndarray):
+                 x: np.ndarray, fx: float, g: np.ndarray, keep_path: bool = True):
         if callback is not None and not callable(callback):
             raise TypeError(f"callback must be callable or None; got {type(callback).__name__}")
         self.objective, self.method, self.callback = objective, method, callback
         self.x, self.fx, self.g = x, fx, g
         self.nit = 0
+        self.keep_path = keep_path
         self.path = [x.copy()]
         self.values = [fx]
         self.best_x, self.best_fun = x.copy(), fx
@@ -44,7 +46,10 @@ class Trace:
         """Move to ``x``; return True when the callback asked to stop (``StopIteration``)."""
         self.x, self.fx, self.g = x, fx, g
         self.nit += 1
-        self.path.append(x.copy())
+        if self.keep_path:
+            self.path.append(x.copy())
+        else:
+            self.path[1:] = [x.copy()]
         self.values.append(fx)
         if fx < self.best_fun:
             self.best_x, self.best_fun = x.copy(), fx
