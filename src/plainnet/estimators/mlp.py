@@ -241,7 +241,9 @@ class MLPRegressor(NetworkRegressor):
     Parameters
     ----------
     loss : str or callable, default "mse"
-        ``"mse"`` (alias ``"squared_error"``), ``"mae"`` (``"l1"``), ``"huber"``, or a callable
+        ``"mse"`` (alias ``"squared_error"``): scikit-learn's squared error, half the mean
+        square :math:`\frac{1}{2}\overline{(f(x) - y)^2}` (so ``alpha`` and ``tol`` mean what
+        they mean there); ``"mae"`` (``"l1"``), ``"huber"``, or a callable
         ``loss(output, target, sample_weight=None)`` on arrays of shape ``(n, n_outputs)``.
     early_stopping : bool, default False
         As in :class:`MLPClassifier`, with the validation score :math:`R^2`.
