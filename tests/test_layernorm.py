@@ -132,3 +132,15 @@ def test_norm_layers_keep_float32_and_describe_themselves():
     assert y.dtype == np.float32
     rebuilt = nn.module_from_spec(nn.module_to_spec(nn.RMSNorm(6, eps=1e-3)))
     assert rebuilt.eps == 1e-3 and rebuilt.weight.shape == (6,)
+
+
+def test_float32_gelu_is_within_float32_accuracy_of_the_exact_one():
+    x = np.linspace(-12, 12, 20001)
+    exact = F.gelu(pn.tensor(x)).data  # float64: scipy's erf
+    fast = F.gelu(pn.tensor(x.astype(np.float32))).data
+    assert fast.dtype == np.float32
+    np.testing.assert_allclose(fast, exact, rtol=0, atol=2e-6)
+    from plainnet.nn.sequence_ops import _erf_float32
+
+    scipy = pytest.importorskip("scipy.special")
+    np.testing.assert_allclose(_erf_float32(x.astype(np.float32)), scipy.erf(x), atol=4e-7)

@@ -228,6 +228,34 @@ def rms_norm(x, normalized_shape, weight=None, eps: float | None = None):
 _SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
 
 
+# Eigen's and XLA's float32 erf: x P(x^2) / Q(x^2) on [-4, 4] (erf is +-1 in float32 beyond),
+# within 4e-7 of erf; several times faster in NumPy than scipy's erf, which works in float64
+_ERF_P = (-2.72614225801306e-10, 2.77068142495902e-08, -2.10102402082508e-06,
+          -5.69250639462346e-05, -7.34990630326855e-04, -2.95459980854025e-03,
+          -1.60960333262415e-02)
+_ERF_Q = (-1.45660718464996e-05, -2.13374055278905e-04, -1.68282697438203e-03,
+          -7.37332916720468e-03, -1.42647390514189e-02)
+
+
+def _horner(x2, coefficients):
+    out = x2 * coefficients[0]
+    for c in coefficients[1:-1]:
+        out += c
+        out *= x2
+    out += coefficients[-1]
+    return out
+
+
+def _erf_float32(x):
+    """erf of a float32 NumPy array by the rational approximation above."""
+    xc = np.clip(x, -4.0, 4.0)
+    x2 = xc * xc
+    p = _horner(x2, _ERF_P)
+    p *= xc
+    p /= _horner(x2, _ERF_Q)
+    return p
+
+
 def _gelu_cdf(x, approximate: str):
     if approximate == "tanh":
         u = x * x
@@ -236,9 +264,12 @@ def _gelu_cdf(x, approximate: str):
         u *= x
         u *= _SQRT_2_OVER_PI
         return np.tanh(u, out=u)  # tanh(c (x + 0.044715 x^3)); the cdf is (1 + it) / 2
+    scaled = x * (1.0 / math.sqrt(2.0))
+    if type(x) is np.ndarray and x.dtype == np.float32:
+        return _erf_float32(scaled)
     from ..functions.activations import _erf
 
-    return _erf(x * (1.0 / math.sqrt(2.0)))
+    return _erf(scaled)
 
 
 def _gelu_forward(x, approximate, cache):
@@ -299,7 +330,9 @@ def gelu(x, approximate: str = "none"):
     .. math:: \mathrm{gelu}(x) = x\,\Phi(x), \qquad \mathrm{gelu}'(x) = \Phi(x) + x\,\varphi(x)
 
     ``approximate="tanh"``: :math:`\Phi(x) \approx \tfrac12(1 + \tanh(\sqrt{2/\pi}(x +
-    0.044715 x^3)))`, which NumPy evaluates several times faster than :math:`\mathrm{erf}`.
+    0.044715 x^3)))`, which NumPy evaluates faster still. For float32 arrays on the CPU,
+    :math:`\mathrm{erf}` is the rational approximation of Eigen and XLA (within
+    :math:`4 \cdot 10^{-7}`, a few float32 units); float64 and GPU arrays use the exact one.
     """
     if approximate not in ("none", "tanh"):
         raise ValueError(f"approximate must be 'none' or 'tanh'; got {approximate!r}")
