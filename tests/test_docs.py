@@ -1,18 +1,40 @@
-"""The docs: the site builds without a warning, and every Python snippet in them runs.
+"""The docs: the site builds without a warning, and every Python snippet in them runs and
+prints what its comments say.
 
 Each ```python block of the README and of every page under docs/ is executed on its own: a
 fresh namespace, a temporary working directory, matplotlib's Agg backend. A block preceded by
 the line ``<!-- skip-test -->`` is skipped, and so is a block that imports torch where torch
 is not installed.
+
+Printed values are checked like doctests. A top-level statement whose last line ends with a
+comment ``# -> EXPECTED`` must print ``EXPECTED`` (an expression statement, e.g. a bare call,
+has its value's repr printed, as at the prompt)::
+
+    print(neuron.predict(X))      # -> [0 0 0 1]
+    pn.integrate([1, 2], [0.5, -1], b=0.25)   # -> -1.25
+
+Each block runs statement by statement (``ast``) and each top-level statement's output is
+captured on its own, then compared with doctest's rules and the flags ``ELLIPSIS`` (``...``
+stands for any text) and ``NORMALIZE_WHITESPACE`` (any run of spaces and newlines matches any
+other), so a long array may be written on one line and its middle elided. Everything after
+``# ->`` is the expected output: put explanations in the comment line above. A comment that
+does not start with ``->`` is never checked. A block must also run without scikit-learn's
+``ConvergenceWarning``: examples that train briefly raise ``max_iter`` or silence it, and say so.
 """
 
 from __future__ import annotations
 
+import ast
+import contextlib
+import doctest
 import importlib.util
+import io
 import os
 import re
 import subprocess
 import sys
+import tokenize
+import warnings
 from pathlib import Path
 
 import pytest
@@ -43,6 +65,53 @@ def _block_id(block) -> str:
     return f"{block.path.relative_to(ROOT).as_posix()}:{block.line}"
 
 
+MARKER = "# ->"
+FLAGS = doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE
+
+
+def expected_outputs(code: str) -> dict[int, str]:
+    """``{line: expected}`` for every comment ``# -> expected`` of ``code`` (1-based lines)."""
+    found = {}
+    for tok in tokenize.generate_tokens(io.StringIO(code).readline):
+        if tok.type == tokenize.COMMENT and tok.string.startswith(MARKER):
+            found[tok.start[0]] = tok.string[len(MARKER):].strip()
+    return found
+
+
+def run_checked(block) -> dict:
+    """Run ``block`` statement by statement; compare each marked statement's printed output
+    with its ``# ->`` comment, and refuse ConvergenceWarnings. Returns the namespace."""
+    path = Path(block.path)
+    where = path.relative_to(ROOT).as_posix() if path.is_relative_to(ROOT) else path.name
+    tree = ast.parse(block.code)
+    expected = expected_outputs(block.code)
+    ends = {stmt.end_lineno for stmt in tree.body}
+    stray = [block.line + n for n in sorted(expected) if n not in ends]
+    assert not stray, f"{where}:{stray}: '{MARKER}' must end a top-level statement's last line"
+    namespace, failures = {"__name__": "__main__"}, []
+    checker = doctest.OutputChecker()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        for stmt in tree.body:
+            want = expected.get(stmt.end_lineno)
+            if want is not None and isinstance(stmt, ast.Expr):  # shown as at the prompt
+                code = compile(ast.Interactive([stmt]), f"{where}:{block.line}", "single")
+            else:
+                code = compile(ast.Module([stmt], []), f"{where}:{block.line}", "exec")
+            printed = io.StringIO()
+            with contextlib.redirect_stdout(printed):
+                exec(code, namespace)
+            got = printed.getvalue()
+            if want is not None and not checker.check_output(want + "\n", got, FLAGS):
+                failures.append(f"{where}:{block.line + stmt.end_lineno}: the comment says "
+                                f"{want!r}, the code printed {got.strip()!r}")
+    convergence = [str(w.message) for w in caught
+                   if w.category.__name__ == "ConvergenceWarning"]
+    assert not convergence, f"{where}:{block.line}: ConvergenceWarning: {convergence[0]}"
+    assert not failures, "\n".join(failures)
+    return namespace
+
+
 @pytest.fixture
 def in_tmp_dir(tmp_path, monkeypatch):
     import matplotlib
@@ -61,7 +130,7 @@ def test_snippet_runs(block, in_tmp_dir):
         pytest.skip("marked <!-- skip-test -->")
     if TORCH_IMPORT.search(block.code) and not HAS_TORCH:
         pytest.skip("needs torch")
-    make_doc_images.run_block(block)
+    run_checked(block)
 
 
 def test_blocks_are_found():
@@ -87,6 +156,66 @@ def test_code_blocks_parser(tmp_path):
     page.write_text("```python\nx = 1\n", encoding="utf-8")
     with pytest.raises(ValueError, match="never closed"):
         make_doc_images.code_blocks(page)
+
+
+def _checked(tmp_path, code: str):
+    page = tmp_path / "page.md"
+    page.write_text(f"```python\n{code}```\n", encoding="utf-8")
+    (block,) = make_doc_images.code_blocks(page)
+    return run_checked(block)
+
+
+def test_printed_output_is_checked_like_a_doctest(tmp_path, capsys):
+    ns = _checked(tmp_path, (
+        "import numpy as np\n"
+        "print(np.arange(4))          # -> [0 1 2 3]\n"
+        "print(np.eye(2))             # -> [[1. 0.] [0. 1.]]\n"
+        "for k in range(3):\n"
+        "    print(k)                 # -> 0 1 2\n"
+        "print('a long line, printed')   # -> a long ... printed\n"
+        "2 ** 10                      # -> 1024\n"
+        "x = 1                        # a comment that is not a marker\n"
+        "print('unchecked')\n"
+    ))
+    assert ns["x"] == 1 and capsys.readouterr().out == ""
+    with pytest.raises(AssertionError, match=r"page.md:3: the comment says '4', the code printed "
+                                             r"'5'"):
+        _checked(tmp_path, "x = 2\nprint(x + 3)   # -> 4\n")
+    with pytest.raises(AssertionError, match="must end a top-level statement"):
+        _checked(tmp_path, "for k in range(2):   # -> 0 1\n    print(k)\n")
+    with pytest.raises(AssertionError, match="the code printed ''"):
+        _checked(tmp_path, "x = 3   # -> 3\n")
+
+
+def test_convergence_warnings_fail_a_snippet(tmp_path):
+    pytest.importorskip("sklearn")
+    code = ("import warnings\nfrom sklearn.exceptions import ConvergenceWarning\n"
+            "warnings.warn('did not converge', ConvergenceWarning)\n")
+    with pytest.raises(AssertionError, match="ConvergenceWarning: did not converge"):
+        _checked(tmp_path, code)
+    _checked(tmp_path, code.replace("warnings.warn", "warnings.filterwarnings('ignore', "
+                                    "category=ConvergenceWarning)\nwarnings.warn"))
+
+
+README_TABLE = re.compile(r"`(pn\.[^`]+)` → `([^`]+)`")
+
+
+def test_readme_table_examples_print_what_they_promise():
+    import numpy as np
+
+    import plainnet as pn
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    pairs = README_TABLE.findall(readme)
+    assert len(pairs) >= 5, pairs
+    for expr, promised in pairs:
+        value = eval(expr, {"pn": pn, "np": np})
+        if re.fullmatch(r"-?[\d.]+(e[-+]?\d+)?", promised):  # a number prints as one
+            assert str(value) == promised, f"{expr} prints {value}, the README says {promised}"
+        else:
+            np.testing.assert_allclose(np.asarray(value), np.asarray(eval(promised)),
+                                       err_msg=expr)
+    assert repr(pn.integrate([1, 2], [0.5, -1], b=0.25)) == "-1.25"  # not array(-1.25)
 
 
 def test_every_picture_is_drawn_by_the_tutorial_and_shown():

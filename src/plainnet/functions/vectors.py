@@ -27,7 +27,16 @@ def _out(arr):
     return np.asarray(arr)
 
 
-def integrate(x, w, b=0.0) -> np.ndarray:
+def _number_or_array(arr):
+    """A host result with no axes as a Python float (it prints as ``-1.25``, not
+    ``array(-1.25)``); arrays, and device results (reading one would wait for the device),
+    unchanged."""
+    if _backend.is_device_array(arr):
+        return arr
+    return float(arr) if np.ndim(arr) == 0 else _out(arr)
+
+
+def integrate(x, w, b=0.0) -> float | np.ndarray:
     r"""A neuron's integration: the weighted sum of its inputs plus its bias.
 
     .. math:: v = x \cdot w + b = \sum_k x_k w_k + b
@@ -43,13 +52,14 @@ def integrate(x, w, b=0.0) -> np.ndarray:
 
     Returns
     -------
-    numpy.ndarray
-        A 0-d array for one input, shape ``(batch,)`` for a batch.
+    float or numpy.ndarray
+        A Python float for one input vector (a 0-d array for one on a device), an array of
+        shape ``(batch,)`` for a batch.
 
     Examples
     --------
     >>> import plainnet as pn
-    >>> float(pn.integrate([1.0, 2.0], [0.5, -1.0], b=0.25))
+    >>> pn.integrate([1.0, 2.0], [0.5, -1.0], b=0.25)
     -1.25
     """
     x = as_float_array(x, "x", allow_device=True)
@@ -65,7 +75,7 @@ def integrate(x, w, b=0.0) -> np.ndarray:
     if b_arr.ndim != 0:
         raise ValueError(f"b must be a scalar; got shape {b_arr.shape}")
     if type(x) is np.ndarray and type(w) is np.ndarray and type(b_arr) is np.ndarray:
-        return np.asarray(x @ w + b_arr)
+        return _number_or_array(x @ w + b_arr)
     w, b_arr = _with(w, x, "integrate's w"), _with(b_arr, x, "integrate's b")
     return _out(x @ w + b_arr)
 
@@ -112,7 +122,7 @@ def fold_bias(w, b) -> np.ndarray:
     return np.concatenate([w, b.astype(w.dtype).reshape(1)])
 
 
-def magnitude(x, axis: int | None = None, keepdims: bool = False) -> np.ndarray:
+def magnitude(x, axis: int | None = None, keepdims: bool = False) -> float | np.ndarray:
     r"""Euclidean length (2-norm) of a vector, computed without overflow or underflow.
 
     .. math:: |x| = \sqrt{\sum_k x_k^2} = s \sqrt{\sum_k (x_k / s)^2}, \quad s = \max_k |x_k|
@@ -128,10 +138,16 @@ def magnitude(x, axis: int | None = None, keepdims: bool = False) -> np.ndarray:
         (default) treats all of ``x`` as one vector.
     keepdims : bool, default False
 
+    Returns
+    -------
+    float or numpy.ndarray
+        A Python float for the length of one vector on the host (a 0-d array on a device),
+        an array of ``x``'s dtype for a batch or with ``keepdims``.
+
     Examples
     --------
     >>> import plainnet as pn
-    >>> float(pn.magnitude([3.0, 4.0]))
+    >>> pn.magnitude([3.0, 4.0])
     5.0
     """
     x = as_float_array(x, "x", allow_device=True)
@@ -148,7 +164,7 @@ def magnitude(x, axis: int | None = None, keepdims: bool = False) -> np.ndarray:
     out = np.where(np.isinf(scale), np.inf, out)
     if not keepdims:
         out = np.squeeze(out, axis=axis) if axis is not None else out.reshape(())
-    return _out(out)
+    return _number_or_array(out)
 
 
 def normalize(x, axis: int | None = None) -> np.ndarray:
