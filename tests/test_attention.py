@@ -293,3 +293,15 @@ def test_post_norm_relu_encoder_layer_matches_finite_differences():
     mask = RNG.random((3, 3)) > 0.8  # True: not allowed (PyTorch's MultiheadAttention)
     np.fill_diagonal(mask, False)
     assert pn.check_grad(lambda t: (layer(t, src_mask=mask) * seed).sum(), x) < 1e-6
+
+
+def test_mismatched_shapes_are_refused_with_clear_messages():
+    with pytest.raises(ValueError, match="does not broadcast"):
+        F.packed_attention(np.ones((2, 3, 12)), 2, attn_mask=np.ones((4, 4), bool))
+    with pytest.raises(ValueError, match="normalized shape"):
+        F.layer_norm(pn.tensor(np.ones((2, 4))), (4,), pn.tensor(np.ones(3)))
+    mha = nn.MultiheadAttention(4, 2, batch_first=True)
+    with pytest.raises(ValueError, match="same batch and length"):
+        mha(np.ones((2, 3, 4)), np.ones((2, 5, 4)), np.ones((2, 4, 4)))
+    with pytest.raises(ValueError, match="same batch and length"):
+        mha(np.ones((2, 3, 4)), np.ones((3, 5, 4)), np.ones((3, 5, 4)))

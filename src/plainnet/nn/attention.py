@@ -138,6 +138,11 @@ class MultiheadAttention(Module):
         if unbatched:
             q, k, v = (t.reshape((1,) + t.shape) for t in (q, k, v))
         n, length, _ = q.shape
+        if k.shape[:-1] != v.shape[:-1] or k.shape[0] != n:
+            raise ValueError(
+                "key and value need the same batch and length, and the query's batch; got "
+                f"query {q.shape}, key {k.shape}, value {v.shape} (batch first)"
+            )
         bias = self._bias(attn_mask, key_padding_mask, n, length, k.shape[1], unbatched)
         causal = bool(is_causal) and attn_mask is None  # with a mask, is_causal is a hint
         if causal and bias is not None:

@@ -181,13 +181,18 @@ def _norm_vjp(i, g, out, x, weight, bias, n_axes, eps, rms, cache):
 NORM = Op("norm", _norm_forward, _norm_vjp)
 
 
-def _normalized_axes(x, normalized_shape) -> int:
-    shape = tuple(normalized_shape)
+def _normalized_axes(x, normalized_shape, *params) -> int:
+    shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
     if x.shape[x.ndim - len(shape):] != shape or len(shape) > x.ndim:
         raise ValueError(
             f"normalized_shape {shape} must be the last axes of the input; got an input of "
             f"shape {x.shape}"
         )
+    for p in params:
+        if p is not None and tuple(p.shape) != shape:
+            raise ValueError(
+                f"weight and bias must have the normalized shape {shape}; got {p.shape}"
+            )
     return len(shape)
 
 
@@ -204,7 +209,7 @@ def layer_norm(x, normalized_shape, weight=None, bias=None, eps: float = 1e-5):
     :math:`\partial L/\partial\gamma = \sum g \hat x`, :math:`\partial L/\partial\beta =
     \sum g` (sums over the leading axes). PyTorch's ``F.layer_norm``.
     """
-    n_axes = _normalized_axes(x, normalized_shape)
+    n_axes = _normalized_axes(x, normalized_shape, weight, bias)
     return apply(NORM, x, weight, bias, n_axes=n_axes, eps=float(eps), rms=False, cache={})
 
 
@@ -218,7 +223,7 @@ def rms_norm(x, normalized_shape, weight=None, eps: float | None = None):
 
     ``eps=None`` is the machine epsilon of the input's dtype, as in PyTorch.
     """
-    n_axes = _normalized_axes(x, normalized_shape)
+    n_axes = _normalized_axes(x, normalized_shape, weight)
     if eps is None:
         eps = float(np.finfo(x.dtype).eps)
     return apply(NORM, x, weight, None, n_axes=n_axes, eps=float(eps), rms=True, cache={})
@@ -474,6 +479,26 @@ def _as_tensor(x, name: str) -> Tensor:
     return t
 
 
+def _mask_bias(attn_mask, like, weights_shape):
+    """``attn_mask`` (None, boolean or float; array or Tensor) as an additive bias on
+    ``like``'s device, after checking that it broadcasts to ``weights_shape``."""
+    if attn_mask is None:
+        return None
+    mask = attn_mask.data if isinstance(attn_mask, Tensor) else attn_mask
+    if not _backend.is_device_array(mask):
+        mask = np.asarray(mask)
+    if mask.dtype != bool and mask.dtype.kind != "f":
+        raise TypeError(f"attn_mask must be boolean or floating-point; got {mask.dtype}")
+    try:
+        np.broadcast_shapes(mask.shape, weights_shape)
+    except ValueError:
+        raise ValueError(
+            f"attn_mask of shape {mask.shape} does not broadcast to the attention weights' "
+            f"shape {weights_shape}"
+        ) from None
+    return _additive(_backend.match_device(mask, like, "attn_mask"), like)
+
+
 def scaled_dot_product_attention(
     query,
     key,
@@ -515,22 +540,7 @@ def scaled_dot_product_attention(
     if attn_mask is not None and is_causal:
         raise ValueError("give attn_mask or is_causal=True, not both (as PyTorch)")
     scale = 1.0 / math.sqrt(q.shape[-1]) if scale is None else float(scale)
-    bias = None
-    if attn_mask is not None:
-        mask = attn_mask.data if isinstance(attn_mask, Tensor) else attn_mask
-        if not _backend.is_device_array(mask):
-            mask = np.asarray(mask)
-        if mask.dtype != bool and mask.dtype.kind != "f":
-            raise TypeError(f"attn_mask must be boolean or floating-point; got {mask.dtype}")
-        out_shape = q.shape[:-1] + (k.shape[-2],)
-        try:
-            np.broadcast_shapes(mask.shape, out_shape)
-        except ValueError:
-            raise ValueError(
-                f"attn_mask of shape {mask.shape} does not broadcast to the attention "
-                f"weights' shape {out_shape}"
-            ) from None
-        bias = _additive(_backend.match_device(mask, q.data, "attn_mask"), q.data)
+    bias = _mask_bias(attn_mask, q.data, q.shape[:-1] + (k.shape[-2],))
     keep = None
     if dropout_p > 0:
         from ..random import get_rng
@@ -611,10 +621,7 @@ def packed_attention(qkv, num_heads: int, attn_mask=None, is_causal: bool = Fals
         )
     n, length, e3 = qkv.shape
     scale = 1.0 / math.sqrt(e3 // (3 * num_heads))
-    bias = None
-    if attn_mask is not None:
-        mask = attn_mask.data if isinstance(attn_mask, Tensor) else attn_mask
-        bias = _additive(_backend.match_device(mask, qkv.data, "attn_mask"), qkv.data)
+    bias = _mask_bias(attn_mask, qkv.data, (n, num_heads, length, length))
     keep = None
     if dropout_p > 0:
         from ..random import get_rng
