@@ -3,8 +3,11 @@ differences, masks, and values and gradients against PyTorch with the same weigh
 
 from __future__ import annotations
 
+import hypothesis.extra.numpy as hnp
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import plainnet as pn
 from plainnet import nn
@@ -305,3 +308,25 @@ def test_mismatched_shapes_are_refused_with_clear_messages():
         mha(np.ones((2, 3, 4)), np.ones((2, 5, 4)), np.ones((2, 4, 4)))
     with pytest.raises(ValueError, match="same batch and length"):
         mha(np.ones((2, 3, 4)), np.ones((3, 5, 4)), np.ones((3, 5, 4)))
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    hnp.arrays(np.float64, st.tuples(st.integers(1, 5), st.integers(1, 4)),
+               elements=st.floats(-1e3, 1e3)),
+    st.integers(1, 5),
+    st.booleans(),
+)
+def test_attention_output_is_a_convex_combination_of_the_values(q, n_keys, causal):
+    rng = np.random.default_rng(n_keys)
+    k = rng.normal(size=(n_keys, q.shape[1])) * 10
+    v = rng.normal(size=(n_keys, 3))
+    out = F.scaled_dot_product_attention(q, k, v, is_causal=causal).data
+    assert np.all(np.isfinite(out))
+    # every output lies within the range of the values it may read
+    for i in range(q.shape[0]):
+        seen = v[: min(i + 1, n_keys)] if causal else v
+        if causal and i >= n_keys:
+            seen = v
+        assert np.all(out[i] >= seen.min(axis=0) - 1e-9)
+        assert np.all(out[i] <= seen.max(axis=0) + 1e-9)
