@@ -66,6 +66,7 @@ NOT_LAYERS = {
     "Sequential", "ModuleList", "ModuleDict", "ParameterList", "RNNBase",  # containers, bases
     "BCELoss", "BCEWithLogitsLoss", "CrossEntropyLoss", "HuberLoss", "L1Loss", "MSELoss",
     "NLLLoss",  # losses: no weights, not part of a model's forward
+    "OnnxModule",  # pn.onnx.load's graph runner, not a layer
 }
 
 

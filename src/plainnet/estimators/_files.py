@@ -225,7 +225,7 @@ def _prediction_network_class():
     from ..autodiff import ops
     from ..nn import Module
 
-    class PredictionNetwork(Module):
+    class _EstimatorNetwork(Module):
         """The estimator's network followed by what turns outputs into predictions."""
 
         def __init__(self, net, kind: str, n_outputs: int, classifier: bool, multilabel: bool):
@@ -247,7 +247,7 @@ def _prediction_network_class():
                 return ops.sigmoid(z)
             return ops.softmax(-ops.softplus(-z), axis=-1)  # logistic_ovr, as predict_proba
 
-    return PredictionNetwork
+    return _EstimatorNetwork
 
 
 def _PredictionNetwork(*args):  # noqa: N802 - the class, made on first use (imports nn late)

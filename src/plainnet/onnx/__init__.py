@@ -11,8 +11,9 @@ back the files it writes. Importing :mod:`plainnet` never imports ``onnx``.
 
 from ._trace import ExportError
 from .export import DEFAULT_OPSET, export, supported_ops
+from .runtime import OnnxModule, load
 
-__all__ = ["DEFAULT_OPSET", "ExportError", "export", "supported_ops"]
+__all__ = ["DEFAULT_OPSET", "ExportError", "OnnxModule", "export", "load", "supported_ops"]
 
 
 def __dir__():  # what tab completion and dir() show: the public names

@@ -250,16 +250,17 @@ def _onnx_type(dtype) -> int:
 @converter("matmul")
 def _matmul(g, node):
     a, b = node.args
-    return g.add("MatMul", [g.name(a), g.name(b)])
+    return g.add("MatMul", [_as_out_dtype(g, node, a), _as_out_dtype(g, node, b)])
 
 
 def _linear(g: Graph, node: Node) -> str:
     x, w, b = node.args[:3]
+    xn, wn = _as_out_dtype(g, node, x), _as_out_dtype(g, node, w)
+    bn = _as_out_dtype(g, node, b) if b is not None else None
     if _ndim(x) == 2:
-        inputs = [g.name(x), g.name(w)] + ([g.name(b)] if b is not None else [])
-        return g.add("Gemm", inputs, transB=1)
-    y = g.add("MatMul", [g.name(x), g.add("Transpose", [g.name(w)], perm=[1, 0])])
-    return y if b is None else g.add("Add", [y, g.name(b)])
+        return g.add("Gemm", [xn, wn] + ([bn] if bn is not None else []), transB=1)
+    y = g.add("MatMul", [xn, g.add("Transpose", [wn], perm=[1, 0])])
+    return y if bn is None else g.add("Add", [y, bn])
 
 
 @converter("linear")

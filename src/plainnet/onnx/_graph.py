@@ -26,6 +26,7 @@ class Graph:
         self._keep: list = []  # objects whose id() is a key of names
         self._used: set[str] = set()
         self.param_names: dict = {}  # id(parameter) -> state_dict name
+        self.written_parameters: list[str] = []  # initializers that are the model's parameters
         self.input_name: str | None = None  # the graph's input, for its batch size
         self.batch_size = 0  # the traced batch size
         self._batch: str | None = None
@@ -60,8 +61,10 @@ class Graph:
         """The initializer of a module's parameter (named as in its ``state_dict``)."""
         known = self.names.get(id(p))
         if known is None:
-            known = self.const(np.asarray(p.data), self.param_names.get(id(p), "weight"))
+            known = self.const(np.asarray(p.data), self.param_names.get(id(p), "weight"),
+                               np.asarray(p.data).dtype)
             self.bind(p, known)
+            self.written_parameters.append(known)
         return known
 
     # -- values ----------------------------------------------------------------------

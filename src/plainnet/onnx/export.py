@@ -10,6 +10,7 @@ with no ONNX mapping is refused by name, never skipped.
 from __future__ import annotations
 
 import copy
+import json
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -17,11 +18,11 @@ from pathlib import Path
 import numpy as np
 
 from .._version import __version__
-from ..autodiff import Tensor
 from ..nn import Module
 from ._convert import CONVERTERS, convert
 from ._graph import Graph
 from ._trace import ExportError, compare, trace
+from .runtime import PARAMETERS_KEY
 
 DEFAULT_OPSET = 17
 """The ONNX opset written by default (onnxruntime 1.14 and later run it)."""
@@ -89,12 +90,15 @@ def export(
     first = trace(model, x)
     if dynamic_batch:
         compare(first, trace(model, np.concatenate([x, x[:1]])))
-    graph = _build_graph(first, x, raw, names[0], output_names, dynamic_batch, opset)
+    graph, graph_parameters = _build_graph(first, x, raw, names[0], output_names, dynamic_batch,
+                                           opset)
     proto = onnx.helper.make_model(
         graph, opset_imports=[onnx.helper.make_opsetid("", opset)],
         producer_name="plainnet", producer_version=__version__,
     )
     proto.ir_version = onnx.helper.find_min_ir_version_for(list(proto.opset_import))
+    entry = proto.metadata_props.add()
+    entry.key, entry.value = PARAMETERS_KEY, json.dumps(graph_parameters)
     onnx.checker.check_model(proto)
     from ..io.files import atomic_write_bytes
 
@@ -133,7 +137,8 @@ def _build_graph(tr, x, raw, input_name, output_names, dynamic_batch, opset):
     in_dtype = np.int64 if integer_ids else x.dtype
     inputs = [helper.make_tensor_value_info(
         input_name, helper.np_dtype_to_tensor_dtype(np.dtype(in_dtype)), in_shape)]
-    return helper.make_graph(g.nodes, "plainnet", inputs, outputs, g.initializers)
+    return (helper.make_graph(g.nodes, "plainnet", inputs, outputs, g.initializers),
+            g.written_parameters)
 
 
 def _name_leaf(g: Graph, tr, value) -> None:
@@ -141,10 +146,12 @@ def _name_leaf(g: Graph, tr, value) -> None:
     key = id(value)
     if key in g.names:
         return
-    name = tr.param_names.get(key) or tr.buffer_names.get(key)
+    if key in tr.param_names:
+        g.parameter(value)
+        return
+    name = tr.buffer_names.get(key)
     if name is not None:
-        data = value.data if isinstance(value, Tensor) else value
-        g.bind(value, g.const(np.asarray(data), name))
+        g.bind(value, g.const(np.asarray(value), name, np.asarray(value).dtype))
 
 
 def _only_embeddings_read(tr) -> bool:
