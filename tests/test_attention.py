@@ -330,3 +330,29 @@ def test_attention_output_is_a_convex_combination_of_the_values(q, n_keys, causa
             seen = v
         assert np.all(out[i] >= seen.min(axis=0) - 1e-9)
         assert np.all(out[i] <= seen.max(axis=0) + 1e-9)
+
+
+def test_transformer_encoder_equals_pytorch_and_round_trips(tmp_path):
+    torch = pytest.importorskip("torch")
+    torch.manual_seed(2)
+    layer_t = torch.nn.TransformerEncoderLayer(8, 2, dim_feedforward=16, dropout=0.0,
+                                               batch_first=True, norm_first=True)
+    theirs = torch.nn.TransformerEncoder(layer_t, 2, norm=torch.nn.LayerNorm(8),
+                                         enable_nested_tensor=False)
+    ours = nn.TransformerEncoder(
+        nn.TransformerEncoderLayer(8, 2, dim_feedforward=16, dropout=0.0, batch_first=True,
+                                   norm_first=True), 2, norm=nn.LayerNorm(8))
+    assert sorted(ours.state_dict()) == sorted(theirs.state_dict())
+    _load_from_torch(ours, theirs)
+    x = RNG.normal(size=(2, 5, 8)).astype(np.float32)
+    mask = torch.nn.Transformer.generate_square_subsequent_mask(5)
+    ref = theirs(torch.tensor(x), mask=mask, is_causal=True).detach().numpy()
+    out = ours(x, mask.numpy(), is_causal=True)
+    np.testing.assert_allclose(out.data, ref, rtol=1e-4, atol=1e-4)
+    # the copies are independent
+    ours.layers[0].linear1.weight.data[...] = 0
+    assert np.any(ours.layers[1].linear1.weight.data != 0)
+    path = tmp_path / "encoder.safetensors"
+    pn.save(ours, path)
+    loaded = pn.load(path)
+    np.testing.assert_array_equal(loaded.predict(x), ours.predict(x))

@@ -55,7 +55,7 @@ from .registry import register
 from .normalization import LayerNorm, RMSNorm
 from .pooling import AdaptiveAvgPool2d, AvgPool2d, MaxPool1d, MaxPool2d
 from .rnn import GRU, LSTM, RNN, RNNBase
-from .transformer import TransformerEncoderLayer
+from .transformer import TransformerEncoder, TransformerEncoderLayer
 from .upsample import Upsample
 
 __all__ = [
@@ -109,6 +109,7 @@ __all__ = [
     "Softplus",
     "Step",
     "Tanh",
+    "TransformerEncoder",
     "TransformerEncoderLayer",
     "CELU",
     "SELU",

@@ -112,3 +112,68 @@ class TransformerEncoderLayer(Module):
             "bias": self.linear1.bias is not None,
             "dtype": self.linear1.weight.dtype.name,
         }
+
+
+class TransformerEncoder(Module):
+    """A stack of ``num_layers`` copies of an encoder layer, and an optional final norm
+    (PyTorch's ``nn.TransformerEncoder``; state-dict keys ``layers.0.*``, ...,
+    ``norm.*``).
+
+    Parameters
+    ----------
+    encoder_layer : TransformerEncoderLayer
+        The layer to copy (each copy starts with its weights and is trained on its own).
+    num_layers : int
+    norm : Module, optional
+        Applied to the output of the last layer (e.g. a :class:`LayerNorm` after pre-norm
+        layers).
+
+    Notes
+    -----
+    ``forward(src, mask=None, src_key_padding_mask=None, is_causal=False)`` passes the masks
+    to every layer.
+    """
+
+    def __init__(self, encoder_layer: Module, num_layers: int, norm: Module | None = None):
+        super().__init__()
+        from .container import ModuleList
+
+        if not isinstance(encoder_layer, Module):
+            raise TypeError(
+                f"encoder_layer must be a Module; got {type(encoder_layer).__name__}"
+            )
+        self.num_layers = check_int(num_layers, "num_layers", minimum=1)
+        self.layers = ModuleList([_copy(encoder_layer) for _ in range(self.num_layers)])
+        self.norm = norm
+
+    def forward(self, src, mask=None, src_key_padding_mask=None, is_causal: bool = False):
+        x = src
+        for layer in self.layers:
+            x = layer(x, mask, src_key_padding_mask, is_causal)
+        return x if self.norm is None else self.norm(x)
+
+    def get_config(self) -> dict:
+        from .module import module_to_spec
+
+        return {
+            "encoder_layer": module_to_spec(self.layers[0]),
+            "num_layers": self.num_layers,
+            "norm": None if self.norm is None else module_to_spec(self.norm),
+        }
+
+    @classmethod
+    def from_config(cls, config: dict) -> TransformerEncoder:
+        from .module import module_from_spec
+
+        norm = config.get("norm")
+        return cls(module_from_spec(config["encoder_layer"]), config["num_layers"],
+                   None if norm is None else module_from_spec(norm))
+
+
+def _copy(layer: Module) -> Module:
+    """A new module like ``layer``, with a copy of its weights."""
+    from .module import module_from_spec, module_to_spec
+
+    twin = module_from_spec(module_to_spec(layer))
+    twin.load_state_dict(layer.state_dict())
+    return twin
