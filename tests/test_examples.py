@@ -85,6 +85,11 @@ def check_char_gpt(out: str) -> None:
     assert number(out, "final val loss") < first - 0.8
 
 
+def check_mnist_cnn(out: str) -> None:
+    assert number(out, "held-out accuracy") >= 0.93  # LeNet on 4,000 MNIST images, 6 epochs
+    assert "same predictions: True" in out
+
+
 CHECKS = {
     "xor.py": check_xor,
     "char_gpt.py": check_char_gpt,
@@ -92,6 +97,7 @@ CHECKS = {
     "diabetes_regression.py": check_diabetes,
     "logistic_neuron.py": check_logistic,
     "rosenbrock_descent.py": check_rosenbrock,
+    "mnist_cnn.py": check_mnist_cnn,
 }
 
 

@@ -125,6 +125,9 @@ class Conv2d(_ConvNd):
     .. math:: y[n, o, i, j] = b_o + \sum_{c, p, q} w[o, c, p, q]\;
               x_{\text{pad}}[n, c, i s_0 + p d_0, j s_1 + q d_1]
 
+    Input ``(N, C_in, H, W)`` or unbatched ``(C_in, H, W)``; the output has
+    :math:`\lfloor (H + 2p - d(k-1) - 1)/s \rfloor + 1` rows (likewise columns).
+
     Parameters
     ----------
     in_channels, out_channels : int
@@ -142,9 +145,6 @@ class Conv2d(_ConvNd):
     bias : bool, default True
     padding_mode : {"zeros", "reflect", "replicate", "circular"}, default "zeros"
     dtype : numpy dtype, default float32
-
-    Input ``(N, C_in, H, W)`` or unbatched ``(C_in, H, W)``; the output has
-    :math:`\lfloor (H + 2p - d(k-1) - 1)/s \rfloor + 1` rows (likewise columns).
     """
 
     _nd = 2

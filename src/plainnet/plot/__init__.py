@@ -6,6 +6,7 @@ from .boundary import decision_boundary
 from .confusion import confusion_counts, confusion_matrix
 from .descent import descent_path
 from .diagnostics import activation_histograms, gradient_histograms, update_ratios
+from .features import feature_maps, filters
 from .history import history
 from .lr_find import lr_find
 from .network import network
@@ -20,6 +21,8 @@ __all__ = [
     "confusion_matrix",
     "decision_boundary",
     "descent_path",
+    "feature_maps",
+    "filters",
     "history",
     "lr_find",
     "network",
