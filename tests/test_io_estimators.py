@@ -49,7 +49,7 @@ def _outputs(est):
 def test_save_and_load_give_the_same_estimator(tmp_path, case):
     est = CASES[case]()
     path = tmp_path / "est.safetensors"
-    pn.save(est, path)
+    est.save(path)
     loaded = type(est).load(path)
     assert type(loaded) is type(est)
     assert loaded.get_params() == est.get_params()
@@ -62,6 +62,18 @@ def test_save_and_load_give_the_same_estimator(tmp_path, case):
         assert loaded.classes_.dtype == est.classes_.dtype
         np.testing.assert_array_equal(loaded.classes_, est.classes_)
     assert loaded.score(X, est.predict(X)) == pytest.approx(est.score(X, est.predict(X)))
+
+
+def test_a_loaded_estimator_keeps_training(tmp_path):
+    est = CASES["multiclass"]()
+    path = tmp_path / "est.safetensors"
+    est.save(path, metadata={"note": "first run"})
+    loaded = MLPClassifier.load(path)
+    assert pn.io.load_with_metadata(path)[1]["note"] == "first run"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        loaded.partial_fit(X, (X[:, :3].argmax(1) + 3))
+    assert loaded.n_iter_ >= 1 and np.isfinite(loaded.loss_)
 
 
 def test_pn_save_takes_an_estimator(tmp_path):
@@ -95,7 +107,7 @@ def test_a_callable_loss_is_refused_with_a_way_out(tmp_path):
 
     est = _fit(MLPRegressor((3,), max_iter=3, loss=loss, random_state=0), X[:, 0])
     with pytest.raises(TypeError, match=r"pn.save\(est.model_, path\)"):
-        pn.save(est, tmp_path / "est.safetensors")
+        est.save(tmp_path / "est.safetensors")
 
 
 @pytest.mark.parametrize("case", sorted(CASES))
