@@ -376,3 +376,25 @@ def test_a_model_on_a_device_exports_from_a_host_copy(tmp_path):
     finally:
         backend.unregister_backend("fake")
         backend.unregister_backend("fake2")
+
+
+class MoreOps(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.lin = nn.Linear(4, 4)
+
+    def forward(self, x):
+        h = pn.tanh(self.lin(x))
+        a = pn.autodiff.ops.cumsum(h, axis=1) + pn.autodiff.ops.flip(h, axis=1)
+        b = pn.autodiff.ops.prod(h + 2.0, axis=1, keepdims=True) + pn.autodiff.ops.norm(
+            h, axis=1, keepdims=True)
+        c = pn.autodiff.ops.tile(h[:, :2], (1, 2)) + pn.sum(h, axis=())
+        return a + b + c + h.clone()
+
+
+def test_more_tensor_ops_export_and_load_back(tmp_path):
+    model = MoreOps()
+    x = _x(6, 4)
+    path = check(model, x, tmp_path, rtol=1e-4, atol=1e-5)
+    loaded = pn.onnx.load(path)
+    np.testing.assert_allclose(loaded.predict(x), model.predict(x), rtol=1e-5, atol=1e-6)

@@ -518,6 +518,46 @@ def _pad(g, node):
     return g.add("Pad", [g.name(a), g.ints(pads), g.scalar(float(value))], mode="constant")
 
 
+@converter("cumsum")
+def _cumsum(g, node):
+    axis = int(_positional(node, "axis", 1)) % _ndim(node.args[0])
+    return g.add("CumSum", [g.name(node.args[0]), g.const(np.int64(axis), "axis", np.int64)])
+
+
+@converter("prod", "norm2")
+def _prod(g, node):
+    op = "ReduceProd" if node.op == "prod" else "ReduceL2"
+    return g.reduce(op, g.name(node.args[0]), node.kw.get("axis"),
+                    bool(node.kw.get("keepdims", False)))
+
+
+@converter("flip")
+def _flip(g, node):
+    a = node.args[0]
+    axis = _positional(node, "axis", 1)
+    nd = _ndim(a)
+    axes = list(range(nd)) if axis is None else [int(k) % nd for k in np.atleast_1d(axis)]
+    big = np.iinfo(np.int64)
+    return g.add("Slice", [g.name(a), g.ints([-1] * len(axes)), g.ints([big.min] * len(axes)),
+                           g.ints(axes), g.ints([-1] * len(axes))])
+
+
+@converter("tile")
+def _tile(g, node):
+    a = node.args[0]
+    reps = [int(r) for r in _positional(node, "reps", 1)]
+    reps = [1] * (_ndim(a) - len(reps)) + reps
+    x = g.name(a)
+    if len(reps) > _ndim(a):  # NumPy prepends axes of size 1
+        x = g.add("Reshape", [x, g.ints([1] * (len(reps) - _ndim(a)) + list(_shape(a)))])
+    return g.add("Tile", [x, g.ints(reps)])
+
+
+@converter("clone")
+def _clone(g, node):
+    return g.add("Identity", [g.name(node.args[0])])
+
+
 # -- module-level nodes --------------------------------------------------------------------
 @converter("module:LeakyReLU")
 def _leaky_relu(g, node):

@@ -105,6 +105,8 @@ class Graph:
         if axes is None:
             return self.add(op_type, [x], hint, keepdims=int(keepdims))
         axes = [int(a) for a in np.atleast_1d(axes)]
+        if not axes:  # reduce over no axis: the values as they are (ONNX would reduce all)
+            return self.add("Identity", [x], hint)
         if input_axes:
             return self.add(op_type, [x, self.ints(axes)], hint, keepdims=int(keepdims))
         return self.add(op_type, [x], hint, axes=axes, keepdims=int(keepdims))

@@ -301,6 +301,11 @@ _OPS = {
     "Pad": lambda x, pads, value=None, mode="constant": ops.pad(
         x, list(zip(_ints(pads)[: len(x.shape)], _ints(pads)[len(x.shape):], strict=True)),
         constant_values=0.0 if value is None else float(_raw(value))),
+    "CumSum": lambda x, axis, **_: ops.cumsum(x, axis=int(_raw(axis))),
+    "ReduceProd": _reduce(ops.prod),
+    "ReduceL2": _reduce(lambda x, axis, keepdims: ops.sqrt(ops.sum(x * x, axis=axis,
+                                                                   keepdims=keepdims))),
+    "Tile": lambda x, reps: ops.tile(x, tuple(_ints(reps))),
     "Conv": _conv, "ConvTranspose": _conv_transpose, "MaxPool": _max_pool,
     "AveragePool": _avg_pool,
     "LSTM": _recurrent("LSTM"), "GRU": _recurrent("GRU"), "RNN": _recurrent("RNN"),
