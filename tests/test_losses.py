@@ -522,8 +522,6 @@ def test_ignore_index_alone_is_the_mean_over_the_rest_and_all_ignored_is_refused
     np.testing.assert_allclose(value(losses.cross_entropy(LOGITS, y, ignore_index=7)), kept)
     with pytest.raises(ValueError, match="sums to 0"):
         losses.cross_entropy(LOGITS, np.full(N, -100))
-    with pytest.raises(ValueError, match="label_smoothing together with class weight"):
-        losses.cross_entropy(LOGITS, LABELS, label_smoothing=0.1, weight=np.ones(C))
     with pytest.raises(ValueError, match=r"one weight per class, shape \(4,\)"):
         losses.cross_entropy(LOGITS, LABELS, weight=np.ones(3))
     with pytest.raises(ValueError, match="batch axis"):
@@ -549,3 +547,28 @@ def test_loss_modules_take_weight_ignore_index_and_axis():
     nll = nn.NLLLoss(ignore_index=3)
     np.testing.assert_allclose(
         value(nll(LOGITS, LABELS)), value(losses.nll(LOGITS, LABELS, ignore_index=3)))
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+def test_label_smoothing_with_class_weight_and_ignore_index_equals_pytorch(reduction):
+    torch = pytest.importorskip("torch")
+    z = pn.tensor(SPATIAL, requires_grad=True)
+    tz = torch.tensor(SPATIAL, requires_grad=True)
+    ours = losses.cross_entropy(z, SPATIAL_LABELS, weight=CLASS_WEIGHT, label_smoothing=0.2,
+                                reduction=reduction)
+    theirs = torch.nn.functional.cross_entropy(
+        tz, torch.tensor(SPATIAL_LABELS), weight=torch.tensor(CLASS_WEIGHT),
+        label_smoothing=0.2, reduction=reduction)
+    seed = np.random.default_rng(6).normal(size=theirs.shape)
+    (ours * seed).sum().backward()
+    (theirs * torch.tensor(seed)).sum().backward()
+    np.testing.assert_allclose(ours.data, theirs.detach().numpy(), rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(z.grad, tz.grad.numpy(), rtol=1e-10, atol=1e-12)
+
+
+def test_label_smoothing_with_ignore_index_equals_pytorch():
+    torch = pytest.importorskip("torch")
+    ours = losses.cross_entropy(SPATIAL, SPATIAL_LABELS, label_smoothing=0.1)
+    theirs = torch.nn.functional.cross_entropy(
+        torch.tensor(SPATIAL), torch.tensor(SPATIAL_LABELS), label_smoothing=0.1)
+    np.testing.assert_allclose(value(ours), theirs.item(), rtol=1e-10)

@@ -601,7 +601,8 @@ def cross_entropy(
     :math:`\sum_i r_i \ell_i / \sum_i r_i` (so ignored positions leave the denominator too).
     ``sample_weight`` (shape ``(N,)``) multiplies every position of a sample. With
     probability targets the class weights scale each class's term and ``"mean"`` divides by
-    the number of positions. ``label_smoothing`` with class weights is not supported.
+    the number of positions. ``label_smoothing`` with class weights follows PyTorch too (the
+    smoothing term weights each class; the mean divides by :math:`\sum_i w_{y_i}`).
 
     Integer labels run as one fused op (log-softmax, gather and reduction in one node, with
     backward :math:`r_i(\mathrm{softmax} - q)/\sum r` for the mean). Whole-number float labels
@@ -610,9 +611,6 @@ def cross_entropy(
     x = _as_input(input)
     reduction = _check_reduction(reduction)
     ls = _check_smoothing(label_smoothing)
-    if ls and weight is not None:
-        raise ValueError("cross_entropy: label_smoothing together with class weight is not "
-                         "supported")
     x2, rest = _classes_last(x, axis, "cross_entropy")
     n = x.shape[0]
     raw = target.data if isinstance(target, Tensor) else target
@@ -629,8 +627,31 @@ def cross_entropy(
             "cross_entropy: the weight of the positions sums to 0 (every label ignored, or "
             "sample_weight/class weights of 0): the weighted mean is undefined"
         )
-    out = apply(CROSS_ENTROPY, x2, y, w, smoothing=ls, reduction=reduction, cache={})
+    if ls and weight is not None:
+        base = _row_weights(x2, y, ignored, None, sample_weight, n, "cross_entropy")
+        out = _smoothed_weighted(x2, y, w, base, weight, ls, reduction)
+    else:
+        out = apply(CROSS_ENTROPY, x2, y, w, smoothing=ls, reduction=reduction, cache={})
     return out.reshape(rest) if reduction == "none" and rest != (n,) else out
+
+
+def _smoothed_weighted(x2, y, w, base, weight, ls, reduction):
+    r"""Label smoothing with class weights, PyTorch's way (composed ops):
+    :math:`\ell_i = (1-\epsilon)\, w_{y_i} (-\log p_{i y_i}) + \frac{\epsilon}{C}
+    \sum_c w_c (-\log p_{ic})` for each kept position, and ``"mean"`` divides the sum by
+    :math:`\sum_i w_{y_i}` over them."""
+    c = x2.shape[1]
+    cw = _on_input_device(np.asarray(weight.data if isinstance(weight, Tensor) else weight,
+                                     dtype=x2.dtype), x2, "the class weights")
+    logp = x2.log_softmax(axis=1)
+    picked = -logp[_rows(x2.data), y] * w
+    spread = -(logp * cw).sum(axis=1)
+    if base is not None:
+        spread = spread * base
+    loss = picked * (1.0 - ls) + spread * (ls / c)
+    if reduction == "none":
+        return loss
+    return loss.sum() if reduction == "sum" else loss.sum() / w.sum()
 
 
 def _soft_cross_entropy(x, x2, target, rest, ls, reduction, sample_weight, weight, axis):
