@@ -13,6 +13,8 @@ import sys
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from safetensors.numpy import save_file
 
 import plainnet as pn
@@ -323,3 +325,27 @@ def test_short_messages_for_many_missing_names(tmp_path):
         pn.load(path)
     assert len(str(info.value)) < 600
 
+
+
+# -- any header: a clear refusal, never another error ---------------------------------------
+_ENTRY = st.fixed_dictionaries({
+    "dtype": st.sampled_from(["F32", "F64", "I64", "F16", "Q8", "BF16", 3]),
+    "shape": st.one_of(st.lists(st.integers(-2, 40_000), max_size=3), st.text(max_size=3)),
+    "data_offsets": st.lists(st.integers(-5, 10**12), min_size=0, max_size=3),
+})
+
+
+@settings(max_examples=60, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(entries=st.dictionaries(st.sampled_from(["weight", "bias", "x", "0.weight"]), _ENTRY,
+                               max_size=3),
+       data=st.binary(max_size=64))
+def test_any_tensor_header_is_refused_clearly(tmp_path, entries, data):
+    path = tmp_path / "h.safetensors"
+    arch = {"class": "Linear", "config": {"in_features": 2, "out_features": 2}}
+    header = dict(entries)
+    header["__metadata__"] = {"plainnet.format_version": "1",
+                              "plainnet.architecture": json.dumps(arch)}
+    _raw_file(path, header, data)
+    with pytest.raises(ModelFileError):  # a ValueError; never MemoryError, KeyError, ...
+        pn.load(path)

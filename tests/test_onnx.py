@@ -7,8 +7,11 @@ import sys
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import plainnet as pn
+from layer_cases import LAYERS, outputs, with_trained_state
 
 onnx = pytest.importorskip("onnx")
 ort = pytest.importorskip("onnxruntime")
@@ -279,8 +282,6 @@ def test_outputs_computed_outside_the_graph_are_refused(tmp_path):
 
 
 # -- every layer, and the models of the examples -------------------------------------------
-from layer_cases import LAYERS, outputs, with_trained_state  # noqa: E402
-
 
 def check_all_outputs(model, x, tmp_path, rtol=1e-4, atol=1e-5, sizes=(1, 3)):
     path = pn.onnx.export(model, tmp_path / "m.onnx", x[:1])
@@ -398,3 +399,22 @@ def test_more_tensor_ops_export_and_load_back(tmp_path):
     path = check(model, x, tmp_path, rtol=1e-4, atol=1e-5)
     loaded = pn.onnx.load(path)
     np.testing.assert_allclose(loaded.predict(x), model.predict(x), rtol=1e-5, atol=1e-6)
+
+
+# -- any MLP ------------------------------------------------------------------------------
+
+@settings(max_examples=15, deadline=None)
+@given(sizes=st.lists(st.integers(1, 9), min_size=2, max_size=5),
+       acts=st.lists(st.sampled_from(["ReLU", "Tanh", "Sigmoid", "GELU", "LeakyReLU", "ELU",
+                                      "SiLU", "Identity"]), min_size=4, max_size=4),
+       batchnorm=st.booleans(), batch=st.integers(1, 6))
+def test_any_mlp_exports_exactly(tmp_path_factory, sizes, acts, batchnorm, batch):
+    layers = []
+    for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:], strict=True)):
+        layers.append(nn.Linear(a, b))
+        if batchnorm and i == 0:
+            layers.append(_trained_batchnorm(b))
+        layers.append(getattr(nn, acts[i])())
+    model = nn.Sequential(*layers)
+    x = _x(batch + 3, sizes[0])
+    check(model, x, tmp_path_factory.mktemp("mlp"), batches=(1, batch))
