@@ -59,6 +59,7 @@ class _ConvNd(Module):
         pads = () if padding_mode == "zeros" else self._pairs
         geo_pads = ((0, 0),) * nd if pads else self._pairs
         self._geo = _ops.Geometry(self.stride, geo_pads, self.dilation, self.groups)
+        self._fits = set()  # input shapes already checked against the kernel
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
@@ -156,11 +157,14 @@ class Conv2d(_ConvNd):
     def _convolve(self, x, unbatched):
         if self.padding_mode != "zeros":
             x = pad_nd(x, self._pairs, self.padding_mode)
-        if any(n + lo + hi < d * (k - 1) + 1 for n, (lo, hi), k, d in zip(
-                x.shape[2:], self._geo.padding, self.kernel_size, self.dilation, strict=True)):
+        if x.shape not in self._fits and any(
+            n + lo + hi < d * (k - 1) + 1 for n, (lo, hi), k, d in zip(
+                x.shape[2:], self._geo.padding, self.kernel_size, self.dilation, strict=True)
+        ):
             raise ValueError(f"{type(self).__name__}: the input's spatial size {x.shape[2:]} "
                              f"(with padding {self.padding}) is smaller than the kernel "
                              f"{self.kernel_size} (dilation {self.dilation})")
+        self._fits.add(x.shape)
         y = _ops.conv(x, self.weight, self.bias, self._geo)
         return y.reshape(y.shape[1:]) if unbatched else y
 

@@ -220,14 +220,26 @@ def pool_geometry(spatial, kernel, stride, padding, dilation, ceil_mode, what) -
     return Geometry(tuple(stride), tuple(pairs), tuple(dilation))
 
 
+def pool_plan(shape, nd, kernel, stride, padding, dilation, ceil_mode, what) -> tuple:
+    """``(unbatched, geometry)`` of a pooling window on inputs of ``shape`` (checked): what a
+    pooling layer computes once per input shape."""
+    layout = "C, " + ", ".join(("L",) if nd == 1 else ("H", "W"))
+    if len(shape) not in (nd + 1, nd + 2):
+        raise ValueError(f"{what} expects a {nd + 2}-D input (N, {layout}) or a {nd + 1}-D "
+                         f"one ({layout}); got shape {tuple(shape)}")
+    spatial = tuple(shape[-nd:])
+    geo = pool_geometry(spatial, kernel, stride, padding, dilation, ceil_mode, what)
+    return len(shape) == nd + 1, geo
+
+
 def _pool_nd(nd, x, kernel_size, stride, padding, dilation, ceil_mode, what):
     x = _as_tensor(x)
-    layout = "C, " + ", ".join(("L",) if nd == 1 else ("H", "W"))
-    x, unbatched = _batched(x, nd, what, layout)
     kernel = ntuple(kernel_size, nd, "kernel_size", 1)
     stride = kernel if stride is None or stride == () else ntuple(stride, nd, "stride", 1)
     dilation = ntuple(dilation, nd, "dilation", 1)
-    geo = pool_geometry(x.shape[2:], kernel, stride, padding, dilation, ceil_mode, what)
+    unbatched, geo = pool_plan(x.shape, nd, kernel, stride, padding, dilation, ceil_mode, what)
+    if unbatched:
+        x = x.reshape((1,) + x.shape)
     return x, unbatched, kernel, geo
 
 

@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import numbers
 
-from .functional_conv import (
-    adaptive_avg_pool2d,
-    avg_pool2d,
-    max_pool1d,
-    max_pool2d,
-    ntuple,
-)
+from ..autodiff import conv_ops as _ops
+from .functional_conv import adaptive_avg_pool2d, avg_pool2d, ntuple, pool_plan
 from .module import Module
+
+
+def _short(value: tuple):
+    """``2`` for ``(2, 2)``, as PyTorch prints pooling arguments."""
+    return value[0] if len(set(value)) == 1 else value
 
 
 class _MaxPoolNd(Module):
@@ -34,11 +34,25 @@ class _MaxPoolNd(Module):
         if return_indices:
             raise ValueError(f"{type(self).__name__}(return_indices=True) is not supported")
         self.ceil_mode = bool(ceil_mode)
+        self._plans = {}
 
     def forward(self, x):
-        pool = max_pool1d if self._nd == 1 else max_pool2d
-        return pool(x, self.kernel_size, self.stride, self.padding, self.dilation,
-                    self.ceil_mode)
+        plan = self._plans.get(x.shape)
+        if plan is None:  # checked and computed once per input shape
+            what = f"MaxPool{self._nd}d"
+            plan = pool_plan(x.shape, self._nd, self.kernel_size, self.stride, self.padding,
+                             self.dilation, self.ceil_mode, what)
+            self._plans[x.shape] = plan
+        unbatched, geo = plan
+        if unbatched:
+            x = x.reshape((1,) + x.shape)
+        y = _ops.max_pool(x, self.kernel_size, geo)
+        return y.reshape(y.shape[1:]) if unbatched else y
+
+    def extra_repr(self) -> str:
+        return (f"kernel_size={_short(self.kernel_size)}, stride={_short(self.stride)}, "
+                f"padding={_short(self.padding)}, dilation={_short(self.dilation)}, "
+                f"ceil_mode={self.ceil_mode}")
 
     def get_config(self) -> dict:
         return {"kernel_size": list(self.kernel_size), "stride": list(self.stride),
@@ -88,6 +102,10 @@ class AvgPool2d(Module):
         return avg_pool2d(x, self.kernel_size, self.stride, self.padding, self.ceil_mode,
                           self.count_include_pad)
 
+    def extra_repr(self) -> str:
+        return (f"kernel_size={_short(self.kernel_size)}, stride={_short(self.stride)}, "
+                f"padding={_short(self.padding)}")
+
     def get_config(self) -> dict:
         return {"kernel_size": list(self.kernel_size), "stride": list(self.stride),
                 "padding": list(self.padding), "ceil_mode": self.ceil_mode,
@@ -116,6 +134,9 @@ class AdaptiveAvgPool2d(Module):
 
     def forward(self, x):
         return adaptive_avg_pool2d(x, self.output_size)
+
+    def extra_repr(self) -> str:
+        return f"output_size={_short(self.output_size)}"
 
     def get_config(self) -> dict:
         return {"output_size": list(self.output_size)}
