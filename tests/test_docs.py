@@ -8,10 +8,15 @@ is not installed.
 
 Printed values are checked like doctests. A top-level statement whose last line ends with a
 comment ``# -> EXPECTED`` must print ``EXPECTED`` (an expression statement, e.g. a bare call,
-has its value's repr printed, as at the prompt)::
+has its value's repr printed, as at the prompt). Long or several-line output may go on comment
+lines of their own right below the statement, one ``# ->`` line per printed line::
 
     print(neuron.predict(X))      # -> [0 0 0 1]
     pn.integrate([1, 2], [0.5, -1], b=0.25)   # -> -1.25
+    for finding in report:
+        print(finding)
+    # -> layer '1' (Tanh): 64% of its outputs are saturated, ...
+    # -> layer '3' (Tanh): ...
 
 Each block runs statement by statement (``ast``) and each top-level statement's output is
 captured on its own, then compared with doctest's rules and the flags ``ELLIPSIS`` (``...``
@@ -70,11 +75,22 @@ FLAGS = doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE
 
 
 def expected_outputs(code: str) -> dict[int, str]:
-    """``{line: expected}`` for every comment ``# -> expected`` of ``code`` (1-based lines)."""
-    found = {}
+    """``{line: expected}`` for every comment ``# -> expected`` of ``code`` (1-based lines);
+    the lines of markers that stand alone below a line are joined to that line's."""
+    found, alone = {}, set()
+    lines = code.splitlines()
     for tok in tokenize.generate_tokens(io.StringIO(code).readline):
         if tok.type == tokenize.COMMENT and tok.string.startswith(MARKER):
-            found[tok.start[0]] = tok.string[len(MARKER):].strip()
+            line = tok.start[0]
+            found[line] = tok.string[len(MARKER):].strip()
+            if lines[line - 1].lstrip().startswith(MARKER):
+                alone.add(line)
+    for line in sorted(alone):
+        above = line - 1
+        while above in alone:
+            above -= 1
+        if above >= 1 and lines[above - 1].strip():  # join to the statement above
+            found[above] = "\n".join(filter(None, [found.get(above), found.pop(line)]))
     return found
 
 
@@ -87,7 +103,8 @@ def run_checked(block) -> dict:
     expected = expected_outputs(block.code)
     ends = {stmt.end_lineno for stmt in tree.body}
     stray = [block.line + n for n in sorted(expected) if n not in ends]
-    assert not stray, f"{where}:{stray}: '{MARKER}' must end a top-level statement's last line"
+    assert not stray, (f"{where}:{stray}: '{MARKER}' must end a top-level statement's last "
+                       "line, or stand on the lines right below it")
     namespace, failures = {"__name__": "__main__"}, []
     checker = doctest.OutputChecker()
     with warnings.catch_warnings(record=True) as caught:
@@ -183,6 +200,10 @@ def test_printed_output_is_checked_like_a_doctest(tmp_path, capsys):
         _checked(tmp_path, "x = 2\nprint(x + 3)   # -> 4\n")
     with pytest.raises(AssertionError, match="must end a top-level statement"):
         _checked(tmp_path, "for k in range(2):   # -> 0 1\n    print(k)\n")
+    with pytest.raises(AssertionError, match="must end a top-level statement"):
+        _checked(tmp_path, "x = 1\n\n# -> 1\n")
+    _checked(tmp_path, "for k in range(2):\n    print(k, 'of', 2)\n    # -> 0 of 2\n"
+                       "# -> 1 of ...\nprint('a' * 3)\n# -> aaa\n")
     with pytest.raises(AssertionError, match="the code printed ''"):
         _checked(tmp_path, "x = 3   # -> 3\n")
 
