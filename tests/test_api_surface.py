@@ -148,3 +148,17 @@ def test_every_public_function_and_class_is_in_the_reference(name):
         and not _in_reference(attr, obj, targets)
     ]
     assert not missing, f"{name}: not in the API reference: {missing}"
+
+
+def test_functional_lists_every_public_function_it_gathers():
+    # nn.functional re-exports the layers' functional forms from several modules; each one
+    # must be in its __all__ (and so in dir() and the API reference), not only imported.
+    import plainnet.nn.functional as F
+
+    sources = ("plainnet.nn.functional_api", "plainnet.nn.functional_conv",
+               "plainnet.nn.sequence_ops", "plainnet.nn.generation")
+    gathered = {name for name, obj in vars(F).items()
+                if inspect.isfunction(obj) and not name.startswith("_")
+                and obj.__module__ in sources}
+    assert gathered, "nothing gathered: the source modules moved?"
+    assert gathered <= set(F.__all__), sorted(gathered - set(F.__all__))
