@@ -212,6 +212,25 @@ def test_normalize_without_torch():
     assert grad_ok(lambda x: (F.normalize(x, dim=0) * TARGET).sum(), X)
 
 
+# --------------------------------------------------------------------------- pad
+@pytest.mark.parametrize("mode", ["constant", "reflect", "replicate", "circular"])
+def test_pad_equals_torch_and_its_gradient(mode, torch_f):
+    torch, tf = torch_f
+    x = RNG.normal(size=(2, 3, 4))
+    got = F.pad(input=pn.tensor(x), pad=(1, 2, 2, 1), mode=mode)
+    want = tf.pad(torch.tensor(x), (1, 2, 2, 1), mode=mode).numpy()
+    np.testing.assert_allclose(got.numpy(), want)
+    weights = RNG.normal(size=want.shape)
+    assert grad_ok(lambda t: (F.pad(t, (1, 2, 2, 1), mode=mode) * weights).sum(), x)
+
+
+def test_pad_constant_value_without_torch():
+    y = F.pad([[1.0, 2.0]], (1, 0), value=-1.0)
+    np.testing.assert_array_equal(y.numpy(), [[-1.0, 1.0, 2.0]])
+    with pytest.raises(ValueError, match="even number of ints"):
+        F.pad(X, (1, 2, 3))
+
+
 # --------------------------------------------------------------------------- one_hot
 def test_one_hot(torch_f):
     torch, tf = torch_f

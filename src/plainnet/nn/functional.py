@@ -150,10 +150,8 @@ def batch_norm_train(x, weight=None, bias=None, axes=(0,), eps: float = 1e-5, ca
                  cache={} if cache is None else cache)
 
 
-# Padding with PyTorch's pad tuple (last axis first); pn.pad takes NumPy's pad_width.
-from ..autodiff.ops import torch_pad as pad  # noqa: E402, F401
-
-# torch.nn.functional's activations, softmax, dropout, losses, one_hot and normalize.
+# torch.nn.functional's activations, softmax, dropout, losses, one_hot, normalize and pad
+# (PyTorch's pad tuple, last axis first; pn.pad takes NumPy's pad_width).
 from .functional_api import (  # noqa: E402
     binary_cross_entropy,
     binary_cross_entropy_with_logits,
@@ -174,6 +172,7 @@ from .functional_api import (  # noqa: E402
     nll_loss,
     normalize,
     one_hot,
+    pad,
     relu,
     relu6,
     selu,

@@ -52,6 +52,7 @@ __all__ = [
     "nll_loss",
     "normalize",
     "one_hot",
+    "pad",
     "relu",
     "relu6",
     "selu",
@@ -265,6 +266,15 @@ def normalize(input, p: float = 2.0, dim: int = 1, eps: float = 1e-12) -> Tensor
     else:
         length = (_ops.abs(x) ** p).sum(axis=dim, keepdims=True) ** (1.0 / p)
     return x / _ops.maximum(length, eps)
+
+
+def pad(input, pad, mode: str = "constant", value: float = 0.0) -> Tensor:
+    r"""``input`` padded with PyTorch's ``pad`` tuple: ``(left, right)`` for the last axis,
+    then ``(top, bottom)`` for the one before, and so on; ``mode`` is ``"constant"`` (with
+    ``value``), ``"reflect"``, ``"replicate"`` or ``"circular"``. The gradient of a padded
+    entry goes back to the entry it copies (:func:`plainnet.pad` takes NumPy's ``pad_width``).
+    """
+    return _ops.torch_pad(_tensor(input, "pad"), pad, mode=mode, value=value)
 
 
 def one_hot(tensor, num_classes: int = -1) -> Tensor:
