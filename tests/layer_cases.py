@@ -53,6 +53,14 @@ LAYERS = {
         lambda: nn.TransformerEncoderLayer(8, 2, 16, dropout=0.0, batch_first=True),
         _x(2, 5, 8),
         lambda t: t.TransformerEncoderLayer(8, 2, 16, dropout=0.0, batch_first=True)),
+    "TransformerEncoder": (
+        lambda: nn.TransformerEncoder(
+            nn.TransformerEncoderLayer(8, 2, 16, dropout=0.0, batch_first=True), 2,
+            norm=nn.LayerNorm(8)),
+        _x(2, 5, 8),
+        lambda t: t.TransformerEncoder(
+            t.TransformerEncoderLayer(8, 2, 16, dropout=0.0, batch_first=True), 2,
+            norm=t.LayerNorm(8), enable_nested_tensor=False)),
     "RNN": (lambda: nn.RNN(4, 5, batch_first=True), _x(2, 6, 4),
             lambda t: t.RNN(4, 5, batch_first=True)),
     "LSTM": (lambda: nn.LSTM(4, 5, num_layers=2, bidirectional=True, batch_first=True),

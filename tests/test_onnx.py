@@ -334,7 +334,11 @@ def _example(name):
         pytest.skip(f"examples/{name}.py is not there")
     spec = importlib.util.spec_from_file_location(f"_onnx_{name}", path)
     module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    sys.path.insert(0, str(path.parent))  # an example may import its neighbours
+    try:
+        spec.loader.exec_module(module)
+    finally:
+        sys.path.remove(str(path.parent))
     return module
 
 
