@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._blas import weight_gradient
 from ..autodiff.engine import Op, Tensor, apply
 from ..autodiff.ops import _relu_vjp
 from ..backend import matmul
@@ -34,8 +35,8 @@ def _linear_vjp(i, g, out, x, w, b):
         return matmul(g, w)
     n_out = w.shape[0]
     g2 = g.reshape(-1, n_out)  # every leading axis is a batch axis
-    if i == 1:  # dL/dW = g^T x, summed over the batch
-        return matmul(g2.T, x.reshape(-1, w.shape[1]))
+    if i == 1:  # dL/dW = g^T x, summed over the batch (small batches: plainnet._blas)
+        return weight_gradient(g2, x.reshape(-1, w.shape[1]))
     return g2.sum(axis=0)  # dL/db = sum of g over the batch
 
 
