@@ -296,3 +296,24 @@ def test_the_safetensors_extension_does_not_warn(tmp_path):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         pn.save(pn.nn.Linear(2, 2), tmp_path / "m.SafeTensors")
+
+
+class DtypeNet(pn.nn.Module):
+    def __init__(self, n, dtype=np.float32, scale=2.0):
+        super().__init__()
+        self.lin = pn.nn.Linear(n, 2, dtype=dtype)
+        self.scale = float(scale)
+
+    def forward(self, x):
+        return self.lin(x) * self.scale
+
+
+def test_numpy_dtypes_and_scalars_in_constructor_arguments(tmp_path):
+    path = tmp_path / "m.safetensors"
+    model = DtypeNet(3, dtype=np.float64, scale=np.float64(0.5))
+    pn.save(model, path)
+    assert pn.io.read_metadata(path)["architecture"]["config"] == {
+        "n": 3, "dtype": "float64", "scale": 0.5}
+    loaded = pn.load(path, classes=[DtypeNet])
+    assert loaded.lin.weight.dtype == np.float64
+    _same(model, loaded)

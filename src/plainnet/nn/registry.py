@@ -27,6 +27,8 @@ import inspect
 import json
 from collections.abc import Iterable
 
+import numpy as np
+
 REGISTERED: dict[str, type] = {}
 """Classes registered with :func:`register`, by ``"module.QualName"`` and by class name."""
 
@@ -196,7 +198,24 @@ def config_of(module) -> tuple[list, dict]:
     return _checked(cls, [], config)
 
 
+def _plain(value):
+    """``value`` with NumPy dtypes, scalar types and scalars as JSON values (``np.float64``
+    -> ``"float64"``), which constructors take back."""
+    if isinstance(value, np.dtype):
+        return value.name
+    if isinstance(value, type) and issubclass(value, np.generic):
+        return np.dtype(value).name
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    return value
+
+
 def _checked(cls, args: list, config: dict) -> tuple[list, dict]:
+    args, config = _plain(args), _plain(config)
     _check_json(cls, {"args": args, "config": config},
                 "it was constructed with arguments that are not JSON (numbers, text, lists, "
                 "dicts)")
