@@ -162,3 +162,11 @@ def test_functional_lists_every_public_function_it_gathers():
                 and obj.__module__ in sources}
     assert gathered, "nothing gathered: the source modules moved?"
     assert gathered <= set(F.__all__), sorted(gathered - set(F.__all__))
+
+
+@pytest.mark.parametrize("name", NAMESPACES)
+def test_star_import_gives_exactly_all(name):
+    namespace: dict = {}
+    exec(f"from {name} import *", namespace)
+    namespace.pop("__builtins__", None)
+    assert set(namespace) == set(_module(name).__all__)
