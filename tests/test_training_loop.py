@@ -408,3 +408,15 @@ def test_a_brace_in_a_checkpoint_path_is_part_of_the_name(tmp_path):
     assert len(h) == 2
     assert sorted(p.name for p in folder.iterdir()) == ["m-01-{nope}.safetensors",
                                                          "m-02-{nope}.safetensors"]
+
+
+def test_model_summary_lists_layers_output_shapes_and_parameter_counts(capsys):
+    model = pn.nn.Sequential(pn.nn.Linear(784, 128), pn.nn.ReLU(), pn.nn.Linear(128, 10))
+    model.summary()
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[2].split() == ["0", "(Linear)", "(-1,", "128)", "100,480"]
+    assert lines[4].split() == ["2", "(Linear)", "(-1,", "10)", "1,290"]
+    assert "Total params: 101,770" in lines and "Trainable params: 101,770" in lines
+    model[0].requires_grad_(False)
+    text = pn.nn.summary.summary(model, input_shape=(784,))
+    assert "Non-trainable params: 100,480" in text

@@ -179,7 +179,8 @@ class LearningRateScheduler(Callback):
     before each epoch, as in Keras (``epoch`` counted from 0, ``lr`` the current rate of the
     first parameter group; the new rate is set in every group).
 
-    >>> import plainnet as pn
+    Examples
+    --------
     >>> halve = LearningRateScheduler(lambda epoch, lr: lr if epoch < 10 else lr / 2)
     """
 
@@ -267,6 +268,8 @@ def format_path(template: str, values: dict) -> str:
     """``template`` with ``{name}`` / ``{name:spec}`` fields filled from ``values``; braces
     that are not such a field (a ``{`` in a folder's name, an unknown key) stay as they are.
 
+    Examples
+    --------
     >>> format_path("runs/{exp/model-{epoch:02d}.st", {"epoch": 3})
     'runs/{exp/model-03.st'
     """

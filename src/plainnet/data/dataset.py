@@ -40,6 +40,8 @@ class TensorDataset(Dataset):
     """Samples that are rows of arrays of the same length: ``dataset[i]`` is
     ``(arrays[0][i], arrays[1][i], ...)``.
 
+    Examples
+    --------
     >>> import numpy as np
     >>> ds = TensorDataset(np.zeros((4, 2)), np.arange(4))
     >>> len(ds), ds[3][1]
@@ -87,6 +89,8 @@ def random_split(dataset: Dataset, lengths: Sequence, generator=None) -> list[Su
     in turn, as PyTorch does). ``generator`` is a seed or a NumPy Generator (default:
     plainnet's global one).
 
+    Examples
+    --------
     >>> parts = random_split(TensorDataset(np.arange(10)), [0.7, 0.3], generator=0)
     >>> [len(p) for p in parts]
     [7, 3]

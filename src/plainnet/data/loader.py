@@ -16,6 +16,8 @@ def default_collate(samples: list):
     """Stack a list of samples into a batch: tuples field by field (a tuple of batches),
     dicts key by key, arrays and numbers along a new first axis.
 
+    Examples
+    --------
     >>> default_collate([(np.zeros(2), 1), (np.ones(2), 0)])[1]
     array([1, 0])
     """

@@ -384,6 +384,13 @@ class Module:
     def from_config(cls, config: dict) -> Module:
         return cls(**config)
 
+    def summary(self, input_shape: tuple | None = None, print_fn=print) -> None:
+        """Print a table of the layers, their output shapes and parameter counts (see
+        :func:`plainnet.nn.summary.summary`; ``input_shape`` is one sample's shape)."""
+        from .summary import summary
+
+        print_fn(summary(self, input_shape))
+
     def extra_repr(self) -> str:
         return ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
 

@@ -42,9 +42,9 @@ def train_step(model, loss_fn, optimizer, batch: Batch, check) -> tuple:
     Returns ``(output, loss value, finite)``. Where the loss or a gradient is NaN or infinite
     (``finite`` False), no step is taken: the weights stay as they were.
     """
+    optimizer.zero_grad()                      # forget the last batch's gradients
     output = model(Tensor(batch.x))            # forward: the predictions for the batch
     loss = batch_loss(loss_fn, output, batch)  # loss: how far they are from the targets
-    optimizer.zero_grad()
     loss.backward()                            # gradient of the loss, by backpropagation
     value, finite = check(loss)                # the loss as a number; all finite?
     if finite:
