@@ -135,10 +135,29 @@ def test_an_unallowed_class_is_refused_with_the_ways_out_and_no_private_names(tm
     assert "_" not in known.replace(", ", "")  # no private names like _ActivationModule
 
 
+def test_modules_passed_to_a_constructor_are_saved_as_their_specs(tmp_path):
+    path = tmp_path / "m.safetensors"
+    model = Wrapper(pn.nn.Sequential(pn.nn.Linear(2, 3), pn.nn.Tanh(), ArgsNet(3, 4)))
+    pn.save(model, path)
+    loaded = pn.load(path, classes=[Wrapper, ArgsNet])
+    assert isinstance(loaded.inner[2], ArgsNet) and loaded.inner[2].body.out_features == 4
+    _same(model, loaded)
+
+
+class WithFunction(pn.nn.Module):
+    def __init__(self, n, fn):
+        super().__init__()
+        self.lin = pn.nn.Linear(n, n)
+        self.fn = fn
+
+    def forward(self, x):
+        return self.fn(self.lin(x))
+
+
 def test_unsaveable_constructor_arguments_are_refused_with_the_two_ways_out(tmp_path):
     path = tmp_path / "m.safetensors"
     with pytest.raises(TypeError) as info:
-        pn.save(Wrapper(pn.nn.Linear(2, 2)), path)
+        pn.save(WithFunction(2, pn.tanh), path)
     message = str(info.value)
     assert "get_config()" in message and "state_dict" in message
     assert "pn.load_state_dict" in message

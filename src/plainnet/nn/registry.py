@@ -15,7 +15,8 @@ finds the public Module classes already defined in the process.)
 
 A module's constructor arguments come from its ``get_config()`` when it defines one, else
 from the arguments it was constructed with (recorded by ``Module.__new__``), when they are
-JSON-able. :func:`config_of` refuses anything else, with the two ways out.
+JSON-able or modules (written as their own specs). :func:`config_of` refuses anything else,
+with the two ways out.
 """
 
 from __future__ import annotations
@@ -145,12 +146,33 @@ def build(spec: dict):
     config = spec.get("config", {})
     if not isinstance(config, dict):
         raise ValueError(f"the config of {spec['class']!r} must be an object; got {config!r:.80}")
-    if "args" in spec:
+    if "args" in spec:  # recorded arguments: modules among them rebuilt from their specs
         args = spec["args"]
         if not isinstance(args, list):
             raise ValueError(f"the args of {spec['class']!r} must be a list; got {args!r:.80}")
-        return cls(*args, **config)
+        return cls(*_modules_in(args), **_modules_in(config))
+    if "module" in spec and not _defines(cls, "from_config", _module_class()) and not _defines(
+        cls, "get_config", _module_class()
+    ):
+        return cls(**_modules_in(config))
     return cls.from_config(config)
+
+
+def _module_class():
+    from .module import Module
+
+    return Module
+
+
+def _modules_in(value):
+    """``value`` with every ``{"__module_spec__": spec}`` built into its module."""
+    if isinstance(value, dict):
+        if set(value) == {_SPEC}:
+            return build(value[_SPEC])
+        return {k: _modules_in(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_modules_in(v) for v in value]
+    return value
 
 
 def spec_of(module) -> dict:
@@ -198,9 +220,17 @@ def config_of(module) -> tuple[list, dict]:
     return _checked(cls, [], config)
 
 
+_SPEC = "__module_spec__"
+"""How a module passed to a constructor is written: ``{"__module_spec__": spec}``."""
+
+
 def _plain(value):
     """``value`` with NumPy dtypes, scalar types and scalars as JSON values (``np.float64``
-    -> ``"float64"``), which constructors take back."""
+    -> ``"float64"``), which constructors take back, and modules as their specs."""
+    from .module import Module
+
+    if isinstance(value, Module):
+        return {_SPEC: spec_of(value)}
     if isinstance(value, np.dtype):
         return value.name
     if isinstance(value, type) and issubclass(value, np.generic):
@@ -218,7 +248,7 @@ def _checked(cls, args: list, config: dict) -> tuple[list, dict]:
     args, config = _plain(args), _plain(config)
     _check_json(cls, {"args": args, "config": config},
                 "it was constructed with arguments that are not JSON (numbers, text, lists, "
-                "dicts)")
+                "dicts) or modules")
     return json.loads(json.dumps(args)), json.loads(json.dumps(config))
 
 
