@@ -75,3 +75,29 @@ def test_the_model_file_is_never_overwritten(tmp_path, capsys):
     assert main(["export", str(path), str(path)]) == 2
     assert "is the model file itself" in capsys.readouterr().err
     assert path.read_bytes() == before
+
+
+def test_custom_classes_need_trust(tmp_path, monkeypatch, capsys):
+    pkg = tmp_path / "lib"
+    pkg.mkdir()
+    (pkg / "cli_models.py").write_text(
+        "import plainnet as pn\n\n"
+        "class Net(pn.nn.Module):\n"
+        "    def __init__(self, n):\n"
+        "        super().__init__()\n"
+        "        self.lin = pn.nn.Linear(n, 2)\n\n"
+        "    def forward(self, x):\n"
+        "        return pn.tanh(self.lin(x))\n"
+    )
+    monkeypatch.syspath_prepend(str(pkg))
+    import cli_models
+
+    model = cli_models.Net(4)
+    pn.save(model, tmp_path / "m.safetensors")
+    out = tmp_path / "m.onnx"
+    assert main(["export", str(tmp_path / "m.safetensors"), str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "unknown module class 'Net'" in err and "--trust-classes MODULE" in err
+    assert main(["export", str(tmp_path / "m.safetensors"), str(out),
+                 "--trust-classes", "cli_models"]) == 0
+    np.testing.assert_allclose(_run(out, X), model.predict(X), rtol=2e-5, atol=2e-6)

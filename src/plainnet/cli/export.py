@@ -53,8 +53,14 @@ def run(args) -> int:
     if out.exists() and model_path.exists() and out.resolve() == model_path.resolve():
         raise CLIError(f"OUT {str(out)!r} is the model file itself; choose another path")
     opset = args.opset or DEFAULT_OPSET
-    model, meta = pn.io.load_with_metadata(model_path,
-                                           trust_classes=args.trust_classes or False)
+    try:
+        model, meta = pn.io.load_with_metadata(model_path,
+                                               trust_classes=args.trust_classes or False)
+    except pn.io.ModelFileError as err:
+        if "unknown module class" not in str(err):
+            raise
+        raise CLIError(f"{err}. On the command line: --trust-classes MODULE (the module that "
+                       "defines the class, importable from here)") from None
     if "plainnet.estimator" in meta:
         from .. import estimators
 
