@@ -60,3 +60,24 @@ def test_every_layer_file_loads_into_the_same_torch_layer(tmp_path, name):
     if isinstance(expected, tuple):  # attention: (output, weights); RNNs: (output, state)
         expected = expected[0]
     np.testing.assert_allclose(outputs(layer, x)[0], expected.numpy(), rtol=1e-4, atol=1e-5)
+
+
+def test_a_lenet_file_loads_into_the_same_torch_model(tmp_path):
+    torch = pytest.importorskip("torch")
+    st_torch = pytest.importorskip("safetensors.torch")
+    nn, tn = pn.nn, torch.nn
+    model = with_trained_state(nn.Sequential(
+        nn.Conv2d(1, 6, 5, padding=2), nn.ReLU(), nn.MaxPool2d(2), nn.Conv2d(6, 16, 5),
+        nn.BatchNorm2d(16), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(), nn.Linear(400, 84),
+        nn.Tanh(), nn.Linear(84, 10)))
+    twin = tn.Sequential(
+        tn.Conv2d(1, 6, 5, padding=2), tn.ReLU(), tn.MaxPool2d(2), tn.Conv2d(6, 16, 5),
+        tn.BatchNorm2d(16), tn.ReLU(), tn.MaxPool2d(2), tn.Flatten(), tn.Linear(400, 84),
+        tn.Tanh(), tn.Linear(84, 10)).eval()
+    path = tmp_path / "lenet.safetensors"
+    pn.save(model, path)
+    twin.load_state_dict(st_torch.load_file(str(path)))
+    x = np.random.default_rng(0).normal(size=(3, 1, 28, 28)).astype(np.float32)
+    with torch.no_grad():
+        expected = twin(torch.from_numpy(x)).numpy()
+    np.testing.assert_allclose(pn.load(path).predict(x), expected, rtol=1e-4, atol=1e-5)
