@@ -25,6 +25,7 @@ class Graph:
         self.names: dict[int, str] = {}
         self._keep: list = []  # objects whose id() is a key of names
         self._used: set[str] = set()
+        self._constants: dict = {}  # (id, dtype) of a constant -> its initializer
         self.param_names: dict = {}  # id(parameter) -> state_dict name
         self.written_parameters: list[str] = []  # initializers that are the model's parameters
         self.input_name: str | None = None  # the graph's input, for its batch size
@@ -50,12 +51,15 @@ class Graph:
         known = self.names.get(id(value))
         if known is not None:
             return known
-        data = np.asarray(value.data if isinstance(value, Tensor) else value)
-        if data.dtype.kind in "biu":  # a number next to a float tensor: the model's dtype
-            data = data.astype(self.dtype)
-        name = self.const(data)
-        self.bind(value, name)
-        return name
+        key = (id(value), self.dtype.str)  # a constant, in the dtype of the node using it
+        known = self._constants.get(key)
+        if known is None:
+            data = np.asarray(value.data if isinstance(value, Tensor) else value)
+            if data.dtype.kind in "biu":  # a number next to a float tensor: the model's dtype
+                data = data.astype(self.dtype)
+            known = self._constants[key] = self.const(data)
+            self._keep.append(value)
+        return known
 
     def parameter(self, p) -> str:
         """The initializer of a module's parameter (named as in its ``state_dict``)."""
