@@ -117,6 +117,12 @@ def test_softmax_without_dim_takes_torchs_legacy_axis(torch_f):
         np.testing.assert_allclose(got.numpy(), want, rtol=1e-12)
 
 
+def test_float32_input_stays_float32():
+    x = X.astype(np.float32)
+    for fn in (F.relu, F.silu, lambda t: F.softmax(t, dim=1), lambda t: F.normalize(t)):
+        assert fn(x).dtype == np.float32
+
+
 def test_softmax_dtype_casts_first():
     y = F.softmax(pn.tensor(X), dim=1, dtype="float32")
     assert y.dtype == np.float32
@@ -318,7 +324,11 @@ def test_wrappers_run_on_the_simulated_device():
     (lambda: F.normalize(X, p=0), ValueError, "p must be > 0"),
     (lambda: F.normalize(X, p="2"), TypeError, "p must be a number"),
     (lambda: F.softmax(X, dim="1"), TypeError, "dim must be an int"),
-    (lambda: F.relu("abc"), TypeError, "input must be a Tensor or an array of numbers"),
+    (lambda: F.relu("abc"), TypeError, "relu: input must be a number or an array of numbers"),
+    (lambda: F.relu(None), TypeError, "relu: input must be a number"),
+    (lambda: F.softmax(X, dim=2), ValueError, "dim 2 is out of range for an input with 2"),
+    (lambda: F.log_softmax(X, dim=-3), ValueError, "dim -3 is out of range"),
+    (lambda: F.normalize(X, dim=4), ValueError, "normalize: dim 4 is out of range"),
     (lambda: F.leaky_relu(X, negative_slope=None), TypeError, "negative_slope"),
     (lambda: F.softplus(X, beta=0), ValueError, "beta must be > 0"),
     (lambda: F.smooth_l1_loss(X, TARGET, beta=-1), ValueError, "beta must be >= 0"),

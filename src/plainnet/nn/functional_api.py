@@ -27,6 +27,7 @@ import numpy as np
 
 from .. import backend as _backend
 from .. import losses as _losses
+from .._validation import as_float_array
 from ..autodiff import ops as _ops
 from ..autodiff.engine import Tensor
 from ..functions import activations as _act
@@ -68,17 +69,24 @@ __all__ = [
 
 # --------------------------------------------------------------------------- helpers
 def _tensor(input, fname: str) -> Tensor:
-    """``input`` as a Tensor: a Tensor as it is, anything else as a constant float Tensor."""
+    """``input`` as a Tensor: a Tensor as it is, anything else as a constant float Tensor
+    (float32 stays float32; integers and booleans become float64)."""
     if isinstance(input, Tensor):
         return input
-    if _backend.is_device_array(input):
-        return Tensor(input)
     try:
-        data = np.asarray(input, dtype=np.float64)
-    except (TypeError, ValueError):
-        raise TypeError(f"{fname}: input must be a Tensor or an array of numbers; got "
-                        f"{type(input).__name__}") from None
-    return Tensor(data)
+        return Tensor(as_float_array(input, "input", allow_device=True))
+    except TypeError as err:
+        raise TypeError(f"{fname}: {err} (or a Tensor)") from None
+
+
+def _axis(dim, ndim: int, fname: str) -> int:
+    """``dim`` checked against an input of ``ndim`` axes (negative counts from the end)."""
+    if isinstance(dim, bool) or not isinstance(dim, numbers.Integral):
+        raise TypeError(f"{fname}: dim must be an int; got {type(dim).__name__}")
+    if not -max(ndim, 1) <= dim < max(ndim, 1):
+        raise ValueError(f"{fname}: dim {dim} is out of range for an input with {ndim} "
+                         f"dimension(s)")
+    return int(dim)
 
 
 def _finish(input, out: Tensor, inplace: bool, fname: str) -> Tensor:
@@ -215,9 +223,7 @@ def _softmax_dim(input: Tensor, dim, fname: str) -> int:
         warnings.warn(f"Implicit dimension choice for {fname} has been deprecated. Change the "
                       "call to include dim=X as an argument.", UserWarning, stacklevel=3)
         return 0 if input.ndim in (0, 1, 3) else 1
-    if isinstance(dim, bool) or not isinstance(dim, numbers.Integral):
-        raise TypeError(f"{fname}: dim must be an int; got {type(dim).__name__}")
-    return int(dim)
+    return _axis(dim, input.ndim, fname)
 
 
 def _cast(x: Tensor, dtype) -> Tensor:
@@ -261,6 +267,7 @@ def normalize(input, p: float = 2.0, dim: int = 1, eps: float = 1e-12) -> Tensor
     if p <= 0:
         raise ValueError(f"normalize: p must be > 0; got {p}")
     x = _tensor(input, "normalize")
+    dim = _axis(dim, x.ndim, "normalize")
     if p in (1.0, 2.0, math.inf):
         length = _ops.norm(x, p=int(p) if p != math.inf else p, axis=dim, keepdims=True)
     else:
