@@ -422,3 +422,16 @@ def test_any_mlp_exports_exactly(tmp_path_factory, sizes, acts, batchnorm, batch
     model = nn.Sequential(*layers)
     x = _x(batch + 3, sizes[0])
     check(model, x, tmp_path_factory.mktemp("mlp"), batches=(1, batch))
+
+
+class BatchTiled(nn.Module):
+    def forward(self, x):
+        return pn.autodiff.ops.tile(x, (1, x.shape[0]))  # reps follow the batch size
+
+
+def test_arguments_that_follow_the_batch_are_refused_unless_the_batch_is_fixed(tmp_path):
+    with pytest.raises(pn.onnx.ExportError, match="'tile' takes arguments that change"):
+        pn.onnx.export(BatchTiled(), tmp_path / "m.onnx", _x(2, 3))
+    x = _x(2, 3)
+    path = pn.onnx.export(BatchTiled(), tmp_path / "m.onnx", x, dynamic_batch=False)
+    np.testing.assert_allclose(run_onnx(path, x)[0], BatchTiled().predict(x))

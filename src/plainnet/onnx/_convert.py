@@ -51,6 +51,13 @@ def convert(g: Graph, node: Node) -> str:
             f"operation '{node.op}' takes zeros shaped by the batch size as a constant, which "
             "an ONNX file would freeze; write that step with plainnet ops on Tensors"
         )
+    changing = sorted(k for k in node.varying if not k.startswith(("zeros", "input")))
+    if changing and not getattr(fn, "batch_args", False):
+        raise ExportError(
+            f"operation '{node.op}' takes arguments that change with the batch size "
+            f"({', '.join(changing)}), which ONNX cannot express here; export with "
+            "dynamic_batch=False"
+        )
     out_dtype = node.out.data.dtype
     g.dtype = out_dtype if out_dtype.kind == "f" else g.model_dtype  # constants' dtype
     try:
@@ -65,15 +72,6 @@ def _shape(x) -> tuple:
 
 def _ndim(x) -> int:
     return len(_shape(x))
-
-
-def _fixed(node: Node, *keys) -> None:
-    for key in keys:
-        if key in node.varying:
-            raise ExportError(
-                f"operation '{node.op}' takes {key}={node.kw[key]!r}, which changes with the "
-                "batch size; export with dynamic_batch=False"
-            )
 
 
 # -- elementwise ---------------------------------------------------------------------------
@@ -372,6 +370,9 @@ def _reshape(g, node):
     return g.add("Reshape", [g.name(a), target])
 
 
+_reshape.batch_args = True
+
+
 def _varying(node: Node, key: str, index: int):
     """The value of an argument in the trace with one more row, if it changed."""
     return node.varying.get(key, node.varying.get(f"arg{index}"))
@@ -430,6 +431,9 @@ def _broadcast_to(g, node):
     if other is not None:  # Expand broadcasts both ways: 1 keeps the input's (batch) size
         shape = [1 if p != q else p for p, q in zip(shape, other, strict=True)]
     return g.add("Expand", [g.name(a), g.ints(shape)])
+
+
+_broadcast_to.batch_args = True
 
 
 @converter("concatenate")
