@@ -77,6 +77,11 @@ def check_rosenbrock(out: str) -> None:
     assert steps["newton"] < steps["bfgs"] < steps["adam"] < steps["gradient descent"]
 
 
+def check_mnist_cnn(out: str) -> None:
+    assert number(out, "held-out accuracy") >= 0.93  # LeNet on 4,000 MNIST images, 6 epochs
+    assert "same predictions: True" in out
+
+
 def check_char_gpt(out: str) -> None:
     # 200 steps of the baby GPT: from about log(vocab) = 4.2 to below 2.8 on Shakespeare (the
     # built-in sonnet, where the text is absent, goes lower still)
@@ -85,13 +90,16 @@ def check_char_gpt(out: str) -> None:
     assert number(out, "final val loss") < first - 0.8
 
 
-def check_mnist_cnn(out: str) -> None:
-    assert number(out, "held-out accuracy") >= 0.93  # LeNet on 4,000 MNIST images, 6 epochs
-    assert "same predictions: True" in out
+def check_char_lstm(out: str) -> None:
+    # 150 steps of a 2-layer LSTM (hidden 128): from about log(vocab) = 4.3 to about 2.2
+    first, final = number(out, "first train loss"), number(out, "final train loss")
+    assert first > 3.5 and final < first - 1.0
+    assert number(out, "final val loss") < first - 0.8
 
 
 CHECKS = {
     "xor.py": check_xor,
+    "char_lstm.py": check_char_lstm,
     "char_gpt.py": check_char_gpt,
     "digits.py": check_digits,
     "diabetes_regression.py": check_diabetes,

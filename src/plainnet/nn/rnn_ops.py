@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._blas import one_thread
 from ..autodiff.engine import Op, Tensor, apply
 from ..backend import matmul
 
@@ -78,18 +79,19 @@ def _rnn_forward(x, h0, c0, w_ih, w_hh, b_ih, b_hh, mode, reverse, cache):
                      c_prev=np.empty_like(out, shape=(T, B, H)))
     elif mode == "GRU":
         saved.update(gates=np.empty_like(A), hn=np.empty_like(out, shape=(T, B, H)))
-    for t in _steps(T, reverse):
-        saved["h_prev"][t] = h
-        a = A[t] + _hidden_part(h, w_hh, b_hh) if mode != "GRU" else None
-        if mode == "RNN_TANH":
-            h = np.tanh(a)
-        elif mode == "RNN_RELU":
-            h = np.maximum(a, 0)
-        elif mode == "LSTM":
-            h, c = _lstm_step(a, c, t, H, saved)
-        else:
-            h = _gru_step(A[t], h, w_hh, b_hh, t, H, saved)
-        out[t] = h
+    with one_thread():  # one small product a step: see plainnet._blas
+        for t in _steps(T, reverse):
+            saved["h_prev"][t] = h
+            a = A[t] + _hidden_part(h, w_hh, b_hh) if mode != "GRU" else None
+            if mode == "RNN_TANH":
+                h = np.tanh(a)
+            elif mode == "RNN_RELU":
+                h = np.maximum(a, 0)
+            elif mode == "LSTM":
+                h, c = _lstm_step(a, c, t, H, saved)
+            else:
+                h = _gru_step(A[t], h, w_hh, b_hh, t, H, saved)
+            out[t] = h
     if mode == "LSTM":
         out[T] = c
     cache.clear()
@@ -130,19 +132,20 @@ def _rnn_backward(g, out, x, h0, w_ih, w_hh, mode, reverse, saved):
     dA_h = np.empty_like(dA) if mode == "GRU" else dA
     dh = np.zeros_like(h0)
     dc = g[T].copy() if mode == "LSTM" else None
-    for t in _steps(T, not reverse):
-        dh = dh + g[t]
-        if mode == "RNN_TANH":
-            dA[t] = dh * (1 - out[t] * out[t])
-        elif mode == "RNN_RELU":
-            dA[t] = dh * (out[t] > 0)
-        elif mode == "LSTM":
-            dc = _lstm_step_back(dA[t], dh, dc, saved, t, H)
-        else:
-            dh_direct = _gru_step_back(dA[t], dA_h[t], dh, saved, t, H)
-        dh = matmul(dA_h[t], w_hh)
-        if mode == "GRU":
-            dh += dh_direct
+    with one_thread():
+        for t in _steps(T, not reverse):
+            dh = dh + g[t]
+            if mode == "RNN_TANH":
+                dA[t] = dh * (1 - out[t] * out[t])
+            elif mode == "RNN_RELU":
+                dA[t] = dh * (out[t] > 0)
+            elif mode == "LSTM":
+                dc = _lstm_step_back(dA[t], dh, dc, saved, t, H)
+            else:
+                dh_direct = _gru_step_back(dA[t], dA_h[t], dh, saved, t, H)
+            dh = matmul(dA_h[t], w_hh)
+            if mode == "GRU":
+                dh += dh_direct
     flat = dA.reshape(T * B, -1)
     flat_h = dA_h.reshape(T * B, -1)
     dx = matmul(flat, w_ih).reshape(x.shape)
