@@ -6,8 +6,11 @@ checked against finite differences (float64); bad input gives a clear error.
 
 from __future__ import annotations
 
+import hypothesis.extra.numpy as hnp
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import plainnet as pn
 import plainnet.nn.functional as F
@@ -216,6 +219,27 @@ def test_normalize_without_torch():
     y = F.normalize(pn.tensor([[3.0, 4.0], [0.0, 0.0]]))
     np.testing.assert_allclose(y.numpy(), [[0.6, 0.8], [0.0, 0.0]])  # a zero row stays zero
     assert grad_ok(lambda x: (F.normalize(x, dim=0) * TARGET).sum(), X)
+
+
+@settings(max_examples=60, deadline=None)
+@given(hnp.arrays(np.float64, hnp.array_shapes(min_dims=2, max_dims=3, max_side=5),
+                  elements=st.floats(-1e6, 1e6)), st.sampled_from([1.0, 2.0, 3.0]))
+def test_normalize_property_unit_rows_or_zero(x, p):
+    y = F.normalize(x, p=p, dim=1).numpy()
+    lengths = (np.abs(y) ** p).sum(axis=1) ** (1 / p)
+    big = (np.abs(x) ** p).sum(axis=1) ** (1 / p) > 2e-12  # well above eps = 1e-12
+    np.testing.assert_allclose(lengths[big], 1.0, rtol=1e-9)
+    assert np.all(lengths <= 1.0 + 1e-9)  # below eps: divided by eps, so shorter than 1
+
+
+@settings(max_examples=60, deadline=None)
+@given(hnp.arrays(np.int64, hnp.array_shapes(min_dims=1, max_dims=3, max_side=6),
+                  elements=st.integers(0, 9)))
+def test_one_hot_property_round_trip(labels):
+    out = F.one_hot(labels, 10).numpy()
+    assert out.shape == labels.shape + (10,)
+    np.testing.assert_array_equal(out.argmax(axis=-1), labels)
+    np.testing.assert_array_equal(out.sum(axis=-1), 1)
 
 
 # --------------------------------------------------------------------------- pad
