@@ -435,3 +435,17 @@ def test_arguments_that_follow_the_batch_are_refused_unless_the_batch_is_fixed(t
     x = _x(2, 3)
     path = pn.onnx.export(BatchTiled(), tmp_path / "m.onnx", x, dynamic_batch=False)
     np.testing.assert_allclose(run_onnx(path, x)[0], BatchTiled().predict(x))
+
+
+class Slices(nn.Module):
+    def forward(self, x):
+        return pn.concatenate([x[:2], x[-1:], x[::-1][:1], x[1:3] * 0.0 + 1.0], axis=0)[:, ::-2]
+
+
+def test_slices_keep_their_bounds_for_other_batch_sizes(tmp_path):
+    x = _x(1, 5)  # traced with one row: x[:2] must still take two rows of a larger batch
+    path = pn.onnx.export(Slices(), tmp_path / "m.onnx", x)
+    for n in (1, 2, 5):
+        xb = _x(n, 5)
+        np.testing.assert_allclose(run_onnx(path, xb)[0], Slices().predict(xb))
+        np.testing.assert_allclose(pn.onnx.load(path).predict(xb), Slices().predict(xb))

@@ -480,11 +480,13 @@ def _basic_index(g: Graph, x: str, shape: tuple, index) -> str:
             out_axis += 1
             continue
         if isinstance(k, slice):
-            if k != slice(None):
-                start, stop, step = k.indices(shape[axis])
+            if k != slice(None):  # the bounds as written: ONNX clamps them as Python does
+                step = 1 if k.step is None else int(k.step)
+                big = np.iinfo(np.int64)
                 axes.append(axis)
-                starts.append(start)
-                ends.append(stop if stop >= 0 else np.iinfo(np.int64).min)
+                starts.append(int(k.start) if k.start is not None else (0 if step > 0 else -1))
+                ends.append(int(k.stop) if k.stop is not None else
+                            (big.max if step > 0 else big.min))
                 steps.append(step)
             out_axis += 1
         elif isinstance(k, (int, np.integer)):
