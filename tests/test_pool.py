@@ -255,3 +255,22 @@ def test_a_small_cnn_trains_on_the_simulated_gpu_as_on_the_cpu(fake):
         weights.append({k: backend.to_numpy(v) for k, v in model.state_dict().items()})
     for key in weights[0]:
         np.testing.assert_allclose(weights[1][key], weights[0][key], rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize("name", ["max_pool2d", "avg_pool2d"])
+@pytest.mark.parametrize("kw", [{"kernel_size": 2}, {"kernel_size": 3, "stride": 2,
+                                                      "padding": 1}])
+def test_pooling_a_channel_first_array_equals_pooling_its_copy(name, kw):
+    """A convolution hands out (N, C, H, W) views of channel-first memory: pooling them (and
+    their gradients, whatever the layout of g) equals pooling a C-ordered copy."""
+    f = getattr(F, name)
+    x = _distinct(3, 2, 8, 6)
+    view = np.ascontiguousarray(x.swapaxes(0, 1)).swapaxes(0, 1)
+    results = []
+    for data in (x, view):
+        t = pn.tensor(data, requires_grad=True)
+        y = f(t, **kw)
+        y.backward(np.arange(y.size, dtype=float).reshape(y.shape))
+        results.append((y.data, t.grad))
+    np.testing.assert_array_equal(results[0][0], results[1][0])
+    np.testing.assert_allclose(results[0][1], results[1][1], rtol=1e-12)

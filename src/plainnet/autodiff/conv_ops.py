@@ -337,45 +337,91 @@ def _disjoint(kernel, geo) -> bool:
                                                         strict=True))
 
 
-def _gradient_buffer(x, g, geo):
-    """Zeros for the gradient of the (padded) pooling input: laid out in memory as ``x`` is
-    when there is no padding (a channel-first convolution output stays so, and the
-    convolution's backward reads it without a copy)."""
+def _tiles(spatial, kernel, geo) -> bool:
+    """Whether the windows tile the input exactly: every position in exactly one window."""
+    return not any(lo or hi for lo, hi in geo.padding) and all(
+        d == 1 and s == k and n % k == 0
+        for n, k, s, d in zip(spatial, kernel, geo.stride, geo.dilation, strict=True)
+    )
+
+
+def _gradient_buffer(x, g, geo, kernel):
+    """The gradient of the (padded) pooling input, to be filled tap by tap: laid out in
+    memory as ``x`` is when there is no padding (a channel-first convolution output stays so,
+    and the convolution's backward reads it without a copy); left unfilled where the windows
+    tile the input (every value is then written)."""
+    if _tiles(x.shape[2:], kernel, geo):
+        return np.empty_like(x, dtype=g.dtype)
     if not any(lo or hi for lo, hi in geo.padding):
         return np.zeros_like(x, dtype=g.dtype)
     return _xp(g).zeros(g.shape[:2] + _padded(x.shape[2:], geo.padding), dtype=g.dtype)
 
 
+def tap_columns(win, kernel):
+    """The windows ``(N, C, *out, *kernel)`` as ``(prod(kernel), N, C, *out)``, one fresh
+    contiguous array per kernel offset (a copy: elementwise work on contiguous rows runs
+    several times faster than on the strided view)."""
+    nd = len(kernel)
+    taps = tuple(range(2 + nd, 2 + 2 * nd))
+    out = tuple(range(2, 2 + nd))
+    if win.strides[1] > win.strides[0]:  # channel-first in memory (a convolution's output):
+        rows = win.transpose(taps + (1, 0) + out).reshape((-1,) + win.shape[1::-1]
+                                                          + win.shape[2: 2 + nd])
+        return rows.swapaxes(1, 2)  # copied in that order (reading memory in sequence)
+    return win.transpose(taps + (0, 1) + out).reshape((-1,) + win.shape[: 2 + nd])
+
+
+def _add_taps(acc, rows, kernel, out, geo):
+    """Add row ``j`` of ``rows`` (one per kernel offset) into the input positions offset
+    ``j`` reads (assigned when windows do not overlap)."""
+    disjoint = _disjoint(kernel, geo)
+    for j, k in enumerate(np.ndindex(*kernel)):
+        if disjoint:
+            acc[_tap(k, out, geo)] = rows[j]
+        else:
+            acc[_tap(k, out, geo)] += rows[j]
+    return acc
+
+
 def _max_pool_forward(x, kernel, geo, cache):
     padded = _pad(x, geo.padding, -np.inf)
-    out, win = _pool_taps(padded, kernel, geo)
-    taps = np.ndindex(*kernel)
-    best = win[(Ellipsis,) + next(taps)].copy()
-    arg = _xp(x).zeros(best.shape, dtype=np.int8 if math.prod(kernel) < 128 else np.int32)
-    for j, k in enumerate(taps, start=1):
-        v = win[(Ellipsis,) + k]
-        arg[v > best] = j  # strict: the first maximum wins, as in PyTorch
+    _, win = _pool_taps(padded, kernel, geo)
+    rows = tap_columns(win, kernel)
+    best = rows[0].copy(order="K")
+    arg = np.zeros_like(best, dtype=np.int8 if len(rows) < 128 else np.int32)
+    for j in range(1, len(rows)):
+        v = rows[j]
+        better = v > best  # strict: the first maximum wins, as in PyTorch
+        arg += better * (j - arg)  # arg = j where better (arithmetic: faster than a mask)
         np.maximum(best, v, out=best)  # NaN propagates
     cache["argmax"] = arg
     return best
+
+
+def _laid_out_as(a, like):
+    """``a`` with the memory order of ``like`` (a copy only if they differ): elementwise work
+    on operands laid out alike runs in one sequential sweep."""
+    if np.argsort(a.strides).tolist() == np.argsort(like.strides).tolist():
+        return a
+    same = np.empty_like(like, dtype=a.dtype)
+    same[...] = a
+    return same
 
 
 def _max_pool_vjp(i, g, out, x, kernel, geo, cache):
     if isinstance(g, Tensor):
         raise NotImplementedError("second derivatives through max pooling are not implemented")
     arg = cache["argmax"]
-    spatial = x.shape[2:]
-    outs = g.shape[2:]
-    acc = _gradient_buffer(x, g, geo)
-    zero = g.dtype.type(0)
+    g = _laid_out_as(g, arg)
+    acc = _gradient_buffer(x, g, geo, kernel)
     disjoint = _disjoint(kernel, geo)
-    for j, k in enumerate(np.ndindex(*kernel)):
-        share = np.where(arg == j, g, zero)
+    for j, k in enumerate(np.ndindex(*kernel)):  # g goes to each window's winner
+        tap = acc[_tap(k, g.shape[2:], geo)]
         if disjoint:
-            acc[_tap(k, outs, geo)] = share
+            np.multiply(arg == j, g, out=tap)
         else:
-            acc[_tap(k, outs, geo)] += share
-    return _crop(acc, spatial, geo.padding)
+            tap += (arg == j) * g
+    return _crop(acc, x.shape[2:], geo.padding)
 
 
 MAX_POOL = Op("max_pool", _max_pool_forward, _max_pool_vjp)
@@ -390,11 +436,7 @@ def max_pool(x, kernel, geo: Geometry):
 
 def _window_sum(x, kernel, geo):
     _, win = _pool_taps(x, kernel, geo)
-    total = None
-    for k in np.ndindex(*kernel):
-        v = win[(Ellipsis,) + k]
-        total = v.copy() if total is None else total + v
-    return total
+    return tap_columns(win, kernel).sum(axis=0)
 
 
 def _avg_divisor(x, kernel, geo, count_include_pad):
@@ -429,12 +471,9 @@ def _avg_pool_vjp(i, g, out, x, kernel, geo, count_include_pad, cache):
         raise NotImplementedError("second derivatives through average pooling are not "
                                   "implemented")
     share = g / cache["divisor"]
-    outs = g.shape[2:]
-    spatial = x.shape[2:]
-    acc = _gradient_buffer(x, g, geo)
-    for k in np.ndindex(*kernel):
-        acc[_tap(k, outs, geo)] += share
-    return _crop(acc, spatial, geo.padding)
+    rows = [share] * math.prod(kernel)  # every value of a window gets its share
+    acc = _add_taps(_gradient_buffer(x, g, geo, kernel), rows, kernel, g.shape[2:], geo)
+    return _crop(acc, x.shape[2:], geo.padding)
 
 
 AVG_POOL = Op("avg_pool", _avg_pool_forward, _avg_pool_vjp)
