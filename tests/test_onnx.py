@@ -449,3 +449,24 @@ def test_slices_keep_their_bounds_for_other_batch_sizes(tmp_path):
         xb = _x(n, 5)
         np.testing.assert_allclose(run_onnx(path, xb)[0], Slices().predict(xb))
         np.testing.assert_allclose(pn.onnx.load(path).predict(xb), Slices().predict(xb))
+
+
+class FillNaN(nn.Module):
+    """Computes with NumPy, and says how to write itself as ONNX."""
+
+    def forward(self, x):
+        return pn.Tensor(np.where(np.isnan(x.data), 0.0, x.data).astype(x.data.dtype))
+
+    def onnx_nodes(self, graph, x):
+        return graph.add("Where", [graph.add("IsNaN", [x]), graph.scalar(0.0), x])
+
+
+def test_a_module_that_writes_its_own_onnx_nodes(tmp_path):
+    model = nn.Sequential(FillNaN(), nn.Linear(3, 2))
+    x = _x(4, 3)
+    x[1, 2] = np.nan
+    path = pn.onnx.export(model, tmp_path / "m.onnx", x[:1], metadata={"note": [1, 2]})
+    np.testing.assert_allclose(run_onnx(path, x)[0], model.predict(x), rtol=2e-5, atol=2e-6)
+    np.testing.assert_allclose(pn.onnx.load(path).predict(x), model.predict(x), rtol=1e-6)
+    props = {p.key: p.value for p in onnx.load(str(path)).metadata_props}
+    assert props["note"] == "[1, 2]"

@@ -101,3 +101,59 @@ def test_custom_classes_need_trust(tmp_path, monkeypatch, capsys):
     assert main(["export", str(tmp_path / "m.safetensors"), str(out),
                  "--trust-classes", "cli_models"]) == 0
     np.testing.assert_allclose(_run(out, X), model.predict(X), rtol=2e-5, atol=2e-6)
+
+
+def _csv(path, rows, header):
+    path.write_text(header + "\n" + "\n".join(",".join(str(v) for v in r) for r in rows) + "\n")
+
+
+@pytest.mark.parametrize("task", ["classify", "regress"])
+def test_a_trained_model_exports_with_its_preprocessing(tmp_path, capsys, task):
+    import csv
+    import json
+
+    import onnx
+
+    rng = np.random.default_rng(0)
+    feats = rng.normal(size=(80, 3)) * [1, 10, 100] + [0, 5, 50]
+    target = (feats[:, 0] > 0).astype(int) if task == "classify" else feats @ [1.0, 0.5, 0.01]
+    _csv(tmp_path / "train.csv", [[*r, t] for r, t in zip(feats, target, strict=True)],
+         "a,b,c,y")
+    test_rows = feats[:6].copy()
+    test_rows[2, 1] = np.nan  # a missing value: filled with the training median
+    _csv(tmp_path / "test.csv", [["" if np.isnan(v) else v for v in r] for r in test_rows],
+         "a,b,c")
+    model = tmp_path / "m.safetensors"
+    assert main(["train", str(tmp_path / "train.csv"), "--target", "y", "--epochs", "3",
+                 "--out", str(model)]) == 0
+    out = tmp_path / "m.onnx"
+    assert main(["export", str(model), str(out)]) == 0
+    args = ["--proba"] if task == "classify" else []
+    assert main(["predict", str(model), str(tmp_path / "test.csv"), "--out",
+                 str(tmp_path / "p.csv"), *args]) == 0
+    capsys.readouterr()
+    with open(tmp_path / "p.csv") as f:
+        rows = list(csv.reader(f))[1:]
+    got = _run(out, test_rows.astype(np.float32))
+    meta = {p.key: json.loads(p.value) for p in onnx.load(str(out)).metadata_props}
+    assert meta["plainnet.features"] == ["a", "b", "c"]
+    if task == "classify":
+        expected = np.array([[float(v) for v in r[1:]] for r in rows])
+        np.testing.assert_allclose(got, expected, atol=2e-6)
+        assert meta["plainnet.labels"] == [0, 1]
+    else:
+        expected = np.array([float(r[0]) for r in rows])
+        np.testing.assert_allclose(got, expected, rtol=1e-5)
+
+
+def test_text_columns_need_raw(tmp_path, capsys):
+    rows = [[i % 3, ["red", "green"][i % 2], i % 2] for i in range(40)]
+    _csv(tmp_path / "t.csv", rows, "x,color,y")
+    model = tmp_path / "m.safetensors"
+    assert main(["train", str(tmp_path / "t.csv"), "--target", "y", "--epochs", "2",
+                 "--out", str(model)]) == 0
+    capsys.readouterr()
+    assert main(["export", str(model), str(tmp_path / "m.onnx")]) == 2
+    assert "--raw" in capsys.readouterr().err
+    assert main(["export", str(model), str(tmp_path / "m.onnx"), "--raw"]) == 0
+    assert (tmp_path / "m.onnx").exists()

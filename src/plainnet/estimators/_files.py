@@ -59,10 +59,12 @@ class EstimatorFilesMixin:
         example = np.zeros((1, self.n_features_in_), dtype=self.model_.dtype)
         names = output_names or (["probabilities"] if hasattr(self, "classes_") else
                                  ["predictions"])
-        path = export(model, path, example, opset=opset or DEFAULT_OPSET,
-                      input_names=input_names, output_names=names)
-        _annotate(path, self)
-        return path
+        info: dict[str, Any] = {"plainnet.estimator": type(self).__name__,
+                                "plainnet.n_features_in": int(self.n_features_in_)}
+        if hasattr(self, "classes_"):
+            info["plainnet.classes"] = np.asarray(self.classes_).tolist()
+        return export(model, path, example, opset=opset or DEFAULT_OPSET,
+                      input_names=input_names, output_names=names, metadata=info)
 
 
 # -- saving -----------------------------------------------------------------------------------
@@ -252,22 +254,3 @@ def _prediction_network_class():
 
 def _PredictionNetwork(*args):  # noqa: N802 - the class, made on first use (imports nn late)
     return _prediction_network_class()(*args)
-
-
-def _annotate(path, est) -> None:
-    """Record the estimator, its classes and its output in the ONNX file's metadata."""
-    import json
-
-    import onnx
-
-    from ..io.files import atomic_write_bytes
-
-    proto = onnx.load(str(path))
-    info: dict[str, Any] = {"estimator": type(est).__name__,
-                            "n_features_in": int(est.n_features_in_)}
-    if hasattr(est, "classes_"):
-        info["classes"] = np.asarray(est.classes_).tolist()
-    for key, value in info.items():
-        entry = proto.metadata_props.add()
-        entry.key, entry.value = f"plainnet.{key}", json.dumps(value)
-    atomic_write_bytes(path, proto.SerializeToString())

@@ -32,6 +32,9 @@ def converter(*names):
 def convert(g: Graph, node: Node) -> str:
     """The ONNX name of ``node``'s result, after writing its nodes to ``g``."""
     fn = CONVERTERS.get(node.op)
+    if fn is None and node.module is not None and callable(getattr(node.module, "onnx_nodes",
+                                                                   None)):
+        return node.module.onnx_nodes(g, g.name(node.args[0]))
     if fn is None:
         raise ExportError(
             f"operation '{node.op}' has no ONNX mapping, so the model cannot be exported "

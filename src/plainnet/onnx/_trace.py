@@ -8,7 +8,8 @@ the graph's input, parameters (by their ``state_dict`` names), earlier nodes, or
 A few modules compute with values read from their input outside the graph (``LeakyReLU``
 selects with ``x > 0`` taken as a constant; ``Embedding`` indexes with the token ids): while
 tracing, a forward hook records such a module as one node of its own (``"module:Name"``),
-which :mod:`plainnet.onnx._convert` maps whole.
+which :mod:`plainnet.onnx._convert` maps whole. So is any module that writes its own ONNX
+nodes: one with a method ``onnx_nodes(graph, input_name) -> output_name``.
 
 Tracing twice, the second time with one more row, tells which constants and arguments depend
 on the input: a constant that changes is refused (it would be frozen into the file), and an
@@ -64,7 +65,7 @@ def trace(model, x: np.ndarray) -> Trace:
     """Run ``model`` in eval mode on ``x`` and return the recorded graph."""
     was_training = model.training
     hooks = [m.register_forward_hook(_module_hook) for m in model.modules()
-             if type(m).__name__ in MODULE_NODES]
+             if type(m).__name__ in MODULE_NODES or callable(getattr(m, "onnx_nodes", None))]
     model.eval()
     try:
         xt = Tensor(x, requires_grad=True)

@@ -38,6 +38,7 @@ def export(
     input_names: Sequence[str] = ("input",),
     output_names: Sequence[str] | None = None,
     dynamic_batch: bool = True,
+    metadata: dict | None = None,
 ) -> Path:
     """Write ``model`` as an ONNX file that computes ``model.predict``.
 
@@ -59,6 +60,9 @@ def export(
         ``"output_0"``, ``"output_1"``, ... for a model that returns several Tensors).
     dynamic_batch : bool, default True
         Make the first axis of the input and outputs a free ``"batch"`` dimension.
+    metadata : dict, optional
+        Extras written to the file's ``metadata_props`` as JSON text (feature names, class
+        labels), read back with ``onnx.load(path).metadata_props``.
 
     Returns
     -------
@@ -74,6 +78,8 @@ def export(
         When the ``onnx`` package is missing (``pip install plainnet[onnx]``).
     """
     onnx = _require_onnx()
+    if metadata is not None and not isinstance(metadata, dict):
+        raise TypeError(f"metadata must be a dict; got {type(metadata).__name__}")
     if not isinstance(model, Module):
         raise TypeError(f"export expects a plainnet Module; got {type(model).__name__}")
     if model.device != "cpu":  # traced from a host copy; the model stays where it is
@@ -97,8 +103,9 @@ def export(
         producer_name="plainnet", producer_version=__version__,
     )
     proto.ir_version = onnx.helper.find_min_ir_version_for(list(proto.opset_import))
-    entry = proto.metadata_props.add()
-    entry.key, entry.value = PARAMETERS_KEY, json.dumps(graph_parameters)
+    for key, value in {PARAMETERS_KEY: graph_parameters, **(metadata or {})}.items():
+        entry = proto.metadata_props.add()
+        entry.key, entry.value = str(key), json.dumps(value, default=_json_value)
     onnx.checker.check_model(proto)
     from ..io.files import atomic_write_bytes
 
@@ -170,6 +177,12 @@ def _output_names(output_names, n: int) -> list[str]:
     if len(set(names)) != n:
         raise ValueError(f"output_names must differ; got {output_names!r}")
     return names
+
+
+def _json_value(value):
+    if hasattr(value, "tolist"):  # NumPy arrays and scalars
+        return value.tolist()
+    raise TypeError(f"metadata values must be JSON-able; got {type(value).__name__}")
 
 
 def _check_opset(opset, onnx) -> int:

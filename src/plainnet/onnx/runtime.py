@@ -281,6 +281,7 @@ _OPS = {
     "HardSigmoid": lambda x, alpha=0.2, beta=0.5: ops.clip(x * alpha + beta, 0.0, 1.0),
     "LeakyRelu": lambda x, alpha=0.01: ops.where(_raw(x) > 0, x, x * alpha),
     "Gelu": lambda x, approximate="none": ops.apply(ops.GELU, x, approximate=approximate),
+    "IsNaN": lambda x: np.isnan(_raw(x)),
     "Greater": _compare(np.greater), "GreaterOrEqual": _compare(np.greater_equal),
     "Cast": _cast, "Where": _where, "Clip": lambda x, lo=None, hi=None: ops.clip(
         x, None if lo is None else float(_raw(lo)), None if hi is None else float(_raw(hi))),
