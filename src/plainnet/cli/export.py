@@ -16,6 +16,7 @@ classifier).
 from __future__ import annotations
 
 import argparse
+import functools
 
 EXAMPLE = """examples:
   plainnet export iris.safetensors iris.onnx
@@ -153,6 +154,7 @@ def _export_trained(model, meta: dict, out, opset: int) -> int:
     return 0
 
 
+@functools.cache
 def _pipeline_class():
     import numpy as np
 
