@@ -349,3 +349,15 @@ def test_any_tensor_header_is_refused_clearly(tmp_path, entries, data):
     _raw_file(path, header, data)
     with pytest.raises(ModelFileError):  # a ValueError; never MemoryError, KeyError, ...
         pn.load(path)
+
+
+def test_temp_files_of_older_plainnets_are_removed_once_old(tmp_path):
+    target = tmp_path / "m.safetensors"
+    old = tmp_path / ".m.safetensors.k3j_x9qa.tmp"  # an older plainnet's mkstemp name
+    fresh = tmp_path / ".m.safetensors.p2m8zz1c.tmp"
+    for path in (old, fresh):
+        path.write_bytes(b"partial")
+    hours_ago = os.path.getmtime(old) - 2 * 3600
+    os.utime(old, (hours_ago, hours_ago))
+    pn.save(pn.nn.Linear(2, 2), target)
+    assert not old.exists() and fresh.exists()  # a fresh one may be a save in progress

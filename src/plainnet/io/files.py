@@ -69,8 +69,8 @@ def remove_stale_temp_files(path: Path) -> list[Path]:
     """Remove the temporary files of killed saves to ``path`` and return them.
 
     A save's temp file is ``.{name}.{pid}.{random}.tmp``; it is stale when that process no
-    longer exists (and, where processes can't be asked, after an hour). A save in progress
-    in a living process is left alone.
+    longer exists (and, where processes can't be asked, or for the ``.{name}.{random}.tmp``
+    of older plainnets, after an hour). A save in progress in a living process is left alone.
     """
     prefix = f".{path.name}."
     removed = []
@@ -82,7 +82,9 @@ def remove_stale_temp_files(path: Path) -> list[Path]:
     for entry in candidates:
         middle = entry.name[len(prefix): -len(".tmp")]
         pid_text, _, rest = middle.partition(".")
-        if not rest or not _is_stale(pid_text, entry):
+        if not rest:  # an older plainnet's name, without the pid: stale after an hour
+            pid_text = ""
+        if not _is_stale(pid_text, entry):
             continue
         with contextlib.suppress(OSError):
             if entry.is_file(follow_symlinks=False):
