@@ -210,12 +210,12 @@ def test_csv_logger_writes_one_row_per_epoch(tmp_path):
     path = tmp_path / "log.csv"
     h = pn.fit(mlp(), X, y, epochs=3, validation_split=0.25, verbose=0,
                callbacks=[CSVLogger(path)])
-    rows = list(csv.DictReader(path.open()))
+    rows = list(csv.DictReader(path.read_text().splitlines()))
     assert [int(r["epoch"]) for r in rows] == [1, 2, 3]
     assert [float(r["val_loss"]) for r in rows] == pytest.approx(h["val_loss"])
     pn.fit(mlp(), X, y, epochs=2, verbose=0, validation_split=0.25,
            callbacks=[CSVLogger(path, append=True)])
-    assert len(list(csv.DictReader(path.open()))) == 5
+    assert len(list(csv.DictReader(path.read_text().splitlines()))) == 5
 
 
 def test_the_last_line_of_an_epoch_keeps_validation_numbers_in_80_columns():
