@@ -18,7 +18,7 @@ def run_example(name: str, tmp_path: Path) -> str:
     env = {**os.environ, "MPLBACKEND": "Agg", "PYTHONWARNINGS": "error::RuntimeWarning"}
     proc = subprocess.run(
         [sys.executable, str(EXAMPLES / name)], cwd=tmp_path, env=env,
-        capture_output=True, text=True, timeout=120,
+        capture_output=True, text=True, timeout=300,
     )
     assert proc.returncode == 0, f"{name} failed:\n{proc.stdout}\n{proc.stderr}"
     return proc.stdout
