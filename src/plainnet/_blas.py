@@ -1,13 +1,13 @@
 """A fast path for one matrix product NumPy's BLAS runs slowly: the weight gradient of a layer
 at small batch sizes.
 
-The weight gradient of a ``Linear`` layer is :math:`g^\\top x`, ``(out, B) @ (B, in)``: a
+The weight gradient of a ``Linear`` layer is $g^\\top x$, ``(out, B) @ (B, in)``: a
 product whose inner dimension is the batch size. OpenBLAS splits such a product over its
 threads by rows and columns of the output, and with an inner dimension of 32 each thread's
 share is too small to pay for waking and joining the threads: on a 2-core machine the
 784-128 layer's weight gradient took 178 us on two threads and 71 us on one at batch 32
 (207 and 131 us at 64, 282 and 252 at 128; at 256 two threads win, 407 against 493 us).
-:func:`weight_gradient` runs such products on one BLAS thread and leaves every other
+`weight_gradient()` runs such products on one BLAS thread and leaves every other
 product alone; the result is the same product (the tests compare it with ``g.T @ x``).
 
 The thread count is set through threadpoolctl's handle on the loaded OpenBLAS (about 1 us a
@@ -50,8 +50,8 @@ def _controller():
 
 def weight_gradient(g, x):
     """``g.T @ x`` for ``g`` of shape ``(B, out)`` and ``x`` of shape ``(B, in)``, through
-    :func:`plainnet.backend.matmul`; for NumPy arrays with ``B <= SMALL_K`` and
-    ``out * in >= MIN_OUTPUT``, on one BLAS thread."""
+    [`plainnet.backend.matmul()`][plainnet.backend.matmul]; for NumPy arrays with ``B <= SMALL_K``
+    and ``out * in >= MIN_OUTPUT``, on one BLAS thread."""
     if type(g) is not np.ndarray or type(x) is not np.ndarray or g.shape[0] > SMALL_K \
             or g.shape[1] * x.shape[1] < MIN_OUTPUT:
         return matmul(g.T, x)  # Tensors, device arrays (recorded graphs), other shapes

@@ -4,21 +4,21 @@ CuPy refuses every cuBLAS call while its stream is being captured (``cublas.setS
 raises ``NotImplementedError: calling cuBLAS API during stream capture is currently
 unsupported``), although cuBLAS itself records into graphs (cuBLAS documentation, "CUDA
 Graphs Support"). So while plainnet records a training step, its matrix products call
-``cublas{S,D}gemm_v2`` through :mod:`ctypes`, on CuPy's own cuBLAS handle, with:
+``cublas{S,D}gemm_v2`` through `ctypes`, on CuPy's own cuBLAS handle, with:
 
 * the stream being captured (``cublasSetStream_v2``), and a workspace of the graph's own
   (``cublasSetWorkspace_v2``: without one, cuBLAS may allocate inside the graph; and a
   workspace shared with work outside the graph could be used by both at once);
 * ``alpha = 1`` and ``beta = 0`` passed from host memory (the values go into the graph).
 
-cuBLAS is column-major and plainnet's arrays are row-major, so :math:`C = A B` is computed
-as :math:`C^\top = B^\top A^\top`: the memory of a row-major ``C`` *is* a column-major
-:math:`C^\top`, with leading dimension its row length, and each operand is read as it lies in
-memory (:func:`layout`), transposed by the call where needed: no copy for a transposed view
+cuBLAS is column-major and plainnet's arrays are row-major, so $C = A B$ is computed
+as $C^\top = B^\top A^\top$: the memory of a row-major ``C`` *is* a column-major
+$C^\top$, with leading dimension its row length, and each operand is read as it lies in
+memory (`layout()`), transposed by the call where needed: no copy for a transposed view
 such as ``w.T``.
 
 Only float32 and float64 matrices (and vectors, as 1-row or 1-column matrices) go this way;
-:func:`matmul` returns ``None`` for anything else, and the caller's ``a @ b`` then meets CuPy's
+`matmul()` returns ``None`` for anything else, and the caller's ``a @ b`` then meets CuPy's
 refusal, which makes the step train without a graph.
 """
 
@@ -95,8 +95,8 @@ def _check(status: int, call: str) -> None:
 def layout(x) -> tuple[int, int] | None:
     """How the row-major matrix ``x`` (shape ``(r, c)``) lies in memory for cuBLAS:
     ``(_N, ld)`` when its rows are contiguous (the memory is the column-major
-    :math:`x^\\top`, leading dimension ``ld``), ``(_T, ld)`` when its columns are (the memory
-    is the column-major ``x``, so :math:`x^\\top` is that transposed); ``None`` otherwise."""
+    $x^\\top$, leading dimension ``ld``), ``(_T, ld)`` when its columns are (the memory
+    is the column-major ``x``, so $x^\\top$ is that transposed); ``None`` otherwise."""
     r, c = x.shape
     s0, s1 = x.strides
     size = x.itemsize
@@ -141,9 +141,9 @@ def gemm_arguments(a, b, contiguous):
 
 
 def matmul(cupy, a, b, workspace):
-    """``a @ b`` for CuPy arrays (as :func:`gemm_arguments` takes them), computed by one cuBLAS
+    """``a @ b`` for CuPy arrays (as `gemm_arguments()` takes them), computed by one cuBLAS
     GEMM on the current stream with ``workspace`` (a CuPy array of at least
-    :data:`WORKSPACE_BYTES`); ``None`` for other operands."""
+    `WORKSPACE_BYTES`); ``None`` for other operands."""
     found = gemm_arguments(a, b, cupy.ascontiguousarray)
     if found is None:
         return None

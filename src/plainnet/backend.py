@@ -1,15 +1,15 @@
 """Where arrays live: a small registry of devices, each an array module and a way to and from
 the host.
 
-Every :class:`~plainnet.Tensor` computes with the array module of its own data: NumPy for
+Every [`Tensor`][plainnet.Tensor] computes with the array module of its own data: NumPy for
 ``"cpu"`` arrays, CuPy for ``"cuda"`` / ``"cuda:N"`` arrays. Operations never move data
-between devices; :func:`to_device` (and ``Tensor.to``, ``Module.to``) is the only way across,
+between devices; `to_device()` (and ``Tensor.to``, ``Module.to``) is the only way across,
 always through the host.
 
-A device *kind* is a :class:`Backend`: its name (``"cpu"``, ``"cuda"``), its array module
+A device *kind* is a `Backend`: its name (``"cpu"``, ``"cuda"``), its array module
 (loaded on first use, so ``import plainnet`` never imports CuPy), the array types it owns, and
 how arrays go to and come from host memory. ``"cpu"`` and ``"cuda"`` are registered here;
-:func:`register_backend` adds another kind (the tests register a fake device this way, to test
+`register_backend()` adds another kind (the tests register a fake device this way, to test
 every transfer on a machine without a GPU).
 
 Device names: ``"cpu"``; ``"cuda"`` (the current GPU) and ``"cuda:N"`` (GPU ``N``). Functions
@@ -71,15 +71,15 @@ class DeviceMismatchError(ValueError):
 
 
 class GraphCaptureError(RuntimeError):
-    """Work could not be recorded as a device graph (:func:`capture`): the device kind does
+    """Work could not be recorded as a device graph (`capture()`): the device kind does
     not record graphs, or the work moved data between the host and the device."""
 
 
 class Backend:
     """One kind of device: its array module and how its arrays move to and from the host.
 
-    Subclasses set :attr:`name` (and :attr:`indexed` when devices are numbered, as
-    ``"cuda:0"``) and implement :meth:`_load`, :meth:`to_host` and :meth:`from_host`; the other
+    Subclasses set `name` (and `indexed` when devices are numbered, as
+    ``"cuda:0"``) and implement `_load()`, `to_host()` and `from_host()`; the other
     methods have defaults that suit a device kind with a single device.
     """
 
@@ -92,7 +92,7 @@ class Backend:
 
     # -- loading -------------------------------------------------------------------------
     def _load(self):
-        """Import and check the array module; raise :class:`DeviceUnavailableError` if it
+        """Import and check the array module; raise `DeviceUnavailableError` if it
         cannot be used here."""
         raise NotImplementedError
 
@@ -161,13 +161,13 @@ class Backend:
         return None
 
     def compile_errors(self) -> tuple[type[BaseException], ...]:
-        """The exceptions by which a kernel of :meth:`elementwise` says, at its first call,
+        """The exceptions by which a kernel of `elementwise()` says, at its first call,
         that it could not be compiled here (nothing has run then)."""
         return ()
 
     # -- graphs: work recorded once and launched again ---------------------------------------
     captures: bool = False
-    """Whether this kind records work as graphs (:meth:`capture`)."""
+    """Whether this kind records work as graphs (`capture()`)."""
 
     def graph_stream(self, index: int):
         """A context manager in which device ``index``'s work goes to a queue (stream) of its
@@ -176,11 +176,11 @@ class Backend:
 
     def capture(self, index: int, fn):
         """``(graph, fn())``: the device work of ``fn()`` recorded, not run; ``graph.launch()``
-        runs it, on the same arrays. Called inside :meth:`graph_stream`."""
+        runs it, on the same arrays. Called inside `graph_stream()`."""
         raise GraphCaptureError(f"device kind {self.name!r} does not record graphs")
 
     def recorded_matmul(self, a, b):
-        """``a @ b`` while this device's work is recorded as a graph (:func:`matmul`); the
+        """``a @ b`` while this device's work is recorded as a graph (`matmul()`); the
         plain product by default."""
         return a @ b
 
@@ -430,7 +430,7 @@ def unregister_backend(name: str) -> Backend | None:
 
 
 def get_backend(device) -> Backend:
-    """The :class:`Backend` of a device name (``"cpu"``, ``"cuda:1"``, ...), loaded."""
+    """The `Backend` of a device name (``"cpu"``, ``"cuda:1"``, ...), loaded."""
     return _parse(device)[0]
 
 
@@ -476,7 +476,7 @@ def _known() -> str:
 def canonical_device(device) -> str:
     """The full name of a device, checked: ``"cuda"`` -> ``"cuda:0"``, ``"CPU"`` -> ``"cpu"``.
 
-    Raises ``ValueError`` for an unknown name and :class:`DeviceUnavailableError` (a
+    Raises ``ValueError`` for an unknown name and `DeviceUnavailableError` (a
     ``ValueError``) for a device this machine lacks, e.g. ``"cuda"`` without CuPy or a GPU.
     """
     backend, index = _parse(device)
@@ -605,7 +605,7 @@ def match_device(x, like, what: str, *, strict: bool = False):
     targets, sample weights, dropout masks).
 
     Host data (NumPy arrays, lists, numbers) is copied to ``like``'s device unless ``strict``;
-    a device array must already be on ``like``'s device, else :class:`DeviceMismatchError`
+    a device array must already be on ``like``'s device, else `DeviceMismatchError`
     naming ``what`` and both devices.
     """
     if type(x) is type(like) and type(x) is np.ndarray:
@@ -695,7 +695,7 @@ def _refuse_while_capturing(what: str) -> None:
 
 def graph_stream(device):
     """A context manager in which ``device``'s work goes to a stream of its own, where graphs
-    are captured (:func:`capture`) and launched. Work queued before starts first, and work
+    are captured (`capture()`) and launched. Work queued before starts first, and work
     queued after waits for it. Does nothing where the device kind records no graphs."""
     backend, index = _parse(device)
     return backend.graph_stream(index)
@@ -707,11 +707,11 @@ def capture(device, fn):
     Returns ``(graph, fn())``. ``graph.launch()`` runs the recorded work again, with no
     Python and one launch: the same kernels, on the same arrays, with the same numbers, so
     new inputs go in by copying them into the arrays the work reads. On ``"cuda"`` this is
-    CUDA stream capture (a ``cupy.cuda.Graph``); call it inside :func:`graph_stream`. The
+    CUDA stream capture (a ``cupy.cuda.Graph``); call it inside `graph_stream()`. The
     arrays made while recording belong to the graph: until it is launched they hold no
     values, and on CUDA their memory is the graph's own and goes with it, so copy any you
     keep longer than the graph. ``fn`` must not move data between the host and the device
-    (:class:`GraphCaptureError`).
+    (`GraphCaptureError`).
     """
     backend, index = _parse(device)
     if not backend.captures:
@@ -727,11 +727,11 @@ def capture(device, fn):
 
 
 def matmul(a, b):
-    """``a @ b`` of two arrays (or Tensors) of one device, as :func:`numpy.matmul`.
+    """``a @ b`` of two arrays (or Tensors) of one device, as `numpy.matmul()`.
 
     Every matrix product of plainnet's layers and ops goes through here, so that one recorded
-    as part of a graph (:func:`capture`) runs the device's own way: on CUDA, cuBLAS called
-    directly (CuPy refuses cuBLAS while a stream is captured; :mod:`plainnet._cublas`).
+    as part of a graph (`capture()`) runs the device's own way: on CUDA, cuBLAS called
+    directly (CuPy refuses cuBLAS while a stream is captured; `plainnet._cublas`).
     Otherwise it is just ``a @ b``.
     """
     if _CAPTURING.devices:

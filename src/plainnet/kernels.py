@@ -3,7 +3,7 @@ which a device that compiles kernels (CUDA, through CuPy) runs as one launch.
 
 On a GPU a small network is limited by how fast the host launches kernels, not by the
 arithmetic: an Adam update written with array functions is a dozen launches, as one
-:class:`ElementwiseKernel` it is one. Whoever defines a kernel keeps beside it the same
+`ElementwiseKernel` it is one. Whoever defines a kernel keeps beside it the same
 computation in array functions, for devices without a compiler (NumPy):
 
 .. code-block:: python
@@ -11,8 +11,8 @@ computation in array functions, for devices without a compiler (NumPy):
     if not run_fused(AXPY, y, a=a, x=x, y=y):
         y += a * x
 
-Inside :func:`launched_together` (an optimizer's step), the launches of one kernel for several
-parameters wait, and go as one *multi-tensor* launch (:func:`multi_tensor`), as PyTorch's
+Inside `launched_together()` (an optimizer's step), the launches of one kernel for several
+parameters wait, and go as one *multi-tensor* launch (`multi_tensor()`), as PyTorch's
 ``foreach`` optimizers do.
 
 These names are public as ``plainnet.backend.ElementwiseKernel`` and
@@ -121,7 +121,7 @@ class ElementwiseKernel:
 @dataclass(frozen=True)
 class MultiTensorKernel(ElementwiseKernel):
     """``single`` run over several arrays of given ``sizes`` in one launch (made by
-    :func:`multi_tensor`): tensor ``k``'s values are named ``<name>_<k>``."""
+    `multi_tensor()`): tensor ``k``'s values are named ``<name>_<k>``."""
 
     single: ElementwiseKernel | None = None
     arrays: tuple[str, ...] = ()
@@ -183,7 +183,7 @@ _MULTI: dict = {}
 
 def _multi_kernel(kernel: ElementwiseKernel, arrays: tuple[str, ...],
                   sizes: tuple[int, ...]) -> MultiTensorKernel:
-    """:func:`multi_tensor`, made once per kernel, arrays and sizes (a model's parameters
+    """`multi_tensor()`, made once per kernel, arrays and sizes (a model's parameters
     keep their sizes, so a training run makes one)."""
     key = (kernel, arrays, sizes)
     found = _MULTI.get(key)
@@ -208,7 +208,7 @@ def run_fused(kernel: ElementwiseKernel, like, **values) -> bool:
     written for those), or where the kernel failed to compile there (once, with a
     ``RuntimeWarning``): the caller then computes with array functions.
 
-    Inside :func:`launched_together` the launch of a plain elementwise kernel that has run
+    Inside `launched_together()` the launch of a plain elementwise kernel that has run
     before may wait until the end of the block (the outputs are not to be read before)."""
     if type(like) is np.ndarray or like.dtype not in KERNEL_DTYPES:
         return False
@@ -279,7 +279,7 @@ def _can_wait(kernel, args, like, backend) -> bool:
 
 
 class _Pending:
-    """The launches waiting in a :func:`launched_together` block, and the arrays they read and
+    """The launches waiting in a `launched_together()` block, and the arrays they read and
     write (by identity: they hold them)."""
 
     def __init__(self):
@@ -313,7 +313,7 @@ class _Pending:
 def launched_together():
     """A block whose fused launches (of kernels that have run before) wait until its end, where
     those of the same kernel, device, dtype and numbers go as one multi-tensor launch of up to
-    :data:`MAX_TENSORS` arrays. For a step of an optimizer: one launch updates every parameter
+    `MAX_TENSORS` arrays. For a step of an optimizer: one launch updates every parameter
     instead of one launch per parameter. A fused launch in the block that reads what a
     waiting launch writes, or writes what one reads, makes those go first; other operations
     in the block must not read or write the arrays of a waiting launch. Nested blocks launch

@@ -1,20 +1,20 @@
 r"""Loss functions: how far a model's output is from the target, as one differentiable number.
 
 Every loss takes the model output ``input`` (a Tensor, or an array) and a ``target`` (an array
-or a Tensor), computes a per-element loss :math:`\ell_i` and reduces it:
+or a Tensor), computes a per-element loss $\ell_i$ and reduces it:
 
-* ``reduction="mean"`` (default): :math:`\frac{1}{n}\sum_i \ell_i`, or with per-sample weights
-  :math:`w` the weighted mean :math:`\sum_i w_i \ell_i / \sum_i w_i` (a sample's weight applies
+* ``reduction="mean"`` (default): $\frac{1}{n}\sum_i \ell_i$, or with per-sample weights
+  $w$ the weighted mean $\sum_i w_i \ell_i / \sum_i w_i$ (a sample's weight applies
   to each of its elements);
-* ``reduction="sum"``: :math:`\sum_i w_i \ell_i`;
-* ``reduction="none"``: the array :math:`w_i \ell_i`.
+* ``reduction="sum"``: $\sum_i w_i \ell_i$;
+* ``reduction="none"``: the array $w_i \ell_i$.
 
 Values and gradients follow PyTorch's definitions (``torch.nn.functional``). Each loss is
 finite at extreme inputs: cross-entropy uses log-sum-exp, ``bce_with_logits`` the log-sigmoid
-form, and ``bce`` clips probabilities to :math:`[\epsilon, 1 - \epsilon]` with the machine
+form, and ``bce`` clips probabilities to $[\epsilon, 1 - \epsilon]$ with the machine
 epsilon of the input's dtype.
 
-:func:`get` turns a name (``"mse"``, ``"cross_entropy"``, ...) into the function, for
+`get()` turns a name (``"mse"``, ``"cross_entropy"``, ...) into the function, for
 ``pn.fit(loss=...)``.
 
 On a GPU the loss is computed where its input is. Targets and sample weights given as host data
@@ -73,7 +73,7 @@ def targets_checked(positive_weights: bool = False):
     """A block in which the losses do not re-check the *values* of integer labels and sample
     weights on each call (shapes, dtypes and devices are still checked).
 
-    For a training loop that checked all its labels (:func:`check_labels`) and weights once
+    For a training loop that checked all its labels (`check_labels()`) and weights once
     before it started: on a GPU each of those per-batch checks makes the host wait for the
     device. With ``positive_weights`` (every sample weight is above 0, so no batch's weights
     sum to 0), a weighted mean divides by the weights' sum where it lies, unread. Per thread.
@@ -88,7 +88,7 @@ def targets_checked(positive_weights: bool = False):
 
 def weights_promised_positive() -> bool:
     """Whether the current block promises that every sample weight is above 0
-    (:func:`targets_checked` with ``positive_weights``)."""
+    (`targets_checked()` with ``positive_weights``)."""
     return _CHECKS.positive_weights
 
 
@@ -248,7 +248,9 @@ def _prepare(input, target, reduction, sample_weight):
 def mse(input, target, reduction: str = "mean", sample_weight=None) -> Tensor:
     r"""Mean squared error.
 
-    .. math:: \ell_i = (x_i - y_i)^2, \qquad \frac{\partial \ell_i}{\partial x_i} = 2(x_i - y_i)
+    $$
+    \ell_i = (x_i - y_i)^2, \qquad \frac{\partial \ell_i}{\partial x_i} = 2(x_i - y_i)
+    $$
 
     Examples
     --------
@@ -264,8 +266,10 @@ def mse(input, target, reduction: str = "mean", sample_weight=None) -> Tensor:
 def mae(input, target, reduction: str = "mean", sample_weight=None) -> Tensor:
     r"""Mean absolute error (L1 loss).
 
-    .. math:: \ell_i = |x_i - y_i|, \qquad \frac{\partial \ell_i}{\partial x_i} =
-              \mathrm{sign}(x_i - y_i) \ (0 \text{ at } 0)
+    $$
+    \ell_i = |x_i - y_i|, \qquad \frac{\partial \ell_i}{\partial x_i} =
+    \mathrm{sign}(x_i - y_i) \ (0 \text{ at } 0)
+    $$
     """
     x, t, reduction, w = _prepare(input, target, reduction, sample_weight)
     return _reduce((x - t).abs(), reduction, w)
@@ -291,11 +295,13 @@ HUBER = Op("huber", _huber_forward, _huber_vjp)
 def huber(input, target, delta: float = 1.0, reduction: str = "mean", sample_weight=None):
     r"""Huber loss: quadratic near the target, linear far from it (robust to outliers).
 
-    .. math:: \ell_i = \begin{cases} \tfrac12 d_i^2 & |d_i| < \delta \\
-              \delta\,(|d_i| - \tfrac12\delta) & \text{otherwise} \end{cases}, \qquad
-              \frac{\partial \ell_i}{\partial x_i} = \mathrm{clip}(d_i, -\delta, \delta)
+    $$
+    \ell_i = \begin{cases} \tfrac12 d_i^2 & |d_i| < \delta \\
+    \delta\,(|d_i| - \tfrac12\delta) & \text{otherwise} \end{cases}, \qquad
+    \frac{\partial \ell_i}{\partial x_i} = \mathrm{clip}(d_i, -\delta, \delta)
+    $$
 
-    with :math:`d_i = x_i - y_i` (PyTorch's ``HuberLoss``).
+    with $d_i = x_i - y_i$ (PyTorch's ``HuberLoss``).
     """
     delta = float(delta)
     if not (np.isfinite(delta) and delta > 0):
@@ -313,14 +319,16 @@ def _check_unit_interval(arr, what: str) -> None:
 def bce(input, target, reduction: str = "mean", sample_weight=None) -> Tensor:
     r"""Binary cross-entropy of probabilities ``input`` against targets in [0, 1].
 
-    .. math:: \ell_i = -\left[y_i \log p_i + (1 - y_i)\log(1 - p_i)\right], \qquad
-              \frac{\partial \ell_i}{\partial p_i} = \frac{p_i - y_i}{p_i(1 - p_i)}
+    $$
+    \ell_i = -\left[y_i \log p_i + (1 - y_i)\log(1 - p_i)\right], \qquad
+    \frac{\partial \ell_i}{\partial p_i} = \frac{p_i - y_i}{p_i(1 - p_i)}
+    $$
 
-    where :math:`p_i` is the input clipped to :math:`[\epsilon, 1-\epsilon]`,
-    :math:`\epsilon` the machine epsilon of its dtype, so the loss stays finite at 0 and 1
+    where $p_i$ is the input clipped to $[\epsilon, 1-\epsilon]$,
+    $\epsilon$ the machine epsilon of its dtype, so the loss stays finite at 0 and 1
     (PyTorch clamps the logarithms at -100 instead; both agree inside the clip range).
     Where the input is outside the clip range its gradient is 0. For logits use
-    :func:`bce_with_logits`, which is exact everywhere.
+    `bce_with_logits()`, which is exact everywhere.
     """
     x, t, reduction, w = _prepare(input, target, reduction, sample_weight)
     _check_unit_interval(x.data, "bce input (probabilities)")
@@ -345,15 +353,17 @@ BCE_WITH_LOGITS = Op("bce_with_logits", _bce_logits_forward, _bce_logits_vjp)
 
 
 def bce_with_logits(input, target, reduction: str = "mean", sample_weight=None) -> Tensor:
-    r"""Binary cross-entropy of logits :math:`z` (the sigmoid is included, stably).
+    r"""Binary cross-entropy of logits $z$ (the sigmoid is included, stably).
 
-    .. math:: \ell_i = -\left[y_i \log\sigma(z_i) + (1-y_i)\log(1-\sigma(z_i))\right]
-              = \log(1 + e^{z_i}) - y_i z_i, \qquad
-              \frac{\partial \ell_i}{\partial z_i} = \sigma(z_i) - y_i
+    $$
+    \ell_i = -\left[y_i \log\sigma(z_i) + (1-y_i)\log(1-\sigma(z_i))\right]
+    = \log(1 + e^{z_i}) - y_i z_i, \qquad
+    \frac{\partial \ell_i}{\partial z_i} = \sigma(z_i) - y_i
+    $$
 
     evaluated as ``logaddexp(0, z) - y z`` (the log-sigmoid form), exact and finite for
-    logits of any size, e.g. :math:`\pm 10^4`. Targets must lie in [0, 1], as for
-    :func:`bce` (a ``ValueError`` otherwise).
+    logits of any size, e.g. $\pm 10^4$. Targets must lie in [0, 1], as for
+    `bce()` (a ``ValueError`` otherwise).
     """
     x, t, reduction, w = _prepare(input, target, reduction, sample_weight)
     if not _CHECKS.skip_values:
@@ -587,25 +597,27 @@ def cross_entropy(
     transposition needed). ``target`` holds integer labels of the input's shape without the
     class axis, or probabilities of the input's shape.
 
-    With integer labels :math:`y_i` and label smoothing :math:`\epsilon`, the target
-    distribution is :math:`q_{ic} = (1-\epsilon)[c = y_i] + \epsilon / C`; with a probability
-    target it is :math:`q = (1-\epsilon)\,t + \epsilon / C`. Then
+    With integer labels $y_i$ and label smoothing $\epsilon$, the target
+    distribution is $q_{ic} = (1-\epsilon)[c = y_i] + \epsilon / C$; with a probability
+    target it is $q = (1-\epsilon)\,t + \epsilon / C$. Then
 
-    .. math:: \ell_i = -\sum_c q_{ic} \log \mathrm{softmax}(z_i)_c
-              = \mathrm{LSE}(z_i) - \sum_c q_{ic} z_{ic}, \qquad
-              \frac{\partial \ell_i}{\partial z_i} = \mathrm{softmax}(z_i) - q_i
+    $$
+    \ell_i = -\sum_c q_{ic} \log \mathrm{softmax}(z_i)_c
+    = \mathrm{LSE}(z_i) - \sum_c q_{ic} z_{ic}, \qquad
+    \frac{\partial \ell_i}{\partial z_i} = \mathrm{softmax}(z_i) - q_i
+    $$
 
-    Class ``weight`` :math:`w` (shape ``(C,)``) and ``ignore_index`` (labels equal to it
+    Class ``weight`` $w$ (shape ``(C,)``) and ``ignore_index`` (labels equal to it
     count for nothing) follow PyTorch: each position's loss is scaled by
-    :math:`r_i = w_{y_i} [y_i \ne \text{ignore}]`, and ``"mean"`` is the weighted mean
-    :math:`\sum_i r_i \ell_i / \sum_i r_i` (so ignored positions leave the denominator too).
+    $r_i = w_{y_i} [y_i \ne \text{ignore}]$, and ``"mean"`` is the weighted mean
+    $\sum_i r_i \ell_i / \sum_i r_i$ (so ignored positions leave the denominator too).
     ``sample_weight`` (shape ``(N,)``) multiplies every position of a sample. With
     probability targets the class weights scale each class's term and ``"mean"`` divides by
     the number of positions. ``label_smoothing`` with class weights follows PyTorch too (the
-    smoothing term weights each class; the mean divides by :math:`\sum_i w_{y_i}`).
+    smoothing term weights each class; the mean divides by $\sum_i w_{y_i}$).
 
     Integer labels run as one fused op (log-softmax, gather and reduction in one node, with
-    backward :math:`r_i(\mathrm{softmax} - q)/\sum r` for the mean). Whole-number float labels
+    backward $r_i(\mathrm{softmax} - q)/\sum r$ for the mean). Whole-number float labels
     are accepted. ``reduction="none"`` returns the input's shape without the class axis.
     """
     x = _as_input(input)
@@ -637,9 +649,9 @@ def cross_entropy(
 
 def _smoothed_weighted(x2, y, w, base, weight, ls, reduction):
     r"""Label smoothing with class weights, PyTorch's way (composed ops):
-    :math:`\ell_i = (1-\epsilon)\, w_{y_i} (-\log p_{i y_i}) + \frac{\epsilon}{C}
-    \sum_c w_c (-\log p_{ic})` for each kept position, and ``"mean"`` divides the sum by
-    :math:`\sum_i w_{y_i}` over them."""
+    $\ell_i = (1-\epsilon)\, w_{y_i} (-\log p_{i y_i}) + \frac{\epsilon}{C}
+    \sum_c w_c (-\log p_{ic})$ for each kept position, and ``"mean"`` divides the sum by
+    $\sum_i w_{y_i}$ over them."""
     c = x2.shape[1]
     cw = _on_input_device(np.asarray(weight.data if isinstance(weight, Tensor) else weight,
                                      dtype=x2.dtype), x2, "the class weights")
@@ -679,10 +691,12 @@ def nll(input, target, reduction: str = "mean", sample_weight=None, weight=None,
     ...)``, e.g. the output of ``LogSoftmax``; ``axis=-1`` for ``(N, T, C)``) at integer
     class labels ``target`` (the input's shape without the class axis).
 
-    .. math:: \ell_i = -r_i\, x_{i, y_i}, \qquad \frac{\partial \ell_i}{\partial x_{ic}} =
-              -r_i [c = y_i]
+    $$
+    \ell_i = -r_i\, x_{i, y_i}, \qquad \frac{\partial \ell_i}{\partial x_{ic}} =
+    -r_i [c = y_i]
+    $$
 
-    with :math:`r_i = w_{y_i} [y_i \ne \text{ignore}]` as in :func:`cross_entropy`, whose
+    with $r_i = w_{y_i} [y_i \ne \text{ignore}]$ as in `cross_entropy()`, whose
     weighted mean this follows. ``nll(log_softmax(z), y)`` equals ``cross_entropy(z, y)``.
     """
     x = _as_input(input)
@@ -721,7 +735,7 @@ LOSSES: dict[str, Callable] = {
 
 
 def get(loss) -> Callable:
-    """The loss function for a name in :data:`LOSSES`, or ``loss`` itself if callable.
+    """The loss function for a name in `LOSSES`, or ``loss`` itself if callable.
 
     The result is called as ``loss(input, target, sample_weight=None)`` and returns a scalar
     Tensor. A callable that takes no ``sample_weight`` is wrapped so that it can still be called

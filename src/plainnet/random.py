@@ -20,7 +20,7 @@ def seed(n: int | None) -> None:
 
 def get_rng(rng=None) -> np.random.Generator:
     """``rng`` as a Generator: a Generator is used as is, an int seeds a new one, and None
-    gives the global generator that :func:`seed` controls."""
+    gives the global generator that `seed()` controls."""
     if rng is None:
         return _rng
     if isinstance(rng, np.random.Generator):

@@ -4,7 +4,7 @@ A convolution is the notes' neuron (a weighted sum plus a bias) applied at every
 an image. Written as one matrix product:
 
 1. a zero-copy *sliding-window view* of the (padded) input, ``(N, C, *out, *kernel)``, made
-   with strides (:func:`numpy.lib.stride_tricks.as_strided` on the CPU,
+   with strides (`numpy.lib.stride_tricks.as_strided()` on the CPU,
    ``sliding_window_view`` elsewhere, which CuPy implements);
 2. the view laid out as *columns* ``(C * prod(kernel), N * prod(out))`` (one copy, "im2col");
 3. ``W (O, C * prod(kernel)) @ columns``: every neuron at every position in one product.
@@ -16,11 +16,13 @@ reorder it; the next convolution's columns read that layout well.
 
 Gradients, with ``g`` the gradient of the output and ``X`` the columns:
 
-.. math:: \frac{\partial L}{\partial W} = g\,X^\top, \qquad
-          \frac{\partial L}{\partial X} = W^\top g, \qquad
-          \frac{\partial L}{\partial b} = \textstyle\sum_{n, \text{positions}} g
+$$
+\frac{\partial L}{\partial W} = g\,X^\top, \qquad
+\frac{\partial L}{\partial X} = W^\top g, \qquad
+\frac{\partial L}{\partial b} = \textstyle\sum_{n, \text{positions}} g
+$$
 
-and the input's gradient is :math:`W^\top g` added back from columns to the image (col2im:
+and the input's gradient is $W^\top g$ added back from columns to the image (col2im:
 one strided ``+=`` per kernel offset). That map is the *transposed convolution*; so the three
 linear maps — convolution ``F(x, w)``, its transpose ``F^T(y, w)`` and the weight gradient
 ``G(x, y)`` — are each an op whose vjps are the other two, and gradients of gradients work.
@@ -65,7 +67,7 @@ class Geometry(NamedTuple):
 
 def output_size(size: int, k: int, stride: int, pad: tuple, dilation: int) -> int:
     r"""Positions of a kernel of ``k`` taps along an axis of ``size``:
-    :math:`\lfloor (size + p_0 + p_1 - d(k-1) - 1) / s \rfloor + 1`."""
+    $\lfloor (size + p_0 + p_1 - d(k-1) - 1) / s \rfloor + 1$."""
     return (size + pad[0] + pad[1] - dilation * (k - 1) - 1) // stride + 1
 
 
@@ -133,7 +135,7 @@ def _crop(x, spatial, padding):
 
 
 def col2im(cols, spatial, kernel, geo: Geometry, out):
-    """The adjoint of :func:`columns`: ``cols`` ``(C, *kernel, N, *out)`` added back to the
+    """The adjoint of `columns()`: ``cols`` ``(C, *kernel, N, *out)`` added back to the
     image ``(C, N, *spatial)`` (padding dropped).
 
     One spatial axis at a time: its kernel offsets are added into that axis, each one strided
@@ -177,7 +179,7 @@ def _conv_forward(x, w, geo: Geometry, cache=None):
 
 
 def _conv_transpose_forward(y, w, spatial, geo: Geometry, yc=None):
-    """``F^T(y, w)``: the adjoint of :func:`_conv_forward` in ``x``: ``(N, O, *out)`` ->
+    """``F^T(y, w)``: the adjoint of `_conv_forward()` in ``x``: ``(N, O, *out)`` ->
     ``(N, C, *spatial)`` by columns ``W^T y`` and col2im."""
     n, o = y.shape[:2]
     out = y.shape[2:]
@@ -215,17 +217,17 @@ def _conv_weight_forward(x, y, kernel, geo: Geometry, cols=None, yc=None):
 
 
 def conv_input_grad(y, w, spatial, geo: Geometry):
-    """:math:`F^\\top(y, w)` as an op (differentiable on Tensors)."""
+    """$F^\\top(y, w)$ as an op (differentiable on Tensors)."""
     return apply_or_array(CONV_TRANSPOSE_RAW, y, w, spatial=tuple(spatial), geo=geo)
 
 
 def conv_weight_grad(x, y, kernel, geo: Geometry):
-    """:math:`G(x, y)` as an op (differentiable on Tensors)."""
+    """$G(x, y)$ as an op (differentiable on Tensors)."""
     return apply_or_array(CONV_WEIGHT, x, y, kernel=tuple(kernel), geo=geo)
 
 
 def conv_raw(x, w, geo: Geometry):
-    """:math:`F(x, w)` (no bias) as an op (differentiable on Tensors)."""
+    """$F(x, w)$ (no bias) as an op (differentiable on Tensors)."""
     return apply_or_array(CONV_RAW, x, w, geo=geo)
 
 
@@ -286,11 +288,13 @@ CONV = Op("conv_bias", _conv_bias_forward, _conv_bias_vjp)
 def conv(x, weight, bias, geo: Geometry):
     r"""N-d convolution (cross-correlation, as PyTorch's) with a bias, as one op.
 
-    .. math:: y[n, o, p] = b_o + \sum_{c, k} w[o, c, k]\; x_{\text{pad}}[n, c, p s + k d]
+    $$
+    y[n, o, p] = b_o + \sum_{c, k} w[o, c, k]\; x_{\text{pad}}[n, c, p s + k d]
+    $$
 
     ``x`` is ``(N, C, *spatial)``, ``weight`` ``(O, C/groups, *kernel)``; channels
     ``c`` range over the group of ``o``. Shapes are checked by the callers
-    (:func:`plainnet.nn.functional.conv2d`).
+    ([`plainnet.nn.functional.conv2d()`][plainnet.nn.functional.conv2d]).
     """
     return apply(CONV, x, weight, bias, geo=geo, cache={})
 
@@ -314,13 +318,15 @@ CONV_TRANSPOSE = Op("conv_transpose_bias", _conv_transpose_bias_forward, _conv_t
 
 
 def conv_transpose(x, weight, bias, spatial, geo: Geometry):
-    r"""Transposed convolution with a bias: the adjoint of :func:`conv` in its input.
+    r"""Transposed convolution with a bias: the adjoint of `conv()` in its input.
 
     ``x`` is ``(N, C_in, *in)``, ``weight`` ``(C_in, C_out/groups, *kernel)`` (PyTorch's
     layout), and the result ``(N, C_out, *spatial)`` where ``spatial`` is the input size of the
     convolution whose transpose this is. Each input value spreads ``w`` over the output:
 
-    .. math:: y[n, o, p s + k d - \text{pad}] \mathrel{+}= w[c, o, k]\, x[n, c, p]
+    $$
+    y[n, o, p s + k d - \text{pad}] \mathrel{+}= w[c, o, k]\, x[n, c, p]
+    $$
     """
     return apply(CONV_TRANSPOSE, x, weight, bias, spatial=tuple(spatial), geo=geo)
 
@@ -428,8 +434,8 @@ MAX_POOL = Op("max_pool", _max_pool_forward, _max_pool_vjp)
 
 
 def max_pool(x, kernel, geo: Geometry):
-    r"""Max pooling: :math:`y[n, c, p] = \max_k x_{\text{pad}}[n, c, p s + k d]` (padding is
-    :math:`-\infty`). The winning offset of each window is kept; the backward pass sends
+    r"""Max pooling: $y[n, c, p] = \max_k x_{\text{pad}}[n, c, p s + k d]$ (padding is
+    $-\infty$). The winning offset of each window is kept; the backward pass sends
     ``g`` to it alone (the first maximum on ties, as PyTorch)."""
     return apply(MAX_POOL, x, kernel=tuple(kernel), geo=geo, cache={})
 
@@ -481,9 +487,9 @@ AVG_POOL = Op("avg_pool", _avg_pool_forward, _avg_pool_vjp)
 
 def avg_pool(x, kernel, geo: Geometry, count_include_pad: bool = True):
     r"""Average pooling: the mean of each window,
-    :math:`y[n, c, p] = \frac1{|W_p|}\sum_k x_{\text{pad}}[n, c, p s + k]`, where
-    :math:`|W_p|` counts the window's values (the zero padding too, with
-    ``count_include_pad``); its gradient spreads :math:`g / |W_p|` over the window."""
+    $y[n, c, p] = \frac1{|W_p|}\sum_k x_{\text{pad}}[n, c, p s + k]$, where
+    $|W_p|$ counts the window's values (the zero padding too, with
+    ``count_include_pad``); its gradient spreads $g / |W_p|$ over the window."""
     return apply(AVG_POOL, x, kernel=tuple(kernel), geo=geo,
                  count_include_pad=bool(count_include_pad), cache={})
 

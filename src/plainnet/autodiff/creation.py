@@ -2,13 +2,12 @@
 ``pn.arange``, ``pn.linspace``, ``pn.eye``, ``pn.rand``, ``pn.randn``, ``pn.randint``,
 ``pn.zeros_like``, ``pn.ones_like``, ``pn.from_numpy``.
 
-Each takes ``dtype=``, ``device=`` and ``requires_grad=``. The default dtype is NumPy's, as
-for :func:`plainnet.tensor`: float64 for floating values (PyTorch's default is float32; pass
-``dtype=np.float32`` for it, as the layers of :mod:`plainnet.nn` use), int64 for
-:func:`arange` of ints and :func:`randint`. Arrays are made on ``device`` directly; the random
-ones are drawn on the host from plainnet's generator (:func:`plainnet.seed`), so a seed gives
-the same numbers on every device, and then copied there.
-"""
+Each takes ``dtype=``, ``device=`` and ``requires_grad=``. The default dtype is NumPy's, as for
+[`plainnet.tensor()`][plainnet.tensor]: float64 for floating values (PyTorch's default is float32;
+pass ``dtype=np.float32`` for it, as the layers of [`plainnet.nn`][plainnet.nn] use), int64 for
+`arange()` of ints and `randint()`. Arrays are made on ``device`` directly; the random ones are
+drawn on the host from plainnet's generator ([`plainnet.seed()`][plainnet.seed]), so a seed gives
+the same numbers on every device, and then copied there. """
 
 from __future__ import annotations
 
@@ -181,7 +180,7 @@ def ones_like(t, *, dtype=None, device=None, requires_grad: bool = False) -> Ten
 
 
 def from_numpy(array, *, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
-    """A Tensor of the NumPy array ``array``, sharing its memory (as :func:`torch.from_numpy`)
+    """A Tensor of the NumPy array ``array``, sharing its memory (as `torch.from_numpy()`)
     unless ``dtype`` or ``device`` ask for a copy."""
     if not isinstance(array, np.ndarray):
         raise TypeError(f"from_numpy expects a NumPy array; got {type(array).__name__}")

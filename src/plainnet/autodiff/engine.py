@@ -1,8 +1,8 @@
 """The reverse-mode engine: the Tensor, how operations are recorded, and backpropagation.
 
-An operation is an :class:`Op`: a ``forward`` on plain arrays and a ``vjp`` (vector-Jacobian
+An operation is an `Op`: a ``forward`` on plain arrays and a ``vjp`` (vector-Jacobian
 product) that, given the gradient ``g`` of the output, returns the gradient of one input. Ops
-are defined in :mod:`plainnet.autodiff.ops`, each forward beside its vjp.
+are defined in [`plainnet.autodiff.ops`][plainnet.autodiff.ops], each forward beside its vjp.
 
 Engine semantics
 ----------------
@@ -21,11 +21,11 @@ Engine semantics
   recorded makes ``backward`` raise a ``RuntimeError`` naming the op, instead of using the new
   values: one integer comparison per argument while backpropagating, nothing per forward op.
 * ``create_graph=True`` runs the vjps on Tensors, so the gradient is itself differentiable:
-  this is how :func:`plainnet.hessian` differentiates the backward pass.
+  this is how [`plainnet.hessian()`][plainnet.hessian] differentiates the backward pass.
 * A Tensor computes with the array module of its data (NumPy on ``"cpu"``, CuPy on
-  ``"cuda"``; see :mod:`plainnet.backend`). Data never moves implicitly: an op whose operands
-  are on two devices raises :class:`~plainnet.backend.DeviceMismatchError` naming both. The
-  check costs nothing when the op succeeds: it runs only when a forward fails.
+  ``"cuda"``; see [`plainnet.backend`][plainnet.backend]). Data never moves implicitly: an op whose
+  operands are on two devices raises [`DeviceMismatchError`][plainnet.backend.DeviceMismatchError]
+  naming both. The check costs nothing when the op succeeds: it runs only when a forward fails.
 * A zero upstream gradient stays zero through every elementwise vjp, even where the op is
   singular or its value is inf/NaN, so the unselected branch of ``where`` cannot poison a
   gradient. The fast pass does not pay for this: only when a gradient comes out with a NaN is
@@ -52,7 +52,7 @@ class Op:
     """A differentiable operation: ``forward(*arrays, **kw)`` and ``vjp(i, g, out, *args, **kw)``.
 
     ``vjp`` returns the gradient with respect to argument ``i`` given the gradient ``g`` of the
-    output ``out``. It is written with operators and :mod:`plainnet` functions only, so the same
+    output ``out``. It is written with operators and `plainnet` functions only, so the same
     code runs on arrays (plain backward) and on Tensors (``create_graph=True``).
     """
 
@@ -83,7 +83,7 @@ _creation = itertools.count()
 
 
 class _Setting(contextlib.ContextDecorator):
-    """A context manager (and decorator) that sets one field of :data:`STATE` for its block
+    """A context manager (and decorator) that sets one field of `STATE` for its block
     and puts the old value back after."""
 
     field = ""
@@ -110,7 +110,7 @@ class no_grad(_Setting):
 
 
 class enable_grad(no_grad):
-    """Context manager that turns graph recording back on (inside :class:`no_grad`)."""
+    """Context manager that turns graph recording back on (inside `no_grad`)."""
 
     value = True
 
@@ -207,7 +207,7 @@ def _finish(out: Tensor, op: Op, args: tuple, datas, kw: dict, record: bool) -> 
 
 
 def apply_unary(op: Op, a: Tensor) -> Tensor:
-    """:func:`apply` for an op of one Tensor and no keywords (the fast path of methods)."""
+    """`apply()` for an op of one Tensor and no keywords (the fast path of methods)."""
     if not a.requires_grad:
         return apply(op, a)
     data = a.data
@@ -217,7 +217,7 @@ def apply_unary(op: Op, a: Tensor) -> Tensor:
 
 
 def apply_binary(op: Op, a, b) -> Tensor:
-    """:func:`apply` for an op of two operands, at least one a Tensor, and no keywords (the
+    """`apply()` for an op of two operands, at least one a Tensor, and no keywords (the
     fast path of operators)."""
     if isinstance(a, Tensor):
         if isinstance(b, Tensor):
@@ -241,7 +241,7 @@ def apply_binary(op: Op, a, b) -> Tensor:
 
 
 def apply_or_array(op: Op, *args, **kw):
-    """Like :func:`apply` when any argument is a Tensor; on plain arrays, just the forward."""
+    """Like `apply()` when any argument is a Tensor; on plain arrays, just the forward."""
     for a in args:
         if isinstance(a, Tensor):
             return apply(op, *args, **kw)
@@ -432,19 +432,19 @@ def _fresh_array(g, taken: set, seed) -> np.ndarray:
 class Tensor:
     """An array that records the operations applied to it, for reverse-mode differentiation.
 
-    Make one with :func:`plainnet.tensor`. Arithmetic operators, ``@``, indexing and the
-    methods below build new Tensors; :meth:`backward` fills ``.grad`` on the leaves.
+    Make one with [`plainnet.tensor()`][plainnet.tensor]. Arithmetic operators, ``@``, indexing and
+    the methods below build new Tensors; `backward()` fills ``.grad`` on the leaves.
 
     Attributes
     ----------
     data : numpy.ndarray or cupy.ndarray
         The values (a NumPy scalar for some 0-d results, as NumPy itself returns); a CuPy
-        array on a GPU (see :attr:`device`).
+        array on a GPU (see `device`).
     grad : numpy.ndarray or None
-        The gradient accumulated by :meth:`backward`, shaped and typed like ``data``.
+        The gradient accumulated by `backward()`, shaped and typed like ``data``.
     requires_grad : bool
     name : str or None
-        A label for :meth:`to_dot` and error messages.
+        A label for `to_dot()` and error messages.
     """
 
     __slots__ = (
@@ -663,7 +663,7 @@ class Tensor:
 
 
 def leaf(data: np.ndarray, requires_grad: bool = True) -> Tensor:
-    """A leaf Tensor around a float ndarray, without :class:`Tensor`'s checks (internal)."""
+    """A leaf Tensor around a float ndarray, without `Tensor`'s checks (internal)."""
     t = _new_object(Tensor)
     t.data = data
     t.grad = None
@@ -679,19 +679,19 @@ def leaf(data: np.ndarray, requires_grad: bool = True) -> Tensor:
 
 
 def tensor(data, requires_grad: bool = False, dtype=None, device: str | None = None) -> Tensor:
-    """Make a :class:`Tensor` from a number, list, NumPy or CuPy array, or Tensor.
+    """Make a `Tensor` from a number, list, NumPy or CuPy array, or Tensor.
 
     Parameters
     ----------
     data : array_like
     requires_grad : bool, default False
-        Record operations on this tensor so that :meth:`Tensor.backward` fills its ``.grad``.
+        Record operations on this tensor so that `Tensor.backward()` fills its ``.grad``.
         Only floating-point tensors can require grad.
     dtype : numpy dtype, optional
         Python floats become float64 and ints int64 unless a dtype is given.
     device : str, optional
         Where the data lives: ``"cpu"`` (NumPy), ``"cuda"`` or ``"cuda:N"`` (CuPy; see
-        :mod:`plainnet.backend`). By default, where ``data`` is (host data: the CPU).
+        [`plainnet.backend`][plainnet.backend]). By default, where ``data`` is (host data: the CPU).
 
     Examples
     --------

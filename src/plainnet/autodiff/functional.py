@@ -168,8 +168,10 @@ def value_and_grad(f: Callable, argnums=0) -> Callable:
 def grad(f: Callable, argnums=0) -> Callable:
     r"""Return the gradient function of a scalar function ``f``.
 
-    .. math:: \nabla f(x) = \left(\frac{\partial f}{\partial x_1}, \dots,
-              \frac{\partial f}{\partial x_n}\right)
+    $$
+    \nabla f(x) = \left(\frac{\partial f}{\partial x_1}, \dots,
+    \frac{\partial f}{\partial x_n}\right)
+    $$
 
     the vector of partial derivatives, computed exactly by reverse-mode differentiation.
     ``argnums`` (an int or a tuple of ints) picks the positional arguments to differentiate;
@@ -221,7 +223,7 @@ def _differentiable_input(args, argnums: int):
 
 
 def jacobian(f: Callable, argnums: int = 0) -> Callable:
-    r"""Return the function ``x -> J``, :math:`J_{ij} = \partial f_i / \partial x_j`,
+    r"""Return the function ``x -> J``, $J_{ij} = \partial f_i / \partial x_j$,
     shaped ``f(x).shape + x.shape`` (one backward pass per output element).
 
     ``argnums`` picks the positional argument to differentiate (default the first).
@@ -239,9 +241,9 @@ def jacobian(f: Callable, argnums: int = 0) -> Callable:
 
 
 def hessian(f: Callable, argnums: int = 0) -> Callable:
-    r"""Return the function ``x -> H``, :math:`H_{ij} = \partial^2 f / \partial x_i \partial x_j`.
+    r"""Return the function ``x -> H``, $H_{ij} = \partial^2 f / \partial x_i \partial x_j$.
 
-    Exact: the backward pass that computes :math:`\nabla f` is itself recorded
+    Exact: the backward pass that computes $\nabla f$ is itself recorded
     (``create_graph``) and differentiated once more. Shaped ``x.shape + x.shape``; ``f`` must
     return a scalar (``ValueError`` otherwise).
     """
@@ -280,10 +282,12 @@ def _call_scalar(f, x, args, kwargs, device: str = "cpu") -> float:
 def numerical_grad(f: Callable, x, eps: float | None = None, *args, **kwargs) -> np.ndarray:
     r"""The gradient of a scalar ``f`` at ``x`` by central finite differences.
 
-    .. math:: \frac{\partial f}{\partial x_i} \approx
-              \frac{f(x + h e_i) - f(x - h e_i)}{2h}, \quad h = \epsilon \max(1, |x_i|)
+    $$
+    \frac{\partial f}{\partial x_i} \approx
+    \frac{f(x + h e_i) - f(x - h e_i)}{2h}, \quad h = \epsilon \max(1, |x_i|)
+    $$
 
-    with :math:`\epsilon = \sqrt[3]{\text{machine eps}}` (about 6e-6 in float64) by default,
+    with $\epsilon = \sqrt[3]{\text{machine eps}}$ (about 6e-6 in float64) by default,
     which balances truncation and rounding error. Evaluated in float64.
 
     For ``x`` on a device (a CuPy array or Tensor), the steps are taken on a float64 host
@@ -317,12 +321,14 @@ def numerical_grad(f: Callable, x, eps: float | None = None, *args, **kwargs) ->
 def check_grad(f: Callable, x, eps: float | None = None) -> float:
     r"""The largest relative error between the autodiff and the finite-difference gradient.
 
-    .. math:: \max_i \frac{|a_i - n_i|}{\max(|a_i|, |n_i|, \tau)}, \quad
-              \tau = 10^{-7} \max(1, \|a\|_\infty)
+    $$
+    \max_i \frac{|a_i - n_i|}{\max(|a_i|, |n_i|, \tau)}, \quad
+    \tau = 10^{-7} \max(1, \|a\|_\infty)
+    $$
 
-    where :math:`\tau` keeps entries that are both nearly zero from dividing noise by noise.
+    where $\tau$ keeps entries that are both nearly zero from dividing noise by noise.
     Values around 1e-8 or less mean the gradient is right (in float64). For ``x`` on a device
-    both gradients are computed there, in float64 (see :func:`numerical_grad`), and compared
+    both gradients are computed there, in float64 (see `numerical_grad()`), and compared
     on the host.
     """
     data = x.data if isinstance(x, Tensor) else x

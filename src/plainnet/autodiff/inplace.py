@@ -7,9 +7,9 @@ PyTorch's semantics, on plainnet's graph of Tensor objects:
   to both (to the old value except at ``index``, to ``value`` from ``index``). The result is a
   new array (copy on write): whatever saved ``t``'s old array for a backward pass, or holds a
   view of it, keeps the old values.
-* Otherwise (under :class:`~plainnet.no_grad`, or when nothing requires grad) the values are
+* Otherwise (under [`no_grad`][plainnet.no_grad], or when nothing requires grad) the values are
   written into ``t.data`` in place, as an optimizer step does.
-* Either way ``t``'s version is set (:func:`~plainnet.autodiff.engine.next_version`): a
+* Either way ``t``'s version is set ([`next_version()`][plainnet.autodiff.engine.next_version]): a
   recorded op that used ``t`` before the change makes ``backward`` raise a clear
   ``RuntimeError`` naming the op, instead of computing with the new values.
 * A leaf that requires grad cannot be changed in place while gradients are recorded (its

@@ -4,8 +4,8 @@ NumPy hands a ufunc call with a Tensor operand to ``Tensor.__array_ufunc__``. Th
 
 * arithmetic operators (``array + t``, ``np.multiply(a, t)``, ...) run as the Tensor's own
   reflected operator, so they are recorded as if written ``t.__radd__(array)``;
-* a ufunc that :mod:`plainnet.autodiff.ops` has under the same name (``np.exp`` ->
-  ``pn.exp``, ``np.absolute`` -> ``pn.abs``, ...) runs as that op, with its gradient;
+* a ufunc that [`plainnet.autodiff.ops`][plainnet.autodiff.ops] has under the same name
+  (``np.exp`` -> ``pn.exp``, ``np.absolute`` -> ``pn.abs``, ...) runs as that op, with its gradient;
 * comparisons and tests (``np.less``, ``np.isnan``, ...) return a Tensor of booleans, like the
   comparison operators (no gradient);
 * any other ufunc, a ufunc method (``np.add.reduce``, ``np.add.at``) or ``out=`` raises a
@@ -41,7 +41,8 @@ def _values(x):
 
 
 def _plainnet_function(name: str):
-    """The public function of :mod:`plainnet.autodiff.ops` called ``name``, or None."""
+    """The public function of [`plainnet.autodiff.ops`][plainnet.autodiff.ops] called ``name``, or
+    None."""
     name = _ALIASES.get(name, name)
     if name is None or name.startswith("_"):
         return None

@@ -1,4 +1,5 @@
-"""Tensor operators and methods, each a thin call into :mod:`plainnet.autodiff.ops`."""
+"""Tensor operators and methods, each a thin call into
+[`plainnet.autodiff.ops`][plainnet.autodiff.ops]."""
 
 from __future__ import annotations
 
@@ -131,7 +132,8 @@ def _flatten(self):
 
 
 def _activation(self, activation):
-    """Apply a :class:`plainnet.Activation` with its gradient (see ``ACTIVATION_RULES``)."""
+    """Apply a [`plainnet.Activation`][plainnet.Activation] with its gradient (see
+    ``ACTIVATION_RULES``)."""
     return ACTIVATION_RULES[activation.name](self, activation)
 
 
@@ -171,7 +173,7 @@ def _sizes(sizes, what: str) -> tuple:
 
 
 def _permute(self, *dims):
-    """The axes in the order ``dims`` (PyTorch's name for :meth:`transpose` with axes)."""
+    """The axes in the order ``dims`` (PyTorch's name for `transpose()` with axes)."""
     dims = _sizes(dims, "permute")
     if sorted(d % max(self.ndim, 1) for d in dims) != list(range(self.ndim)):
         raise ValueError(f"permute: dims {dims} must name each of the {self.ndim} axes once")
@@ -179,18 +181,18 @@ def _permute(self, *dims):
 
 
 def _unsqueeze(self, dim):
-    """A new axis of length 1 at ``dim`` (PyTorch's name for :meth:`expand_dims`)."""
+    """A new axis of length 1 at ``dim`` (PyTorch's name for `expand_dims()`)."""
     return ops.expand_dims(self, dim)
 
 
 def _view(self, *shape):
-    """PyTorch's name for :meth:`reshape` (a copy where a view is impossible: plainnet never
+    """PyTorch's name for `reshape()` (a copy where a view is impossible: plainnet never
     shares memory between tensors of the graph)."""
     return _reshape(self, *shape)
 
 
 def _expand(self, *sizes):
-    """``self`` broadcast to ``sizes``, as :meth:`torch.Tensor.expand`: -1 keeps an axis's
+    """``self`` broadcast to ``sizes``, as `torch.Tensor.expand()`: -1 keeps an axis's
     length; new axes go in front."""
     sizes = _sizes(sizes, "expand")
     lead = len(sizes) - self.ndim
@@ -210,8 +212,8 @@ def _expand(self, *sizes):
 
 
 def _repeat(self, *sizes):
-    """The tensor repeated ``sizes`` times along each axis, as :meth:`torch.Tensor.repeat`
-    (NumPy's :func:`numpy.tile`; NumPy's ``repeat`` is :meth:`repeat_interleave`)."""
+    """The tensor repeated ``sizes`` times along each axis, as `torch.Tensor.repeat()`
+    (NumPy's `numpy.tile()`; NumPy's ``repeat`` is `repeat_interleave()`)."""
     sizes = _sizes(sizes, "repeat")
     if len(sizes) < self.ndim:
         raise ValueError(f"repeat: give at least as many sizes as dimensions ({self.ndim}); "

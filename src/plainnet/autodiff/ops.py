@@ -1,6 +1,6 @@
 """Every differentiable operation: its forward and its vector-Jacobian product, side by side.
 
-Adding an op is one :class:`~plainnet.autodiff.engine.Op` here (and one line in the gradient
+Adding an op is one [`Op`][plainnet.autodiff.engine.Op] here (and one line in the gradient
 tests). A vjp ``(i, g, out, *args, **kw)`` returns the gradient of argument ``i``; it uses only
 operators, methods shared by arrays and Tensors, and the functions of this module, so that it
 also runs on Tensors when the backward pass is itself differentiated. Broadcast gradients are
@@ -9,18 +9,18 @@ summed back to each input's shape by the engine, not here.
 Gradients at kinks and singularities: ``relu'(0) = 0``, ``abs'(0) = 0``, ``clip`` passes the
 gradient where ``lo <= x <= hi``, ties of ``max``/``min``/``maximum``/``minimum`` share the
 gradient evenly, and a zero upstream gradient stays zero through every elementwise vjp (via
-:func:`_times` and :func:`_over` in the engine's careful pass) even where the op is singular,
-so the unselected branch of :func:`where` cannot poison a gradient with NaN.
+`_times()` and `_over()` in the engine's careful pass) even where the op is singular,
+so the unselected branch of `where()` cannot poison a gradient with NaN.
 
 A constant (array, list or NumPy scalar) combined with a floating Tensor takes the Tensor's
 dtype, so float32 computations stay float32; Python numbers are weak, as in NumPy. Lists and
 numbers go to the Tensor's device; an array must already be there (NumPy arrays are on the
-CPU), or the op raises :class:`~plainnet.backend.DeviceMismatchError`.
+CPU), or the op raises [`DeviceMismatchError`][plainnet.backend.DeviceMismatchError].
 
 The forwards call NumPy functions, which hand CuPy arrays to CuPy (through
 ``__array_ufunc__`` and ``__array_function__``), so the same code runs on every device. The
 few calls that do not dispatch (creating arrays, ``np.add.at``, ``erf``) go through
-:mod:`plainnet.backend`.
+[`plainnet.backend`][plainnet.backend].
 """
 
 from __future__ import annotations
@@ -86,7 +86,7 @@ def _constant(c, like: Tensor):
 
 
 def _with_constants(args):
-    """``args`` with every non-Tensor cast by :func:`_constant` to the first Tensor's dtype."""
+    """``args`` with every non-Tensor cast by `_constant()` to the first Tensor's dtype."""
     like = next((a for a in args if isinstance(a, Tensor)), None)
     if like is None:
         return args
@@ -490,25 +490,25 @@ def multiply(x, y):
 
 def scale(x: Tensor, c) -> Tensor:
     """``x * c`` for a constant ``c`` (a number or array, not differentiated) that the caller
-    knows to be finite, such as a batch's total weight on a GPU. Unlike :func:`multiply`, the
+    knows to be finite, such as a batch's total weight on a GPU. Unlike `multiply()`, the
     backward pass never reads the gradient to look for NaN (``g c`` is zero wherever ``g``
     is): on a GPU it does not wait."""
     return apply(SCALE, x, _constant(c, x))
 
 
 def divide(x, y):
-    r"""Elementwise ``x / y``; :math:`\partial/\partial y = -x / y^2`."""
+    r"""Elementwise ``x / y``; $\partial/\partial y = -x / y^2$."""
     return _binary(DIV, np.true_divide, x, y)
 
 
 def power(x, y):
-    r"""Elementwise ``x ** y``; :math:`\partial/\partial x = y x^{y-1}`,
-    :math:`\partial/\partial y = x^y \log x` (for ``x > 0``, else 0)."""
+    r"""Elementwise ``x ** y``; $\partial/\partial x = y x^{y-1}$,
+    $\partial/\partial y = x^y \log x$ (for ``x > 0``, else 0)."""
     return _binary(POW, np.power, x, y)
 
 
 def matmul(x, y):
-    """Matrix product ``x @ y`` (1-D, 2-D and batched, as :func:`numpy.matmul`)."""
+    """Matrix product ``x @ y`` (1-D, 2-D and batched, as `numpy.matmul()`)."""
     return _binary(MATMUL, _backend.matmul, x, y)
 
 
@@ -518,47 +518,47 @@ def negative(x):
 
 
 def exp(x):
-    r"""Elementwise :math:`e^x`; derivative :math:`e^x`."""
+    r"""Elementwise $e^x$; derivative $e^x$."""
     return apply_or_array(EXP, x)
 
 
 def log(x):
-    r"""Natural logarithm; derivative :math:`1/x`."""
+    r"""Natural logarithm; derivative $1/x$."""
     return apply_or_array(LOG, x)
 
 
 def sqrt(x):
-    r"""Square root; derivative :math:`1/(2\sqrt x)`."""
+    r"""Square root; derivative $1/(2\sqrt x)$."""
     return apply_or_array(SQRT, x)
 
 
 def abs(x):  # noqa: A001 - NumPy's name
-    r"""Absolute value; derivative :math:`\mathrm{sign}(x)` (0 at 0)."""
+    r"""Absolute value; derivative $\mathrm{sign}(x)$ (0 at 0)."""
     return apply_or_array(ABS, x)
 
 
 def tanh(x):
-    r"""Hyperbolic tangent; derivative :math:`1 - \tanh^2 x`."""
+    r"""Hyperbolic tangent; derivative $1 - \tanh^2 x$."""
     return apply_or_array(TANH, x)
 
 
 def relu(x):
-    r"""``max(x, 0)``; derivative :math:`[x > 0]` (0 at the kink)."""
+    r"""``max(x, 0)``; derivative $[x > 0]$ (0 at the kink)."""
     return apply_or_array(RELU, x)
 
 
 def softplus(x):
-    r"""Stable :math:`\log(1 + e^x)`; derivative :math:`\sigma(x)`."""
+    r"""Stable $\log(1 + e^x)$; derivative $\sigma(x)$."""
     return apply_or_array(SOFTPLUS, x)
 
 
 def erf(x):
-    r"""The error function; derivative :math:`\frac{2}{\sqrt\pi} e^{-x^2}`."""
+    r"""The error function; derivative $\frac{2}{\sqrt\pi} e^{-x^2}$."""
     return apply_or_array(ERF, x)
 
 
 def sigmoid(x):
-    r"""The logistic sigmoid :math:`1/(1+e^{-x})`, derivative :math:`\sigma(1-\sigma)`."""
+    r"""The logistic sigmoid $1/(1+e^{-x})$, derivative $\sigma(1-\sigma)$."""
     return apply_or_array(SIGMOID, x)
 
 
@@ -623,7 +623,7 @@ def min(x, axis=None, keepdims=False):  # noqa: A001 - NumPy's name
 
 
 def var(x, axis=None, ddof=0, keepdims=False):
-    r"""Variance :math:`\frac{1}{N - \mathrm{ddof}} \sum (x - \bar x)^2` over ``axis``."""
+    r"""Variance $\frac{1}{N - \mathrm{ddof}} \sum (x - \bar x)^2$ over ``axis``."""
     if not isinstance(x, Tensor):
         return np.var(x, axis=_axis(axis), ddof=ddof, keepdims=keepdims)
     axis = _axis(axis)
@@ -633,17 +633,17 @@ def var(x, axis=None, ddof=0, keepdims=False):
 
 
 def logsumexp(x, axis=-1, keepdims=False):
-    r"""Stable :math:`\log \sum e^x`; its gradient is :func:`softmax`."""
+    r"""Stable $\log \sum e^x$; its gradient is `softmax()`."""
     return apply_or_array(LOGSUMEXP, x, axis=_axis(axis), keepdims=keepdims)
 
 
 def softmax(x, axis=-1):
-    r"""Stable softmax; vjp :math:`s \odot (g - \langle g, s\rangle)`."""
+    r"""Stable softmax; vjp $s \odot (g - \langle g, s\rangle)$."""
     return apply_or_array(SOFTMAX, x, axis=axis)
 
 
 def log_softmax(x, axis=-1):
-    r"""Stable log-softmax; vjp :math:`g - \mathrm{softmax}(x) \sum g`."""
+    r"""Stable log-softmax; vjp $g - \mathrm{softmax}(x) \sum g$."""
     return apply_or_array(LOG_SOFTMAX, x, axis=axis)
 
 
@@ -695,7 +695,7 @@ def getitem(x, index):
 
 def scatter_into(g, index, shape):
     """Zeros of ``shape`` with ``g`` added at ``index`` (the vjp of indexing; repeated
-    indices accumulate). PyTorch's ``scatter_add`` is :func:`scatter_add`."""
+    indices accumulate). PyTorch's ``scatter_add`` is `scatter_add()`."""
     return apply_or_array(SCATTER_ADD, g, index, tuple(shape))
 
 
@@ -831,18 +831,18 @@ STD = Op("std", _std_forward, _std_vjp)
 
 def std(x: Operand, axis: Axis = None, ddof: int = 0, keepdims: bool = False, *,
         dim: Axis = None) -> Operand:
-    r"""Standard deviation :math:`\sqrt{\frac{1}{N-\mathrm{ddof}}\sum (x-\bar x)^2}` over
+    r"""Standard deviation $\sqrt{\frac{1}{N-\mathrm{ddof}}\sum (x-\bar x)^2}$ over
     ``axis`` (NumPy's default ``ddof=0``; PyTorch's ``std`` defaults to ``ddof=1``).
 
-    Gradient :math:`(x - \bar x) / ((N - \mathrm{ddof})\,\sigma)`; 0 where
-    :math:`\sigma = 0` (a constant slice), as PyTorch's.
+    Gradient $(x - \bar x) / ((N - \mathrm{ddof})\,\sigma)$; 0 where
+    $\sigma = 0$ (a constant slice), as PyTorch's.
     """
     axis = _axis(_either(axis, dim))
     return apply_or_array(STD, _operand(x), axis=axis, ddof=ddof, keepdims=keepdims)
 
 
 def _exclusive_products(a, axis: int):
-    r""":math:`\prod_{j \ne k} a_j` along ``axis`` for every ``k``: the product of what comes
+    r"""$\prod_{j \ne k} a_j$ along ``axis`` for every ``k``: the product of what comes
     before ``k`` times the product of what comes after. Exact when ``a`` holds zeros (no
     division)."""
     if a.shape[axis] == 0:
@@ -873,7 +873,7 @@ PROD = Op(
 
 
 def prod(x: Operand, axis: Axis = None, keepdims: bool = False, *, dim: Axis = None) -> Operand:
-    r"""Product over ``axis``. Gradient :math:`\prod_{j \ne k} x_j`, computed from two
+    r"""Product over ``axis``. Gradient $\prod_{j \ne k} x_j$, computed from two
     cumulative products (no division), so it is exact where ``x`` has zeros."""
     axis = _axis(_either(axis, dim))
     return apply_or_array(PROD, _operand(x), axis=axis, keepdims=keepdims)
@@ -887,11 +887,11 @@ CUMSUM = Op("cumsum", lambda a, axis: np.cumsum(a, axis=axis), _cumsum_vjp)
 
 
 def _cumprod_vjp(i, g, out, a, axis):
-    r"""Gradient of :math:`y_i = \prod_{j \le i} x_j`, :math:`G_k = \sum_{i \ge k} g_i
-    \prod_{j \le i, j \ne k} x_j`, without dividing by a zero: before the first zero ``z``
-    of the slice :math:`G_k = \sum_{i \ge k} g_i y_i / x_k`; at ``z`` the cumulative product
-    with :math:`x_z` set to 1 replaces :math:`y`; after ``z`` it is :math:`x_z` (0, but not
-    a constant) times the same sums with :math:`x_z` set to 1 (and at the second zero, that
+    r"""Gradient of $y_i = \prod_{j \le i} x_j$, $G_k = \sum_{i \ge k} g_i
+    \prod_{j \le i, j \ne k} x_j$, without dividing by a zero: before the first zero ``z``
+    of the slice $G_k = \sum_{i \ge k} g_i y_i / x_k$; at ``z`` the cumulative product
+    with $x_z$ set to 1 replaces $y$; after ``z`` it is $x_z$ (0, but not
+    a constant) times the same sums with $x_z$ set to 1 (and at the second zero, that
     one too). Every term is a polynomial identity, so second derivatives are exact as well;
     beyond the second zero the gradient is a product of two zeros."""
     zero = _raw(a) == 0
@@ -922,13 +922,13 @@ def _scan(op, x, axis, dim, what):
 
 
 def cumsum(x: Operand, axis: int | None = None, *, dim: int | None = None) -> Operand:
-    r"""Cumulative sum :math:`y_i = \sum_{j \le i} x_j` along ``axis`` (None: over the
+    r"""Cumulative sum $y_i = \sum_{j \le i} x_j$ along ``axis`` (None: over the
     flattened values, as NumPy). Gradient: the reversed cumulative sum of ``g``."""
     return _scan(CUMSUM, x, axis, dim, "cumsum")
 
 
 def cumprod(x: Operand, axis: int | None = None, *, dim: int | None = None) -> Operand:
-    r"""Cumulative product :math:`y_i = \prod_{j \le i} x_j` along ``axis`` (None: over the
+    r"""Cumulative product $y_i = \prod_{j \le i} x_j$ along ``axis`` (None: over the
     flattened values). The gradient and the second derivatives are exact where ``x`` has
     zeros (no division by them)."""
     return _scan(CUMPROD, x, axis, dim, "cumprod")
@@ -953,10 +953,10 @@ _NORMS = "1, 2, inf, -inf, 0 or 'fro'"
 
 def norm(x: Operand, p: float | str = "fro", axis: Axis = None, keepdims: bool = False, *,
          dim: Axis = None) -> Operand:
-    r"""The vector ``p``-norm over ``axis`` (None: all values), as :func:`torch.norm`.
+    r"""The vector ``p``-norm over ``axis`` (None: all values), as `torch.norm()`.
 
-    ``p`` is 2 or ``"fro"`` (:math:`\sqrt{\sum x^2}`, the Frobenius norm of a matrix), 1
-    (:math:`\sum |x|`), ``inf``/``-inf`` (:math:`\max |x|`, :math:`\min |x|`) or 0 (the
+    ``p`` is 2 or ``"fro"`` ($\sqrt{\sum x^2}$, the Frobenius norm of a matrix), 1
+    ($\sum |x|$), ``inf``/``-inf`` ($\max |x|$, $\min |x|$) or 0 (the
     number of nonzero values, no gradient). At ``x = 0`` the gradient is 0 for every ``p``
     (a subgradient, as PyTorch's); tied maxima of the inf-norm share it evenly.
     """
@@ -1019,7 +1019,7 @@ def _sort_order(data, axis: int, descending: bool):
 
 def sort(x: Operand, axis: int | None = None, descending: bool = False, *,
          dim: int | None = None) -> tuple[Operand, Operand]:
-    """``(values, indices)`` of ``x`` sorted along ``axis``, as :func:`torch.sort`.
+    """``(values, indices)`` of ``x`` sorted along ``axis``, as `torch.sort()`.
 
     The sort is stable (equal values keep their order, also with ``descending``); NaN sorts
     last in both directions (PyTorch puts it first when ``descending``). The values are
@@ -1037,7 +1037,7 @@ def sort(x: Operand, axis: int | None = None, descending: bool = False, *,
 def topk(x: Operand, k: int, axis: int | None = None, largest: bool = True,
          sorted: bool = True, *, dim: int | None = None) -> tuple[Operand, Operand]:  # noqa: A002
     """``(values, indices)`` of the ``k`` largest (or smallest) values along ``axis``, as
-    :func:`torch.topk`: always sorted, ties in their original order."""
+    `torch.topk()`: always sorted, ties in their original order."""
     x = _operand(x)
     data = _raw(x)
     axis = _one_axis(_either(axis, dim, default=-1), data.ndim, "topk")
@@ -1053,7 +1053,7 @@ def topk(x: Operand, k: int, axis: int | None = None, largest: bool = True,
 
 def median(x: Operand, axis: int | None = None, keepdims: bool = False, *,
            dim: int | None = None):
-    """The lower median, as :func:`torch.median`: of an even count, the smaller of the two
+    """The lower median, as `torch.median()`: of an even count, the smaller of the two
     middle values (NumPy's ``np.median`` averages them); NaN where the values hold NaN.
 
     With no axis, the median of all values; with ``axis`` (or ``dim``), ``(values,
@@ -1102,52 +1102,52 @@ ROUND = Op("round", lambda a, decimals=0: np.round(a, decimals), _zero_grad)
 
 
 def sin(x: Operand) -> Operand:
-    r"""Sine; derivative :math:`\cos x`."""
+    r"""Sine; derivative $\cos x$."""
     return apply_or_array(SIN, _operand(x))
 
 
 def cos(x: Operand) -> Operand:
-    r"""Cosine; derivative :math:`-\sin x`."""
+    r"""Cosine; derivative $-\sin x$."""
     return apply_or_array(COS, _operand(x))
 
 
 def tan(x: Operand) -> Operand:
-    r"""Tangent; derivative :math:`1 + \tan^2 x`."""
+    r"""Tangent; derivative $1 + \tan^2 x$."""
     return apply_or_array(TAN, _operand(x))
 
 
 def log1p(x: Operand) -> Operand:
-    r""":math:`\log(1 + x)`, accurate for small ``x``; derivative :math:`1/(1+x)`."""
+    r"""$\log(1 + x)$, accurate for small ``x``; derivative $1/(1+x)$."""
     return apply_or_array(LOG1P, _operand(x))
 
 
 def expm1(x: Operand) -> Operand:
-    r""":math:`e^x - 1`, accurate for small ``x``; derivative :math:`e^x`."""
+    r"""$e^x - 1$, accurate for small ``x``; derivative $e^x$."""
     return apply_or_array(EXPM1, _operand(x))
 
 
 def log2(x: Operand) -> Operand:
-    r"""Base-2 logarithm; derivative :math:`1/(x \ln 2)`."""
+    r"""Base-2 logarithm; derivative $1/(x \ln 2)$."""
     return apply_or_array(LOG2, _operand(x))
 
 
 def log10(x: Operand) -> Operand:
-    r"""Base-10 logarithm; derivative :math:`1/(x \ln 10)`."""
+    r"""Base-10 logarithm; derivative $1/(x \ln 10)$."""
     return apply_or_array(LOG10, _operand(x))
 
 
 def square(x: Operand) -> Operand:
-    r""":math:`x^2`; derivative :math:`2x`."""
+    r"""$x^2$; derivative $2x$."""
     return apply_or_array(SQUARE, _operand(x))
 
 
 def rsqrt(x: Operand) -> Operand:
-    r""":math:`1/\sqrt x`; derivative :math:`-\frac12 x^{-3/2}`."""
+    r"""$1/\sqrt x$; derivative $-\frac12 x^{-3/2}$."""
     return apply_or_array(RSQRT, _operand(x))
 
 
 def reciprocal(x: Operand) -> Operand:
-    r""":math:`1/x` (a float result, also for integers); derivative :math:`-1/x^2`."""
+    r"""$1/x$ (a float result, also for integers); derivative $-1/x^2$."""
     return apply_or_array(RECIPROCAL, _operand(x))
 
 
@@ -1175,7 +1175,7 @@ def round(x: Operand, decimals: int = 0) -> Operand:  # noqa: A001 - NumPy's and
 
 # --------------------------------------------------------------------------- indexing, assembly
 def take_along_axis(x: Operand, indices: Operand, axis: int) -> Operand:
-    """``x``'s values at ``indices`` along ``axis``, as :func:`numpy.take_along_axis` (the
+    """``x``'s values at ``indices`` along ``axis``, as `numpy.take_along_axis()` (the
     other axes broadcast). Repeated indices accumulate their gradients."""
     x = _operand(x)
     data = _raw(x)
@@ -1195,7 +1195,7 @@ def take_along_axis(x: Operand, indices: Operand, axis: int) -> Operand:
 
 
 def gather(x: Operand, dim: int, index: Operand) -> Operand:
-    """``out[i][j] = x[index[i][j]][j]`` for ``dim=0`` (and so on), as :func:`torch.gather`:
+    """``out[i][j] = x[index[i][j]][j]`` for ``dim=0`` (and so on), as `torch.gather()`:
     ``index`` has ``x``'s number of dimensions and is no larger than ``x`` along the other
     ones. Repeated indices accumulate their gradients."""
     x = _operand(x)
@@ -1219,11 +1219,11 @@ def _check_index_shape(what, index, shape, dim):
 
 def scatter_add(x: Operand, dim: int, index: Operand, src: Operand = None) -> Operand:
     """``x`` with ``src[i][j]`` added at ``[index[i][j]][j]`` for ``dim=0`` (and so on), as
-    :func:`torch.scatter_add`: the inverse of :func:`gather`. Repeated indices accumulate.
+    `torch.scatter_add()`: the inverse of `gather()`. Repeated indices accumulate.
     Both ``x`` and ``src`` get gradients (``g`` and ``gather(g, dim, index)``).
 
     (The former internal form ``scatter_add(g, index, shape)`` still works for the callers
-    written before this one: it is :func:`scatter_into`.)
+    written before this one: it is `scatter_into()`.)
     """
     if src is None:
         if not _is_int(dim):
@@ -1255,7 +1255,7 @@ def scatter_add(x: Operand, dim: int, index: Operand, src: Operand = None) -> Op
 
 def index_select(x: Operand, dim: int, index: Operand) -> Operand:
     """The entries ``index`` (1-D integers) of ``x`` along ``dim``, as
-    :func:`torch.index_select`; repeated indices accumulate their gradients."""
+    `torch.index_select()`; repeated indices accumulate their gradients."""
     x = _operand(x)
     dim = _one_axis(dim, _raw(x).ndim, "index_select")
     index = _int_index(index, x, "index_select's index")
@@ -1267,7 +1267,7 @@ def index_select(x: Operand, dim: int, index: Operand) -> Operand:
 
 def masked_fill(x: Operand, mask: Operand, value: float | Tensor) -> Operand:
     """``x`` with ``value`` where the boolean ``mask`` (broadcast to ``x``) holds, as
-    :meth:`torch.Tensor.masked_fill`; a Tensor ``value`` gets the gradient of the filled
+    `torch.Tensor.masked_fill()`; a Tensor ``value`` gets the gradient of the filled
     places."""
     x = _operand(x)
     mask = _raw(mask)
@@ -1303,16 +1303,16 @@ def _ints(values, what: str) -> tuple:
 
 
 def tile(x: Operand, reps: int | Sequence[int]) -> Operand:
-    """``x`` repeated ``reps`` times along each axis, as :func:`numpy.tile` (and
-    :func:`torch.tile`, :meth:`torch.Tensor.repeat`). Gradient: the sum over the copies."""
+    """``x`` repeated ``reps`` times along each axis, as `numpy.tile()` (and
+    `torch.tile()`, `torch.Tensor.repeat()`). Gradient: the sum over the copies."""
     return apply_or_array(TILE, _operand(x), _ints(reps, "tile: reps"))
 
 
 def repeat_interleave(x: Operand, repeats: int | Operand, axis: int | None = None, *,
                       dim: int | None = None) -> Operand:
     """Each entry repeated ``repeats`` times (an int, or one count per entry) along ``axis``
-    (None: of the flattened values), as :func:`numpy.repeat` and
-    :func:`torch.repeat_interleave`."""
+    (None: of the flattened values), as `numpy.repeat()` and
+    `torch.repeat_interleave()`."""
     x = _operand(x)
     axis = _either(axis, dim)
     if axis is None:
@@ -1337,7 +1337,7 @@ FLIP = Op("flip", lambda a, axis: np.flip(a, axis), lambda i, g, out, a, axis: f
 
 def flip(x: Operand, axis: Axis = None, *, dims: Axis = None) -> Operand:
     """The order of the entries reversed along ``axis`` (an int, a tuple, or None for
-    all), as :func:`numpy.flip` and :func:`torch.flip` (``dims``)."""
+    all), as `numpy.flip()` and `torch.flip()` (``dims``)."""
     axis = _either(axis, dims)
     return apply_or_array(FLIP, _operand(x), _axis(axis))
 
@@ -1353,8 +1353,8 @@ ROLL = Op("roll", lambda a, shift, axis: np.roll(a, shift, axis), _roll_vjp)
 def roll(x: Operand, shift: int | Sequence[int], axis: Axis = None, *,
          dims: Axis = None) -> Operand:
     """Entries shifted by ``shift`` along ``axis`` (None: of the flattened values), those
-    that fall off one end coming back at the other, as :func:`numpy.roll` and
-    :func:`torch.roll` (``shifts``, ``dims``)."""
+    that fall off one end coming back at the other, as `numpy.roll()` and
+    `torch.roll()` (``shifts``, ``dims``)."""
     axis = _either(axis, dims)
     shift = int(shift) if _is_int(shift) else tuple(int(s) for s in shift)
     return apply_or_array(ROLL, _operand(x), shift, _axis(axis))
@@ -1372,9 +1372,9 @@ def _pieces(x, sizes, axis):
 
 def split(x: Operand, split_size_or_sections: int | Sequence[int],
           dim: int = 0) -> tuple[Operand, ...]:
-    """Pieces of ``x`` along ``dim``, as :func:`torch.split`: an int is each piece's size
+    """Pieces of ``x`` along ``dim``, as `torch.split()`: an int is each piece's size
     (the last may be smaller), a list gives the sizes. (NumPy's ``np.split`` takes the
-    number of pieces instead: that is :func:`chunk`.)"""
+    number of pieces instead: that is `chunk()`.)"""
     x = _operand(x)
     dim = _one_axis(dim, x.ndim, "split")
     n = x.shape[dim]
@@ -1392,7 +1392,7 @@ def split(x: Operand, split_size_or_sections: int | Sequence[int],
 
 
 def chunk(x: Operand, chunks: int, dim: int = 0) -> tuple[Operand, ...]:
-    """``x`` cut into ``chunks`` pieces along ``dim``, as :func:`torch.chunk`: each of size
+    """``x`` cut into ``chunks`` pieces along ``dim``, as `torch.chunk()`: each of size
     ``ceil(n / chunks)`` but the last, so there may be fewer pieces."""
     x = _operand(x)
     if not _is_int(chunks) or chunks <= 0:
@@ -1429,14 +1429,13 @@ def _pad_width(pad_width, ndim: int) -> tuple:
 
 
 def pad(x: Operand, pad_width, mode: str = "constant", constant_values: float = 0) -> Operand:
-    """``x`` padded by ``pad_width`` as :func:`numpy.pad` (an int, a ``(before, after)``
+    """``x`` padded by ``pad_width`` as `numpy.pad()` (an int, a ``(before, after)``
     pair, or one pair per axis, first axis first).
 
-    ``mode`` is ``"constant"`` (``constant_values``), ``"reflect"`` (mirrored without
-    repeating the edge), ``"edge"`` or ``"replicate"`` (the edge value repeated), ``"wrap"``
-    or ``"circular"``. :func:`plainnet.nn.functional.pad` takes PyTorch's pad tuple (last
-    axis first) instead. The gradient of a padded value goes back to its source.
-    """
+    ``mode`` is ``"constant"`` (``constant_values``), ``"reflect"`` (mirrored without repeating the
+    edge), ``"edge"`` or ``"replicate"`` (the edge value repeated), ``"wrap"`` or ``"circular"``.
+    [`plainnet.nn.functional.pad()`][plainnet.nn.functional.pad] takes PyTorch's pad tuple (last
+    axis first) instead. The gradient of a padded value goes back to its source. """
     x = _operand(x)
     if mode not in _PAD_MODES:
         raise ValueError(f"pad: mode must be one of {sorted(_PAD_MODES)}; got {mode!r}")
@@ -1459,7 +1458,7 @@ def pad(x: Operand, pad_width, mode: str = "constant", constant_values: float = 
 
 def torch_pad(x: Operand, pad: Sequence[int], mode: str = "constant",
               value: float = 0.0) -> Operand:
-    """``x`` padded as :func:`torch.nn.functional.pad`: ``pad`` is ``(left, right)`` for
+    """``x`` padded as `torch.nn.functional.pad()`: ``pad`` is ``(left, right)`` for
     the last axis, then ``(top, bottom)`` for the one before, and so on; ``mode`` is
     ``"constant"``, ``"reflect"``, ``"replicate"`` or ``"circular"``."""
     x = _operand(x)
@@ -1504,7 +1503,7 @@ DIAG = Op("diag", lambda a, k: np.diag(a, k), lambda i, g, out, a, k: diag(g, k)
 
 def diag(x: Operand, k: int = 0) -> Operand:
     """A 1-D ``x`` as the ``k``-th diagonal of a square matrix, or the ``k``-th diagonal of
-    a 2-D ``x``, as :func:`numpy.diag` and :func:`torch.diag`."""
+    a 2-D ``x``, as `numpy.diag()` and `torch.diag()`."""
     x = _operand(x)
     if not _is_int(k):
         raise TypeError(f"diag: k must be an int; got {type(k).__name__}")
@@ -1525,7 +1524,7 @@ def outer(x: Operand, y: Operand) -> Operand:
 
 
 def cat(tensors: Sequence[Operand], dim: int = 0) -> Operand:
-    """PyTorch's name for :func:`concatenate`."""
+    """PyTorch's name for `concatenate()`."""
     return concatenate(tensors, axis=dim)
 
 
@@ -1630,7 +1629,7 @@ EINSUM = Op("einsum", _einsum_forward, _einsum_vjp)
 
 
 def einsum(subscripts: str, *operands: Operand) -> Operand:
-    r"""Einstein summation, as :func:`numpy.einsum`: any subscripts NumPy takes in its text
+    r"""Einstein summation, as `numpy.einsum()`: any subscripts NumPy takes in its text
     form, with ``...`` and the implicit output (``"ij,jk"``).
 
     The gradient of each operand is itself an einsum, of the output's gradient with the
@@ -1643,8 +1642,8 @@ def einsum(subscripts: str, *operands: Operand) -> Operand:
 
 
 def tensordot(a: Operand, b: Operand, axes=2, *, dims=None) -> Operand:
-    """The sum of products over ``axes`` of ``a`` and ``b``, as :func:`numpy.tensordot` (and
-    :func:`torch.tensordot`, ``dims``): an int ``n`` pairs ``a``'s last ``n`` axes with
+    """The sum of products over ``axes`` of ``a`` and ``b``, as `numpy.tensordot()` (and
+    `torch.tensordot()`, ``dims``): an int ``n`` pairs ``a``'s last ``n`` axes with
     ``b``'s first ``n``; a pair of sequences names the axes."""
     a, b = _operand(a), _operand(b)
     axes = axes if dims is None else dims

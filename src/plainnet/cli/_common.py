@@ -1,16 +1,17 @@
 """What ``plainnet train``, ``predict``, ``evaluate``, ``info`` and ``plot`` share.
 
-* reading a CSV file with the options every command takes (:func:`add_csv_options`) and
+* reading a CSV file with the options every command takes (`add_csv_options()`) and
   choosing the feature columns (a pandas index column is left out with a warning);
 * the preprocessing of those columns (median / most-frequent imputation, standardization,
-  one-hot text categories; :class:`plainnet.datasets.preprocessing.ColumnPreprocessor`),
+  one-hot text categories;
+  [`plainnet.datasets.preprocessing.ColumnPreprocessor`][plainnet.datasets.preprocessing.ColumnPreprocessor]),
   fitted by ``train`` and stored as JSON in the model file, applied by the other commands;
 * class labels: the original values (ints, floats or strings) and their indices;
 * the model-file metadata written by ``plainnet train`` and checked when read back;
 * output paths checked before any work (never an input file, never a device) and written
   atomically; batched prediction with a progress bar, and the regression metrics.
 
-Everything that can go wrong because of the user's files raises :class:`CLIError` or
+Everything that can go wrong because of the user's files raises `CLIError` or
 ``ValueError`` with a one-line message naming the file, the line and the column.
 """
 
@@ -205,7 +206,7 @@ def apply_preprocessing(table: Table, meta: dict) -> np.ndarray:
 
 
 def preprocessor(meta: dict, source: str = "the model file"):
-    """The :class:`ColumnPreprocessor` stored in ``meta`` (older files: the features'
+    """The `ColumnPreprocessor` stored in ``meta`` (older files: the features'
     mean and scale)."""
     from ..datasets.preprocessing import ColumnPreprocessor
 
@@ -251,7 +252,7 @@ def label_key(value) -> tuple:
 
 
 def cell_keys(cells: list[str], labels: list) -> list[tuple]:
-    """The :func:`label_key` of each data cell, read the way the model's labels were."""
+    """The `label_key()` of each data cell, read the way the model's labels were."""
     numeric = all(label_key(v)[0] == "n" for v in labels)
     keys = []
     for cell in cells:
@@ -270,7 +271,7 @@ def format_label(value) -> str:
 def guess_task(cells: list[str]) -> tuple[str, str]:
     """``(task, reason)`` for ``--task auto``.
 
-    Text labels, or whole numbers with at most :data:`MAX_AUTO_CLASSES` distinct values, are
+    Text labels, or whole numbers with at most `MAX_AUTO_CLASSES` distinct values, are
     classes; any other numbers are a regression target.
     """
     values = label_values(cells)
@@ -371,15 +372,15 @@ def check_finite_outputs(outputs: np.ndarray, model_path: str) -> None:
 
 
 def softmax(scores: np.ndarray) -> np.ndarray:
-    """Row-wise :math:`p_j = e^{s_j - \\max s} / \\sum_k e^{s_k - \\max s}`."""
+    """Row-wise $p_j = e^{s_j - \\max s} / \\sum_k e^{s_k - \\max s}$."""
     shifted = scores - scores.max(axis=1, keepdims=True)
     e = np.exp(shifted)
     return e / e.sum(axis=1, keepdims=True)
 
 
 def regression_metrics(y: np.ndarray, pred: np.ndarray) -> dict[str, float]:
-    r"""MSE :math:`\frac1n\sum(y - \hat y)^2`, RMSE, MAE :math:`\frac1n\sum|y - \hat y|` and
-    :math:`R^2 = 1 - \sum (y - \hat y)^2 / \sum (y - \bar y)^2` (NaN for a constant ``y``)."""
+    r"""MSE $\frac1n\sum(y - \hat y)^2$, RMSE, MAE $\frac1n\sum|y - \hat y|$ and
+    $R^2 = 1 - \sum (y - \hat y)^2 / \sum (y - \bar y)^2$ (NaN for a constant ``y``)."""
     residual = y - pred
     mse = float(np.mean(residual**2))
     ss_tot = float(np.sum((y - y.mean()) ** 2))
@@ -398,7 +399,7 @@ def check_output_path(path: str | None, flag: str, inputs: tuple = ()) -> None:
     """Fail before any work when ``path`` cannot or must not be written: a directory, a
     missing or unwritable directory, something that is not a regular file (a device, a
     FIFO), or the same file as one of ``inputs`` (compared after resolving symlinks, and
-    with :func:`os.path.samefile`)."""
+    with `os.path.samefile()`)."""
     if path is None:
         return
     target = Path(path)

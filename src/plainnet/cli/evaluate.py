@@ -1,8 +1,8 @@
 """``plainnet evaluate``: how well a trained model does on a labelled CSV file.
 
-A classifier gets its accuracy :math:`\\frac1n \\sum_i [\\hat y_i = y_i]` and a confusion
+A classifier gets its accuracy $\\frac1n \\sum_i [\\hat y_i = y_i]$ and a confusion
 matrix (rows: true labels, columns: predicted labels); a regressor gets
-:math:`\\mathrm{MSE}`, :math:`\\mathrm{RMSE}`, :math:`\\mathrm{MAE}` and :math:`R^2`.
+$\\mathrm{MSE}$, $\\mathrm{RMSE}$, $\\mathrm{MAE}$ and $R^2$.
 """
 
 from __future__ import annotations

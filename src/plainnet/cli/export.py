@@ -6,7 +6,7 @@ lists; NaN filled with the training median, then standardized), the output the c
 probabilities (``plainnet.labels``) or the prediction in the target's units. ``--raw`` exports
 the network alone.
 
-Otherwise the model is traced with :func:`plainnet.onnx.export`. The input shape comes from
+Otherwise the model is traced with `plainnet.onnx.export()`. The input shape comes from
 ``--input-shape`` or, when the first layer says it (a ``Linear``'s ``in_features``), from the
 model; a model starting with an ``Embedding`` takes int64 token ids of the given length. A
 file written by ``est.save`` exports the estimator (``est.to_onnx``: probabilities for a
@@ -163,7 +163,7 @@ def _pipeline_class():
 
     class _Standardize(Module):
         """NaN -> the training median, then ``(x - mean) / scale``: the CLI's numeric
-        preprocessing, written into ONNX by :meth:`onnx_nodes`."""
+        preprocessing, written into ONNX by `onnx_nodes()`."""
 
         def __init__(self, median, mean, scale, dtype):
             super().__init__()

@@ -1,13 +1,12 @@
 """Argument parsing and dispatch for the ``plainnet`` command.
 
-Each sub-command lives in its own module with ``add_parser(subparsers)`` and ``run(args)``.
-Errors the user can fix (:class:`CLIError`, ``ValueError`` including
-:class:`plainnet.io.ModelFileError` for a file that is not a model, ``TypeError``, ``OSError``,
-``KeyError``, and ``MemoryError`` or ``RecursionError`` from a hostile file) print one line on
-stderr and exit with status 2; warnings print one line each; nothing prints a traceback.
-Output piped into a reader that stops early (``| head``) ends quietly with status 1.
-Terminal control characters in messages are escaped.
-"""
+Each sub-command lives in its own module with ``add_parser(subparsers)`` and ``run(args)``. Errors
+the user can fix (`CLIError`, ``ValueError`` including
+[`plainnet.io.ModelFileError`][plainnet.io.ModelFileError] for a file that is not a model,
+``TypeError``, ``OSError``, ``KeyError``, and ``MemoryError`` or ``RecursionError`` from a hostile
+file) print one line on stderr and exit with status 2; warnings print one line each; nothing prints
+a traceback. Output piped into a reader that stops early (``| head``) ends quietly with status 1.
+Terminal control characters in messages are escaped. """
 
 from __future__ import annotations
 

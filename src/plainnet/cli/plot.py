@@ -1,16 +1,17 @@
 """``plainnet plot``: pictures as PNG files.
 
 * ``plot activations``: each activation function next to its derivative
-  (:func:`plainnet.plot.activations`);
+  ([`plainnet.plot.activations()`][plainnet.plot.activations]);
 * ``plot history``: the learning curves of a model saved by ``plainnet train`` (its history
-  is in the file's metadata) or of a JSON file of per-epoch lists such as
-  ``{"loss": [...], "val_loss": [...]}`` (:func:`plainnet.plot.history`), with the epoch
-  whose weights were kept marked in every panel;
+  is in the file's metadata) or of a JSON file of per-epoch lists such as ``{"loss": [...],
+  "val_loss": [...]}`` ([`plainnet.plot.history()`][plainnet.plot.history]), with the epoch whose
+  weights were kept marked in every panel;
 * ``plot confusion-matrix MODEL DATA.csv``: a classifier's confusion matrix on a CSV file
-  (:func:`plainnet.plot.confusion_matrix`);
+  ([`plainnet.plot.confusion_matrix()`][plainnet.plot.confusion_matrix]);
 * ``plot boundary MODEL DATA.csv``: the decision regions of a classifier with two numeric
-  features, in the CSV file's units (:func:`plainnet.plot.decision_boundary`);
-* ``plot network MODEL``: the network diagram (:func:`plainnet.plot.network`).
+  features, in the CSV file's units
+  ([`plainnet.plot.decision_boundary()`][plainnet.plot.decision_boundary]);
+* ``plot network MODEL``: the network diagram ([`plainnet.plot.network()`][plainnet.plot.network]).
 
 The image format follows the file's suffix (``.png`` is added when there is none); the name
 and format are checked before anything is computed, and the file is written atomically.

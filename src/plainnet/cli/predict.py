@@ -3,7 +3,7 @@
 The feature columns are picked by the names stored at training time, so any CSV file holding
 them works, in any column order, with extra columns (the target, an id) ignored. A classifier
 writes the original labels (text labels stay text); with ``--proba`` also the probability of
-each label, :math:`p_j = \\operatorname{softmax}(s)_j` of the network's scores ``s``. The
+each label, $p_j = \\operatorname{softmax}(s)_j$ of the network's scores ``s``. The
 columns are preprocessed exactly as at training time (the transform is stored in the model
 file). ``--out`` is refused when it names the model or the data file (even through a symlink),
 and is written atomically: on a full disk the previous file stays as it was.

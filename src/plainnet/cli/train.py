@@ -1,6 +1,6 @@
 """``plainnet train``: fit a multi-layer network to a CSV file and save it with what it learned.
 
-The features are standardized, :math:`z = (x - \\mu) / s` with the training file's column
+The features are standardized, $z = (x - \\mu) / s$ with the training file's column
 means and standard deviations; a regression target is standardized the same way and the
 predictions are mapped back. The model file keeps, in its metadata, the feature column
 names, the task, the original class labels, the standardization statistics and the training
@@ -358,8 +358,8 @@ def _hidden_sizes(text: str) -> list[int]:
 
 
 def _parameter_count(n_in: int, hidden: list[int], n_out: int, text: str) -> int:
-    """:math:`\\sum_l (n_{l-1} + 1) n_l` of the network, refused above
-    :data:`MAX_PARAMETERS` (before any weight is allocated)."""
+    """$\\sum_l (n_{l-1} + 1) n_l$ of the network, refused above
+    `MAX_PARAMETERS` (before any weight is allocated)."""
     from .main import CLIError
 
     count = sum((a + 1) * b for a, b in zip([n_in, *hidden], [*hidden, n_out], strict=True))

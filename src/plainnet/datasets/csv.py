@@ -1,7 +1,7 @@
 """Tables from CSV files: ``X, y, feature_names = load_csv(path, target)``.
 
-:func:`read_table` reads a file with pandas' C parser (imported only when a file is read, so
-``import plainnet`` stays light) into a :class:`Table`: the column names as written, and
+`read_table()` reads a file with pandas' C parser (imported only when a file is read, so
+``import plainnet`` stays light) into a `Table`: the column names as written, and
 each column as pandas inferred it (numbers, booleans, or text). What real files need:
 
 * the delimiter is sniffed among comma, semicolon and tab (or given);
@@ -12,7 +12,7 @@ each column as pandas inferred it (numbers, booleans, or text). What real files 
 * scikit-learn's bundled files whose first row holds counts (``150,4,setosa,...``) are read
   as scikit-learn reads them, or refused with the reason;
 * an index column written by pandas (unnamed, or holding ``0 .. n-1``) can be found
-  (:meth:`Table.index_column`) and dropped.
+  (`Table.index_column()`) and dropped.
 
 Only regular files are read (a FIFO would block forever, a device would never end), and
 every error names the file and, where there is one, the line, the column and the cell.
@@ -33,7 +33,7 @@ from pathlib import Path
 import numpy as np
 
 DELIMITERS = (",", ";", "\t")
-"""The delimiters :func:`sniff_delimiter` chooses from."""
+"""The delimiters `sniff_delimiter()` chooses from."""
 
 NA_VALUES = ("", "NA", "N/A", "n/a", "NaN", "nan", "NULL", "null", "?", "#N/A", "<NA>", "None")
 """Cells read as missing values (pandas' defaults plus ``?``, as in UCI data)."""
@@ -54,7 +54,7 @@ class CSVOptions:
     header : bool
         Whether the first row names the columns (else they are named ``"0", "1", ...``).
     na_values : tuple of str
-        Cells that mean "missing", besides :data:`NA_VALUES`.
+        Cells that mean "missing", besides `NA_VALUES`.
     encoding : str
         The text encoding (``"utf-8"`` by default; a byte-order mark is skipped).
     """
@@ -255,7 +255,7 @@ class Table:
 
 def read_table(path: str | os.PathLike, delimiter: str | None = None,
                options: CSVOptions | None = None) -> Table:
-    """Read the CSV file ``path`` into a :class:`Table`.
+    """Read the CSV file ``path`` into a `Table`.
 
     Raises ``FileNotFoundError`` for a missing file and ``ValueError`` for a path that is
     not a regular file (a directory, FIFO or device), an empty file, a file without data
@@ -303,7 +303,7 @@ def check_regular_file(path: Path, what: str) -> None:
 
 
 def sniff_delimiter(sample: str) -> str:
-    """The delimiter among :data:`DELIMITERS` that splits the sample's first rows into the
+    """The delimiter among `DELIMITERS` that splits the sample's first rows into the
     same number (> 1) of fields, the most fields winning; a comma when none does."""
     lines = sample.splitlines()
     if len(sample) >= SAMPLE_BYTES and len(lines) > 1:

@@ -11,7 +11,7 @@ class Standardizer:
     """Scale features to zero mean and unit variance with statistics of the training data.
 
     ``z = (x - mean) / scale`` where ``mean`` and ``scale`` (the population standard
-    deviation; 1 for constant columns) are per column of the data given to :meth:`fit`.
+    deviation; 1 for constant columns) are per column of the data given to `fit()`.
     """
 
     def __init__(self):
@@ -74,8 +74,8 @@ class ColumnPreprocessor:
         ])
 
     with the same semantics: a missing number becomes the column's training median
-    :math:`\\tilde x`; numbers are then standardized, :math:`z = (x - \\mu) / s` with the mean
-    and the population standard deviation of the imputed training column (:math:`s = 1` for
+    $\\tilde x$; numbers are then standardized, $z = (x - \\mu) / s$ with the mean
+    and the population standard deviation of the imputed training column ($s = 1$ for
     a constant column); a missing text becomes the most frequent training value (the
     smallest among ties); each text column becomes one 0/1 column per training category,
     in sorted order, and a category never seen in training is all zeros (and counted).
@@ -166,7 +166,7 @@ class ColumnPreprocessor:
 
     @classmethod
     def from_dict(cls, spec) -> ColumnPreprocessor:
-        """Rebuild from :meth:`to_dict`'s output; ``ValueError`` naming what is malformed."""
+        """Rebuild from `to_dict()`'s output; ``ValueError`` naming what is malformed."""
         try:
             num, txt = spec["numeric"], spec["text"]
             self = cls(_strings(num["columns"]), _strings(txt["columns"]))
@@ -220,7 +220,7 @@ def _mean_scale(X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 def _standardize(X: np.ndarray, mean: np.ndarray, scale: np.ndarray,
                  out: np.ndarray | None = None) -> np.ndarray:
-    """:math:`(x - \\mu) / s` into ``out``, computed on everything divided by the same power of
+    """$(x - \\mu) / s$ into ``out``, computed on everything divided by the same power of
     two (exact) so that no intermediate overflows."""
     m = _power_of_two(np.maximum(np.abs(mean), scale))
     with np.errstate(over="ignore", invalid="ignore"):

@@ -2,7 +2,7 @@
 cancer, wine, diabetes.
 
 Each returns ``(X, y)`` (``X`` float64; ``y`` int64 class labels, or float64 targets for
-the diabetes regression), or with ``return_X_y=False`` a :class:`Dataset` that also carries
+the diabetes regression), or with ``return_X_y=False`` a `Dataset` that also carries
 the feature and target names and the description.
 """
 

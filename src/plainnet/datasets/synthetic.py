@@ -1,10 +1,9 @@
 """Synthetic two-dimensional problems, seeded: XOR, moons, circles, spirals, blobs.
 
-Each function returns ``(X, y)``: ``X`` float64 of shape ``(n_samples, n_features)`` and
-``y`` int64 class labels ``0 .. k-1``. ``random_state`` is an int, a ``numpy.random.Generator``
-or None (plainnet's global generator, see :func:`plainnet.seed`). ``noise`` is the standard
-deviation of Gaussian noise added to every coordinate.
-"""
+Each function returns ``(X, y)``: ``X`` float64 of shape ``(n_samples, n_features)`` and ``y`` int64
+class labels ``0 .. k-1``. ``random_state`` is an int, a ``numpy.random.Generator`` or None
+(plainnet's global generator, see [`plainnet.seed()`][plainnet.seed]). ``noise`` is the standard
+deviation of Gaussian noise added to every coordinate. """
 
 from __future__ import annotations
 

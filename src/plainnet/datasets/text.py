@@ -1,13 +1,13 @@
 """Text for next-token training: a vocabulary, encode/decode, and random windows.
 
-``pn.datasets.text(path)`` reads a text file once and gives a :class:`TextData`: the
+``pn.datasets.text(path)`` reads a text file once and gives a `TextData`: the
 vocabulary (the distinct characters, sorted; or byte-pair tokens through ``tiktoken``), the
-token ids split into training and validation parts, and :meth:`TextData.batch`, which draws
+token ids split into training and validation parts, and `TextData.batch()`, which draws
 ``(batch, block)`` windows ``x`` with their next-token targets ``y`` (``y[:, t] = x[:, t+1]``
 in the text), as nanoGPT's ``get_batch``.
 
 An ASCII file is never read into memory as a whole: its bytes are memory-mapped
-(:class:`numpy.memmap`), its vocabulary is found by counting the bytes a chunk at a time, and
+(`numpy.memmap`), its vocabulary is found by counting the bytes a chunk at a time, and
 each window is mapped from bytes to token ids when drawn, so files larger than memory work.
 Other files are decoded as UTF-8 and encoded once.
 """
@@ -27,16 +27,16 @@ _CHUNK = 1 << 24  # bytes counted at a time
 
 
 class TextData:
-    """Token ids of a text with their vocabulary (made by :func:`text`).
+    """Token ids of a text with their vocabulary (made by `text()`).
 
     Attributes
     ----------
     vocab : list of str
-        Token ``i`` is ``vocab[i]`` (characters; for tiktoken, ``None``: use :meth:`decode`).
+        Token ``i`` is ``vocab[i]`` (characters; for tiktoken, ``None``: use `decode()`).
     vocab_size : int
     train, val : array of ints
         The token ids of the first ``1 - val_fraction`` of the text and of the rest (for a
-        memory-mapped file, bytes: :meth:`batch` maps them to ids).
+        memory-mapped file, bytes: `batch()` maps them to ids).
     tokenizer : str
         ``"char"`` or the tiktoken encoding's name.
     """
@@ -85,8 +85,9 @@ class TextData:
               rng=None) -> tuple[np.ndarray, np.ndarray]:
         """``(x, y)``: ``batch_size`` windows of ``block_size`` token ids at random places of
         the ``split`` (``"train"`` or ``"val"``), and the same windows one token later (the
-        targets). Int64 arrays of shape ``(batch_size, block_size)``; positions are drawn
-        from ``rng`` (a Generator or seed; default :func:`plainnet.random.get_rng`)."""
+        targets). Int64 arrays of shape ``(batch_size, block_size)``; positions are drawn from
+        ``rng`` (a Generator or seed; default
+        [`plainnet.random.get_rng()`][plainnet.random.get_rng])."""
         if split not in ("train", "val"):
             raise ValueError(f"split must be 'train' or 'val'; got {split!r}")
         data = self.train if split == "train" else self.val

@@ -1,16 +1,17 @@
 """Instruments for understanding why a network trains badly.
 
-* :func:`watch` records per-layer statistics while a model trains: activation mean and std,
-  saturated tanh/sigmoid units, dead ReLUs, the gradient reaching each layer, and the
-  update-to-data ratio of every parameter (:mod:`plainnet.diagnostics.stats` defines them).
-* :func:`report` turns them into sentences with the layer's name and a suggestion.
-* :class:`Diagnostics` does the recording inside :func:`plainnet.fit`
+* `watch()` records per-layer statistics while a model trains: activation mean and std,
+  saturated tanh/sigmoid units, dead ReLUs, the gradient reaching each layer, and the update-to-data
+  ratio of every parameter ([`plainnet.diagnostics.stats`][plainnet.diagnostics.stats] defines
+  them).
+* `report()` turns them into sentences with the layer's name and a suggestion.
+* `Diagnostics` does the recording inside `plainnet.fit()`
   (also ``pn.callbacks.Diagnostics``).
-* :func:`check_backward` compares a hand-written backward pass with the engine's gradients.
+* `check_backward()` compares a hand-written backward pass with the engine's gradients.
 
-Pictures: :func:`plainnet.plot.activation_histograms`, :func:`plainnet.plot.gradient_histograms`
-and :func:`plainnet.plot.update_ratios`.
-"""
+Pictures: [`plainnet.plot.activation_histograms()`][plainnet.plot.activation_histograms],
+[`plainnet.plot.gradient_histograms()`][plainnet.plot.gradient_histograms] and
+[`plainnet.plot.update_ratios()`][plainnet.plot.update_ratios]. """
 
 from .backward import BackwardCheck, check_backward
 from .callback import Diagnostics

@@ -3,7 +3,7 @@ r"""``check_backward``: compare a backward pass written by hand with the engine'
 The learner writes two functions. ``forward_fn(**inputs)`` computes with plainnet ops and
 returns the intermediate Tensors by name, the scalar loss last (or under ``"loss"``).
 ``backward_fn(**values)`` receives the same inputs and every intermediate as NumPy arrays and
-returns the gradients it derived, :math:`\partial L / \partial v` for any of those names
+returns the gradients it derived, $\partial L / \partial v$ for any of those names
 (``"h"`` or ``"dh"``). Each is compared with the engine's:
 
 * **exact**: every entry equal;
@@ -26,7 +26,7 @@ from ..autodiff.engine import backprop
 
 @dataclass(frozen=True)
 class GradientComparison:
-    """One row of a :class:`BackwardCheck`."""
+    """One row of a `BackwardCheck`."""
 
     name: str
     status: str

@@ -1,4 +1,4 @@
-"""``Diagnostics``: a :func:`plainnet.fit` callback that watches the model while it trains."""
+"""``Diagnostics``: a `plainnet.fit()` callback that watches the model while it trains."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from .watch import Watch
 
 
 class Diagnostics(Callback):
-    """Record per-layer activation, gradient and update statistics during :func:`plainnet.fit`.
+    """Record per-layer activation, gradient and update statistics during `plainnet.fit()`.
 
     Parameters
     ----------
@@ -20,8 +20,8 @@ class Diagnostics(Callback):
     Attributes
     ----------
     watch : Watch
-        The records (set when training begins), for :func:`plainnet.diagnostics.report` and
-        the pictures in :mod:`plainnet.plot`.
+        The records (set when training begins), for `plainnet.diagnostics.report()` and
+        the pictures in [`plainnet.plot`][plainnet.plot].
     """
 
     def __init__(self, every: int = 10, sample_size: int = 4096):
@@ -42,7 +42,7 @@ class Diagnostics(Callback):
         self.watch.close()
 
     def report(self, window: int = 5, print_report: bool = False):
-        """:func:`plainnet.diagnostics.report` of what was recorded."""
+        """`plainnet.diagnostics.report()` of what was recorded."""
         if self.watch is None:
             raise RuntimeError("Diagnostics has recorded nothing yet: pass it to pn.fit first")
         return report(self.watch, window=window, print_report=print_report)

@@ -5,15 +5,15 @@ Each rule compares the mean over the last ``window`` recorded steps with a thres
 =========================  =============================================  ========================
 finding                    rule                                           suggestion
 =========================  =============================================  ========================
-saturated tanh / sigmoid   more than :data:`SATURATED` of the outputs     smaller initial weights
+saturated tanh / sigmoid   more than `SATURATED` of the outputs     smaller initial weights
                            saturated                                      (gain / sqrt(fan_in)),
                                                                           or normalization before
-dead ReLUs                 more than :data:`DEAD` of the units never      lower learning rate, He
+dead ReLUs                 more than `DEAD` of the units never      lower learning rate, He
                            positive over a batch                          init, LeakyReLU
-update too large           update-to-data ratio above :data:`UPDATE_HIGH`  lower learning rate
-update too small           update-to-data ratio below :data:`UPDATE_LOW`   higher learning rate
+update too large           update-to-data ratio above `UPDATE_HIGH`  lower learning rate
+update too small           update-to-data ratio below `UPDATE_LOW`   higher learning rate
 vanishing gradients        a layer's output gradient std below            init scale, normalization,
-                           :data:`GRADIENT_SPREAD` times the largest       residual connections
+                           `GRADIENT_SPREAD` times the largest       residual connections
 =========================  =============================================  ========================
 
 Update ratios are judged on weight matrices (parameters with two or more axes), as biases start
@@ -130,12 +130,12 @@ def _update_findings(watch, window: int) -> list[Finding]:
 
 
 def report(watch, window: int = 5, print_report: bool = False) -> list[Finding]:
-    """Plain-sentence findings about a :class:`~plainnet.diagnostics.Watch`, worst first.
+    """Plain-sentence findings about a [`Watch`][plainnet.diagnostics.Watch], worst first.
 
     Parameters
     ----------
     watch : Watch or Diagnostics
-        What recorded the statistics (a :class:`plainnet.callbacks.Diagnostics` callback
+        What recorded the statistics (a `plainnet.callbacks.Diagnostics` callback
         passes its watch).
     window : int, default 5
         How many of the last recorded steps each rule averages.

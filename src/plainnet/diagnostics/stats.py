@@ -4,15 +4,15 @@ statistics of a layer.
 Definitions (``y`` is a layer's output on a batch, the first axis the batch):
 
 * **saturated** (tanh, sigmoid): the fraction of entries in the flat region where the
-  derivative nearly vanishes: :math:`|y| > 0.97` for tanh, :math:`y < 0.03` or
-  :math:`y > 0.97` for the sigmoid. Gradients pass through those units scaled by less than
-  :math:`1 - 0.97^2 \approx 0.06` (tanh).
+  derivative nearly vanishes: $|y| > 0.97$ for tanh, $y < 0.03$ or
+  $y > 0.97$ for the sigmoid. Gradients pass through those units scaled by less than
+  $1 - 0.97^2 \approx 0.06$ (tanh).
 * **dead** (ReLU): the fraction of units (every entry of ``y`` but the batch axis) that are
   never positive over the whole batch; their gradient is 0 for every example, so their
   incoming weights stop learning.
-* **update-to-data ratio** of a parameter :math:`p`: :math:`\mathrm{std}(p_{new} - p_{old}) /
-  \mathrm{std}(p_{old})`, the size of one optimizer step relative to the weights. Around
-  :math:`10^{-3}` is the usual healthy value (Karpathy's rule of thumb).
+* **update-to-data ratio** of a parameter $p$: $\mathrm{std}(p_{new} - p_{old}) /
+  \mathrm{std}(p_{old})$, the size of one optimizer step relative to the weights. Around
+  $10^{-3}$ is the usual healthy value (Karpathy's rule of thumb).
 """
 
 from __future__ import annotations
@@ -75,7 +75,7 @@ def activation_stats(y: np.ndarray, kind: str) -> dict:
 
 
 def update_ratio(old: np.ndarray, new: np.ndarray) -> float:
-    """:math:`\\mathrm{std}(new - old) / \\mathrm{std}(old)` (inf when the weights are constant
+    """$\\mathrm{std}(new - old) / \\mathrm{std}(old)$ (inf when the weights are constant
     and moved, 0 when nothing moved)."""
     step = float(np.std(new - old))
     scale = float(np.std(old))

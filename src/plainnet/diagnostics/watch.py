@@ -1,16 +1,16 @@
 """``watch(model)``: record, while a network trains, what each layer's activations, gradients and
 updates look like.
 
-A :class:`Watch` puts a forward hook on every activation module and every module with its own
-parameters. On each recorded training step it keeps, per layer, the activation statistics of
-:mod:`plainnet.diagnostics.stats` and the mean and standard deviation of the gradient that
-flows back into the layer's output; per parameter, its gradient's mean and standard deviation
-and the update-to-data ratio of the optimizer's step. The last recorded values themselves
-(a sample of them) are kept for histograms.
+A `Watch` puts a forward hook on every activation module and every module with its own parameters.
+On each recorded training step it keeps, per layer, the activation statistics of
+[`plainnet.diagnostics.stats`][plainnet.diagnostics.stats] and the mean and standard deviation of
+the gradient that flows back into the layer's output; per parameter, its gradient's mean and
+standard deviation and the update-to-data ratio of the optimizer's step. The last recorded values
+themselves (a sample of them) are kept for histograms.
 
-Steps are delimited by :meth:`Watch.begin_step` and :meth:`Watch.end_step`; a watch given the
+Steps are delimited by `Watch.begin_step()` and `Watch.end_step()`; a watch given the
 optimizer calls them around ``optimizer.step()`` itself, and the
-:class:`~plainnet.diagnostics.Diagnostics` callback calls them for :func:`plainnet.fit`.
+[`Diagnostics`][plainnet.diagnostics.Diagnostics] callback calls them for `plainnet.fit()`.
 """
 
 from __future__ import annotations
@@ -79,8 +79,8 @@ class Watch:
         Record one step in ``every`` (a recorded step copies the parameters once).
     optimizer : Optimizer, optional
         When given, its ``step`` is wrapped so that each call is a watched step. Without it,
-        call :meth:`begin_step` before and :meth:`end_step` after each ``optimizer.step()``
-        (or use :class:`plainnet.callbacks.Diagnostics` with :func:`plainnet.fit`).
+        call `begin_step()` before and `end_step()` after each ``optimizer.step()``
+        (or use `plainnet.callbacks.Diagnostics` with `plainnet.fit()`).
     sample_size : int, default 4096
         How many values of the last recorded activations and gradients are kept for histograms.
     seed : int, default 0
@@ -88,7 +88,7 @@ class Watch:
 
     Notes
     -----
-    Use it as a context manager (or call :meth:`close`) to remove the hooks afterwards.
+    Use it as a context manager (or call `close()`) to remove the hooks afterwards.
     """
 
     def __init__(self, model, every: int = 1, optimizer=None, sample_size: int = 4096,
@@ -221,7 +221,7 @@ class Watch:
 
 
 def watch(model, every: int = 1, optimizer=None, sample_size: int = 4096, seed: int = 0) -> Watch:
-    """Start recording ``model``'s per-layer statistics: a :class:`Watch` (see there).
+    """Start recording ``model``'s per-layer statistics: a `Watch` (see there).
 
     Examples
     --------

@@ -1,9 +1,9 @@
 """scikit-learn estimators built on plainnet networks.
 
-``MLPClassifier``, ``MLPRegressor`` and ``NeuronClassifier`` follow scikit-learn's estimator
-API (they pass its ``check_estimator``), so they work in pipelines, grid searches and
-cross-validation, and under joblib and Dask. Each trains a :class:`plainnet.nn.Sequential` with
-:func:`plainnet.fit`; the trained network is ``model_``.
+``MLPClassifier``, ``MLPRegressor`` and ``NeuronClassifier`` follow scikit-learn's estimator API
+(they pass its ``check_estimator``), so they work in pipelines, grid searches and cross-validation,
+and under joblib and Dask. Each trains a [`plainnet.nn.Sequential`][plainnet.nn.Sequential] with
+`plainnet.fit()`; the trained network is ``model_``.
 
 >>> from plainnet.estimators import MLPClassifier
 >>> MLPClassifier(hidden_layer_sizes=(32, 16)).get_params()["hidden_layer_sizes"]

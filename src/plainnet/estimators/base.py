@@ -1,8 +1,8 @@
 """What every network estimator shares: checking data, building the network, training it with
-:func:`plainnet.fit`, and the fitted attributes scikit-learn users expect.
+`plainnet.fit()`, and the fitted attributes scikit-learn users expect.
 
-Subclasses say how targets are encoded (:meth:`NetworkEstimator._targets`), which layers the
-network has (:meth:`NetworkEstimator._architecture`) and how outputs become predictions.
+Subclasses say how targets are encoded (`NetworkEstimator._targets()`), which layers the
+network has (`NetworkEstimator._architecture()`) and how outputs become predictions.
 """
 
 from __future__ import annotations
@@ -44,8 +44,8 @@ FLOAT_DTYPES = (np.float64, np.float32)
 
 def make_rng(random_state) -> np.random.Generator:
     """A Generator from ``random_state``: None draws a seed from plainnet's global generator
-    (so :func:`plainnet.seed` applies), an int seeds it, a Generator is used as is, and a
-    NumPy ``RandomState`` gives a seed."""
+    (so [`plainnet.seed()`][plainnet.seed] applies), an int seeds it, a Generator is used as is, and
+    a NumPy ``RandomState`` gives a seed."""
     if random_state is None:
         return np.random.default_rng(get_rng().integers(2**63))
     if isinstance(random_state, np.random.Generator):
@@ -80,7 +80,7 @@ def check_sample_weight(sample_weight, n_samples: int, dtype) -> np.ndarray | No
 
 
 class NetworkEstimator(EstimatorFilesMixin, BaseEstimator):
-    """Base of the estimators: see :class:`~plainnet.estimators.MLPClassifier` for the
+    """Base of the estimators: see [`MLPClassifier`][plainnet.estimators.MLPClassifier] for the
     parameters and fitted attributes."""
 
     # -- hooks -------------------------------------------------------------------------
@@ -240,7 +240,7 @@ class NetworkEstimator(EstimatorFilesMixin, BaseEstimator):
         self._record(history, stopper, opts, incremental)
 
     def _validation_split(self, X, targets, sw, fraction: float) -> tuple:
-        """Hold out ``fraction`` of the rows (stratified by :meth:`_strata`), as
+        """Hold out ``fraction`` of the rows (stratified by `_strata()`), as
         scikit-learn's early stopping does: ``X, X_val, targets, targets_val, sw, sw_val``."""
         strata = self._strata(targets)
         index = np.arange(len(X))
@@ -319,7 +319,7 @@ class NetworkEstimator(EstimatorFilesMixin, BaseEstimator):
     @staticmethod
     def _explosion(epoch_losses: list[float], stopper: Stopping, incremental: bool):
         """``(reference loss, last loss, what the reference is)`` when the training loss ended
-        more than :data:`~plainnet.estimators.stopping.DIVERGED_FACTOR` times above the
+        more than [`DIVERGED_FACTOR`][plainnet.estimators.stopping.DIVERGED_FACTOR] times above the
         reference, else None. In ``fit`` every epoch sees the same data, and the reference is
         the call's first epoch; ``partial_fit`` calls may each see other data, so there only a
         claim of convergence (the loss criterion fired) is checked, against the best loss."""

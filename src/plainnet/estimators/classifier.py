@@ -1,15 +1,15 @@
 r"""What the classifiers share: class labels in, probabilities and labels out.
 
-The network outputs raw scores :math:`z` (logits). How they become probabilities depends on the
-output kind chosen from the loss and the number of classes :math:`K`:
+The network outputs raw scores $z$ (logits). How they become probabilities depends on the
+output kind chosen from the loss and the number of classes $K$:
 
-* ``"logistic"`` (two classes, one output): :math:`P(\text{class } 1) = \sigma(z)`,
+* ``"logistic"`` (two classes, one output): $P(\text{class } 1) = \sigma(z)$,
   trained with binary cross-entropy on the logit;
-* ``"softmax"`` (:math:`K > 2` outputs): :math:`P(k) = e^{z_k} / \sum_j e^{z_j}`, trained with
+* ``"softmax"`` ($K > 2$ outputs): $P(k) = e^{z_k} / \sum_j e^{z_j}$, trained with
   cross-entropy;
-* ``"logistic_ovr"`` (:math:`K > 2` outputs, one sigmoid neuron per class, one-vs-rest): each
-  :math:`\sigma(z_k)` is trained on "class k or not" and the probabilities are
-  :math:`\sigma(z_k) / \sum_j \sigma(z_j)`.
+* ``"logistic_ovr"`` ($K > 2$ outputs, one sigmoid neuron per class, one-vs-rest): each
+  $\sigma(z_k)$ is trained on "class k or not" and the probabilities are
+  $\sigma(z_k) / \sum_j \sigma(z_j)$.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from .objective import summed_over_outputs
 
 
 def softmax(z: np.ndarray) -> np.ndarray:
-    r""":math:`e^{z_k - m} / \sum_j e^{z_j - m}` row by row, with :math:`m = \max_j z_j`
+    r"""$e^{z_k - m} / \sum_j e^{z_j - m}$ row by row, with $m = \max_j z_j$
     (so nothing overflows)."""
     e = np.exp(z - z.max(axis=1, keepdims=True))
     return e / e.sum(axis=1, keepdims=True)
@@ -43,7 +43,7 @@ def sigmoid_spec(n_classes: int, base, name: str, summed: bool = True) -> tuple:
 
 
 class NetworkClassifier(ClassifierMixin, NetworkEstimator):
-    """Base of :class:`MLPClassifier` and :class:`NeuronClassifier`."""
+    """Base of `MLPClassifier` and `NeuronClassifier`."""
 
     _metric = "accuracy"
     _losses: tuple[str, ...] = ("cross_entropy", "bce_with_logits")
@@ -194,7 +194,7 @@ class NetworkClassifier(ClassifierMixin, NetworkEstimator):
         return softmax(-np.logaddexp(0.0, -z))
 
     def predict_log_proba(self, X) -> np.ndarray:
-        """The logarithm of :meth:`predict_proba`."""
+        """The logarithm of `predict_proba()`."""
         with np.errstate(divide="ignore"):
             return np.log(self.predict_proba(X))
 

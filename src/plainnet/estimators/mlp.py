@@ -1,5 +1,5 @@
 """``MLPClassifier`` and ``MLPRegressor``: multi-layer perceptrons with scikit-learn's API,
-trained by :func:`plainnet.fit`."""
+trained by `plainnet.fit()`."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from .regressor import NetworkRegressor
 class MLPClassifier(NetworkClassifier):
     r"""A multi-layer perceptron classifier: ``Linear -> activation [-> Dropout]`` per hidden
     layer, then one output per class (one logit for two classes), trained on cross-entropy
-    by :func:`plainnet.fit`.
+    by `plainnet.fit()`.
 
     Parameters
     ----------
@@ -19,26 +19,26 @@ class MLPClassifier(NetworkClassifier):
         The width of each hidden layer; ``()`` gives a linear model.
     activation : str or tuple of str, default "relu"
         The activation after each hidden layer: one name for all, or one per layer. Any of
-        :data:`plainnet.nn.ACTIVATION_MODULES` (``"relu"``, ``"tanh"``, ``"sigmoid"``, ``"gelu"``,
+        `plainnet.nn.ACTIVATION_MODULES` (``"relu"``, ``"tanh"``, ``"sigmoid"``, ``"gelu"``,
         ``"leaky_relu"``, ``"identity"``, ...) or scikit-learn's ``"logistic"``.
     solver : str or Optimizer class, default "adam"
         ``"adam"`` (with ``beta_1``, ``beta_2``, ``epsilon``), ``"sgd"`` (with ``momentum``,
         ``nesterovs_momentum``, ``learning_rate`` and ``power_t``), both mini-batch as in
-        scikit-learn; ``"lbfgs"``, full-batch L-BFGS by :func:`plainnet.optimize.minimize`
-        (good for small data sets; ``max_iter`` counts its iterations, ``max_fun`` its loss
-        evaluations, ``tol`` bounds the gradient norm); or another optimizer of
-        :mod:`plainnet.optim` (``"adamw"``, ``"rmsprop"``, ``"adagrad"``, or a class), with
-        its default hyperparameters except the learning rate.
+        scikit-learn; ``"lbfgs"``, full-batch L-BFGS by `plainnet.optimize.minimize()` (good for
+        small data sets; ``max_iter`` counts its iterations, ``max_fun`` its loss evaluations,
+        ``tol`` bounds the gradient norm); or another optimizer of
+        [`plainnet.optim`][plainnet.optim] (``"adamw"``, ``"rmsprop"``, ``"adagrad"``, or a class),
+        with its default hyperparameters except the learning rate.
     learning_rate_init : float, default 0.001
-        The optimizer's (initial) learning rate :math:`\eta_0`.
+        The optimizer's (initial) learning rate $\eta_0$.
     batch_size : int or "auto", default "auto"
         Samples per gradient step; ``"auto"`` is ``min(200, n_samples)``.
     max_iter : int, default 200
         The most epochs (passes over the data) that ``fit`` runs; for ``"lbfgs"``, the most
         iterations.
     alpha : float, default 0.0001
-        L2 penalty: :math:`\frac{\alpha}{2 S}\sum_l \lVert W_l\rVert^2` is added to the
-        batch loss (:math:`S` the batch's total sample weight; biases are not penalized),
+        L2 penalty: $\frac{\alpha}{2 S}\sum_l \lVert W_l\rVert^2$ is added to the
+        batch loss ($S$ the batch's total sample weight; biases are not penalized),
         scikit-learn's scaling.
     dropout : float or tuple of float, default 0.0
         Probability of zeroing each hidden unit while training (one for all hidden layers, or
@@ -63,7 +63,7 @@ class MLPClassifier(NetworkClassifier):
         ``n_samples / (n_classes * count(class))``.
     random_state : int, numpy Generator or RandomState, or None
         Fixes the initial weights, the shuffling, the validation split and the dropout masks.
-        None draws from plainnet's global generator (:func:`plainnet.seed`).
+        None draws from plainnet's global generator ([`plainnet.seed()`][plainnet.seed]).
     warm_start : bool, default False
         ``fit`` continues from the current weights instead of starting over.
     verbose : bool, default False
@@ -75,23 +75,23 @@ class MLPClassifier(NetworkClassifier):
         that device; predictions come back as NumPy arrays.
     cuda_graph : bool, default False
         On a GPU, run each full batch's forward and backward pass as one CUDA graph launch
-        (:func:`plainnet.fit`'s ``cuda_graph``): for small networks, whose speed the host's
+        (`plainnet.fit()`'s ``cuda_graph``): for small networks, whose speed the host's
         kernel launches bound. Without ``dropout``; a model that can't be recorded trains
         without a graph, after a ``RuntimeWarning``.
     learning_rate : {"constant", "invscaling", "adaptive"}, default "constant"
-        The schedule of ``solver="sgd"``: constant :math:`\eta_0`;
-        :math:`\eta_0 / (t + 1)^{\text{power\_t}}` after each epoch, :math:`t` the samples
-        seen (``t_``); or :math:`\eta_0` until the stopping criterion fires, then divided by
-        5 each time it fires again, stopping once it is at most :math:`10^{-6}`.
+        The schedule of ``solver="sgd"``: constant $\eta_0$;
+        $\eta_0 / (t + 1)^{\text{power\_t}}$ after each epoch, $t$ the samples
+        seen (``t_``); or $\eta_0$ until the stopping criterion fires, then divided by
+        5 each time it fires again, stopping once it is at most $10^{-6}$.
     power_t : float, default 0.5
     momentum : float, default 0.9
-        ``solver="sgd"``'s momentum :math:`\mu`, in [0, 1].
+        ``solver="sgd"``'s momentum $\mu$, in [0, 1].
     nesterovs_momentum : bool, default True
         Nesterov's momentum for ``solver="sgd"`` (with ``momentum > 0``).
     shuffle : bool, default True
         Shuffle the samples every epoch (stochastic solvers).
     beta_1, beta_2, epsilon : float, default 0.9, 0.999, 1e-8
-        Adam's decay rates and :math:`\epsilon`.
+        Adam's decay rates and $\epsilon$.
     max_fun : int, default 15000
         The most loss evaluations of ``solver="lbfgs"``.
 
@@ -99,7 +99,7 @@ class MLPClassifier(NetworkClassifier):
     ----------
     model_ : plainnet.nn.Sequential
         The trained network; its outputs are logits (``predict_proba`` applies the softmax or
-        sigmoid). Save it with :func:`plainnet.save` (or :meth:`save`, which also keeps
+        sigmoid). Save it with `plainnet.save()` (or `save()`, which also keeps
         ``classes_`` and the feature names).
     coefs_ : list of ndarray
         ``coefs_[i]`` is the weight matrix of layer ``i``, shape ``(fan_in, fan_out)``
@@ -121,7 +121,7 @@ class MLPClassifier(NetworkClassifier):
         Epochs (``"lbfgs"``: iterations) run by the last ``fit`` or ``partial_fit`` call.
     t_ : int
         Training samples seen by the stochastic solver since the network was built (the
-        :math:`t` of ``learning_rate="invscaling"``).
+        $t$ of ``learning_rate="invscaling"``).
     n_layers_ : int
         Layers, input and output included: ``len(hidden_layer_sizes) + 2``.
     converged_ : bool
@@ -233,20 +233,20 @@ class MLPClassifier(NetworkClassifier):
 class MLPRegressor(NetworkRegressor):
     r"""A multi-layer perceptron regressor: ``Linear -> activation [-> Dropout]`` per hidden
     layer, then one linear output per target column, trained on squared error by
-    :func:`plainnet.fit`.
+    `plainnet.fit()`.
 
-    The parameters and fitted attributes are those of :class:`MLPClassifier` (without
+    The parameters and fitted attributes are those of `MLPClassifier` (without
     ``class_weight`` and ``classes_``), except:
 
     Parameters
     ----------
     loss : str or callable, default "mse"
         ``"mse"`` (alias ``"squared_error"``): scikit-learn's squared error, half the mean
-        square :math:`\frac{1}{2}\overline{(f(x) - y)^2}` (so ``alpha`` and ``tol`` mean what
+        square $\frac{1}{2}\overline{(f(x) - y)^2}$ (so ``alpha`` and ``tol`` mean what
         they mean there); ``"mae"`` (``"l1"``), ``"huber"``, or a callable
         ``loss(output, target, sample_weight=None)`` on arrays of shape ``(n, n_outputs)``.
     early_stopping : bool, default False
-        As in :class:`MLPClassifier`, with the validation score :math:`R^2`.
+        As in `MLPClassifier`, with the validation score $R^2$.
 
     Attributes
     ----------

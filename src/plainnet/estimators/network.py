@@ -1,6 +1,6 @@
 """Building the network an estimator trains: Linear layers, activations, dropout, seeded init.
 
-An estimator's network is a :class:`plainnet.nn.Sequential` of
+An estimator's network is a [`plainnet.nn.Sequential`][plainnet.nn.Sequential] of
 ``Linear -> activation [-> Dropout]`` per hidden layer and a final ``Linear`` whose outputs are
 the raw scores (logits for a classifier, predictions for a regressor). Every weight is drawn from
 the estimator's own generator, so ``random_state`` alone fixes the starting point.
@@ -25,8 +25,8 @@ def activation_names() -> list[str]:
 
 
 GLOROT_FACTOR = {"sigmoid": 2.0}
-"""The factor :math:`c` of the initial bound :math:`\\sqrt{c / (\\mathrm{fan\\_in} +
-\\mathrm{fan\\_out})}` by the activation after the layer (scikit-learn's: 2 for the
+"""The factor $c$ of the initial bound $\\sqrt{c / (\\mathrm{fan\\_in} +
+\\mathrm{fan\\_out})}$ by the activation after the layer (scikit-learn's: 2 for the
 logistic function, else 6)."""
 
 
@@ -43,9 +43,9 @@ def build_network(
 
     Every weight and bias starts as scikit-learn's MLPs start them (Glorot and Bengio's
     uniform initialization, biases included):
-    :math:`\mathcal U(\pm\sqrt{c / (\mathrm{fan\_in} + \mathrm{fan\_out})})` with
-    :math:`c = 2` for a layer followed by a sigmoid and :math:`c = 6` otherwise; the output
-    layer takes the last hidden layer's :math:`c`. All draws come from ``rng``.
+    $\mathcal U(\pm\sqrt{c / (\mathrm{fan\_in} + \mathrm{fan\_out})})$ with
+    $c = 2$ for a layer followed by a sigmoid and $c = 6$ otherwise; the output
+    layer takes the last hidden layer's $c$. All draws come from ``rng``.
     """
     layers: list[Module] = []
     width = n_inputs

@@ -1,10 +1,10 @@
 r"""``NeuronClassifier``: the notes' sigmoid neuron as a scikit-learn classifier.
 
 One neuron integrates the inputs and squashes the result,
-:math:`p = \sigma(x \cdot w + b)`, read as the probability of the positive class: logistic
+$p = \sigma(x \cdot w + b)$, read as the probability of the positive class: logistic
 regression, trained by gradient descent on the log loss
-:math:`-[y \log p + (1 - y) \log(1 - p)]` (or on the squared error :math:`(p - y)^2`). With
-:math:`K > 2` classes there is one such neuron per class, each trained on "this class or not"
+$-[y \log p + (1 - y) \log(1 - p)]$ (or on the squared error $(p - y)^2$). With
+$K > 2$ classes there is one such neuron per class, each trained on "this class or not"
 (one-vs-rest), and the probabilities are normalized to sum to 1.
 """
 
@@ -27,17 +27,17 @@ class NeuronClassifier(NetworkClassifier):
     ----------
     solver : str or Optimizer class, default "adam"
         ``"sgd"`` is the notes' plain gradient descent,
-        :math:`\theta \leftarrow \theta - \eta \nabla J` (it needs standardized inputs and a
-        learning rate below :math:`2 / \lambda_{\max}` of the loss's curvature); Adam's
+        $\theta \leftarrow \theta - \eta \nabla J$ (it needs standardized inputs and a
+        learning rate below $2 / \lambda_{\max}$ of the loss's curvature); Adam's
         per-weight steps also cope with unscaled features.
     learning_rate_init : float, default 0.01
     batch_size : int or "auto", default "auto"
         ``"auto"`` is ``min(200, n_samples)``; pass ``n_samples`` for full-batch descent.
     max_iter : int, default 200
     alpha : float, default 0.0001
-        L2 penalty :math:`\frac{\alpha}{2 S}\lVert w\rVert^2` (the bias is not penalized).
+        L2 penalty $\frac{\alpha}{2 S}\lVert w\rVert^2$ (the bias is not penalized).
     early_stopping, validation_fraction, n_iter_no_change, tol
-        As in :class:`MLPClassifier` (the validation score is accuracy).
+        As in `MLPClassifier` (the validation score is accuracy).
     loss : {"bce_with_logits", "mse"} or callable, default "bce_with_logits"
         The log loss of each neuron (aliases ``"log_loss"``, ``"cross_entropy"``), the squared
         error of its sigmoid output, or a callable ``loss(logits, targets,
@@ -45,19 +45,19 @@ class NeuronClassifier(NetworkClassifier):
         ``(n, n_neurons)``.
     class_weight : dict, "balanced" or None
     random_state, warm_start, verbose, device, cuda_graph
-        As in :class:`MLPClassifier`.
+        As in `MLPClassifier`.
 
     Attributes
     ----------
     model_ : plainnet.nn.Sequential
         ``Sequential(Linear(n_features, n_neurons))``: the neurons' integration
-        :math:`x \cdot w + b` (the logits).
+        $x \cdot w + b$ (the logits).
     coef_ : ndarray of shape (n_neurons, n_features)
-        Each neuron's weight vector :math:`w`.
+        Each neuron's weight vector $w$.
     intercept_ : ndarray of shape (n_neurons,)
-        Each neuron's bias :math:`b`.
+        Each neuron's bias $b$.
 
-    The other fitted attributes are those of :class:`MLPClassifier`.
+    The other fitted attributes are those of `MLPClassifier`.
 
     Examples
     --------
@@ -121,7 +121,7 @@ class NeuronClassifier(NetworkClassifier):
         return sigmoid_spec(n_classes, base, name or "bce_with_logits", summed=name is not None)
 
     def decision_function(self, X) -> np.ndarray:
-        r"""The neurons' integration :math:`x \cdot w + b`: shape ``(n_samples,)`` for two
+        r"""The neurons' integration $x \cdot w + b$: shape ``(n_samples,)`` for two
         classes (positive means ``classes_[1]``), else ``(n_samples, n_classes)``."""
         z = self._forward(X)
         return z[:, 0] if z.shape[1] == 1 else z

@@ -1,10 +1,13 @@
-r"""The objective an estimator minimizes: a loss of :mod:`plainnet.losses` plus an L2 penalty.
+r"""The objective an estimator minimizes: a loss of [`plainnet.losses`][plainnet.losses] plus an L2
+penalty.
 
-For a batch :math:`B` with sample weights :math:`s_i` (all 1 when none are given) and the
-weight matrices :math:`W_l` of the Linear layers (not the biases),
+For a batch $B$ with sample weights $s_i$ (all 1 when none are given) and the
+weight matrices $W_l$ of the Linear layers (not the biases),
 
-.. math:: J(\theta) = \frac{\sum_{i \in B} s_i\, \ell(f_\theta(x_i), y_i)}{\sum_{i \in B} s_i}
-          + \frac{\alpha}{2 \sum_{i \in B} s_i} \sum_l \lVert W_l \rVert_F^2
+$$
+J(\theta) = \frac{\sum_{i \in B} s_i\, \ell(f_\theta(x_i), y_i)}{\sum_{i \in B} s_i}
++ \frac{\alpha}{2 \sum_{i \in B} s_i} \sum_l \lVert W_l \rVert_F^2
+$$
 
 which is scikit-learn's MLP objective. Dividing the penalty by the batch's total weight makes a
 sample of weight 2 exactly the same as the sample repeated twice.
@@ -24,7 +27,7 @@ from ..autodiff.ops import scale
 def penalized(base: Callable, weights: list, alpha: float, name: str) -> Callable:
     """``loss(output, target, sample_weight=None)``: ``base`` plus the L2 penalty on ``weights``.
 
-    ``name`` is the loss name :func:`plainnet.fit` sees (it decides how targets are prepared).
+    ``name`` is the loss name `plainnet.fit()` sees (it decides how targets are prepared).
     """
 
     def objective(output, target, sample_weight=None):
@@ -50,14 +53,14 @@ def penalized(base: Callable, weights: list, alpha: float, name: str) -> Callabl
 
 
 def sigmoid_mse(output, target, sample_weight=None) -> Tensor:
-    r"""Squared error of the sigmoid of the logits, :math:`(\sigma(z) - y)^2` (the notes' sigmoid
+    r"""Squared error of the sigmoid of the logits, $(\sigma(z) - y)^2$ (the notes' sigmoid
     neuron trained on squared error)."""
     return losses.mse(output.sigmoid(), target, sample_weight=sample_weight)
 
 
 def summed_over_outputs(loss: Callable) -> Callable:
     r"""``loss`` with the mean over outputs replaced by their sum: per sample
-    :math:`\sum_k \ell_{ik}`, averaged (weighted) over samples.
+    $\sum_k \ell_{ik}$, averaged (weighted) over samples.
 
     With one sigmoid neuron per class this makes each neuron's objective exactly that of its own
     logistic regression, with the penalty at the same scale.
@@ -72,12 +75,12 @@ def summed_over_outputs(loss: Callable) -> Callable:
 
 def gradient_norm(model, X: np.ndarray, y: np.ndarray, sample_weight, base: Callable,
                   weights: list, alpha: float, chunk: int = 8192) -> float:
-    r"""The Euclidean norm :math:`\lVert \nabla_\theta J \rVert_2` of the full-data gradient of
+    r"""The Euclidean norm $\lVert \nabla_\theta J \rVert_2$ of the full-data gradient of
     the objective at the current weights, in eval mode (no dropout), ``chunk`` rows at a time.
 
     The data loss is the weighted average of the chunks' losses, so each chunk's gradient is
-    scaled by its share of the total weight :math:`S`; the penalty adds
-    :math:`\alpha W_l / S` to each weight matrix's gradient.
+    scaled by its share of the total weight $S$; the penalty adds
+    $\alpha W_l / S$ to each weight matrix's gradient.
     """
     params = model.parameters()
     device = model.device

@@ -55,7 +55,8 @@ def dropout(value) -> float:
 
 
 def solver(value):
-    """``"lbfgs"``, an optimizer name of :data:`plainnet.optim.OPTIMIZERS` or an Optimizer
+    """``"lbfgs"``, an optimizer name of [`plainnet.optim.OPTIMIZERS`][plainnet.optim.OPTIMIZERS] or
+    an Optimizer
     class."""
     if isinstance(value, type) and issubclass(value, Optimizer):
         return value
@@ -107,7 +108,7 @@ def flag(value, name: str) -> bool:
 
 
 def verbose(value) -> int:
-    """``verbose`` for :func:`plainnet.fit`: falsy is silent, anything else one line per epoch."""
+    """``verbose`` for `plainnet.fit()`: falsy is silent, anything else one line per epoch."""
     if isinstance(value, bool) or (isinstance(value, numbers.Integral) and value >= 0):
         return 2 if value else 0
     raise TypeError(f"verbose must be True/False or an int >= 0; got {value!r}")
@@ -116,9 +117,9 @@ def verbose(value) -> int:
 def device(value) -> str | None:
     """``device`` as a full device name (``"cuda"`` -> ``"cuda:0"``), or None (the CPU).
 
-    An unknown name is a ``ValueError``; a device this machine lacks (``"cuda"`` without CuPy
-    or a GPU) a :class:`plainnet.backend.DeviceUnavailableError` saying how to install it.
-    """
+    An unknown name is a ``ValueError``; a device this machine lacks (``"cuda"`` without CuPy or a
+    GPU) a [`plainnet.backend.DeviceUnavailableError`][plainnet.backend.DeviceUnavailableError]
+    saying how to install it. """
     if value is None:
         return None
     if not isinstance(value, str):

@@ -11,9 +11,9 @@ from .base import NetworkEstimator, loss_for_fit
 
 
 def half_mse(output, target, sample_weight=None):
-    r"""Half the mean squared error, :math:`\frac{1}{2 m k}\sum_{i,j} (f_j(x_i) - y_{ij})^2`
+    r"""Half the mean squared error, $\frac{1}{2 m k}\sum_{i,j} (f_j(x_i) - y_{ij})^2$
     (weighted over samples): scikit-learn's squared-error loss, whose gradient at the output
-    is the residual :math:`f(x) - y`. With it, ``alpha`` and ``tol`` mean what they mean in
+    is the residual $f(x) - y$. With it, ``alpha`` and ``tol`` mean what they mean in
     scikit-learn."""
     return losses.mse(output, target, sample_weight=sample_weight) * 0.5
 
@@ -22,7 +22,7 @@ half_mse.__name__ = "mse"
 
 
 class NetworkRegressor(RegressorMixin, NetworkEstimator):
-    """Base of :class:`MLPRegressor`: the network's outputs are the predictions."""
+    """Base of `MLPRegressor`: the network's outputs are the predictions."""
 
     _metric = "r2"
     _losses: tuple[str, ...] = ("mse", "mae", "l1", "huber")
@@ -44,7 +44,7 @@ class NetworkRegressor(RegressorMixin, NetworkEstimator):
         return targets, None, ("identity", targets.shape[1], base, name or "regression")
 
     def _validation_score(self, output, targets, sample_weight) -> float:
-        """:math:`R^2` of ``output`` (averaged over the targets), as :meth:`score`."""
+        """$R^2$ of ``output`` (averaged over the targets), as `score()`."""
         return float(r2_score(targets, output, sample_weight=sample_weight))
 
     def partial_fit(self, X, y, sample_weight=None):

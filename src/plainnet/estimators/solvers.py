@@ -1,12 +1,13 @@
-r"""The solvers of the estimators: an optimizer of :mod:`plainnet.optim` for the stochastic
-ones, and full-batch L-BFGS through :func:`plainnet.optimize.minimize` for ``"lbfgs"``.
+r"""The solvers of the estimators: an optimizer of [`plainnet.optim`][plainnet.optim] for the
+stochastic
+ones, and full-batch L-BFGS through `plainnet.optimize.minimize()` for ``"lbfgs"``.
 
 ``"adam"`` is Adam with scikit-learn's ``beta_1``, ``beta_2`` and ``epsilon``; ``"sgd"`` is
-:class:`ScikitSGD`, scikit-learn's stochastic gradient descent with momentum (its velocity in
-parameter units, so a learning-rate schedule acts as it does there). ``"lbfgs"`` minimizes the
-objective on the whole training set, :math:`J(\theta)` of :mod:`plainnet.estimators.objective`,
-as a function of the flattened parameters.
-"""
+`ScikitSGD`, scikit-learn's stochastic gradient descent with momentum (its velocity in parameter
+units, so a learning-rate schedule acts as it does there). ``"lbfgs"`` minimizes the objective on
+the whole training set, $J(\theta)$ of
+[`plainnet.estimators.objective`][plainnet.estimators.objective], as a function of the flattened
+parameters. """
 
 from __future__ import annotations
 
@@ -26,16 +27,18 @@ from ..optimize.options import resolve
 class ScikitSGD(Optimizer):
     r"""Stochastic gradient descent with momentum as scikit-learn's MLPs define it.
 
-    With gradient :math:`g`, learning rate :math:`\eta` (which a schedule may change between
-    steps) and momentum :math:`\mu`, the velocity :math:`v` (0 at first) and parameter
-    :math:`\theta` are updated as
+    With gradient $g$, learning rate $\eta$ (which a schedule may change between
+    steps) and momentum $\mu$, the velocity $v$ (0 at first) and parameter
+    $\theta$ are updated as
 
-    .. math:: v \leftarrow \mu v - \eta g, \qquad
-              \theta \leftarrow \theta + \mu v - \eta g \ \text{(nesterov)}
-              \quad\text{or}\quad \theta \leftarrow \theta + v.
+    $$
+    v \leftarrow \mu v - \eta g, \qquad
+    \theta \leftarrow \theta + \mu v - \eta g \ \text{(nesterov)}
+    \quad\text{or}\quad \theta \leftarrow \theta + v.
+    $$
 
-    For a constant :math:`\eta` this is :class:`plainnet.optim.SGD` (whose buffer is
-    :math:`-v/\eta`); when :math:`\eta` changes, the velocity keeps the steps already
+    For a constant $\eta$ this is [`plainnet.optim.SGD`][plainnet.optim.SGD] (whose buffer is
+    $-v/\eta$); when $\eta$ changes, the velocity keeps the steps already
     taken at their old size, as scikit-learn's does.
     """
 
@@ -73,8 +76,8 @@ def stochastic_optimizer(opts: dict, params: list):
 
 
 class FlatParameters:
-    """The parameters of ``model`` as one float64 vector: read with :meth:`get`, written
-    back with :meth:`set`, and their gradients gathered by :meth:`grad`."""
+    """The parameters of ``model`` as one float64 vector: read with `get()`, written
+    back with `set()`, and their gradients gathered by `grad()`."""
 
     def __init__(self, model):
         self.params = model.parameters()
@@ -102,7 +105,7 @@ class FlatParameters:
 def fit_lbfgs(model, X, targets, sample_weight, objective: Callable, max_iter: int,
               max_fun: int, tol: float, verbose: bool = False):
     r"""Minimize ``objective(model(X), targets, sample_weight)`` over the model's parameters
-    with plainnet's L-BFGS (:func:`plainnet.optimize.minimize`'s ``method="lbfgs"``), full
+    with plainnet's L-BFGS (`plainnet.optimize.minimize()`'s ``method="lbfgs"``), full
     batch, without keeping the path of iterates.
 
     Stops when the gradient norm falls below ``tol`` (``gtol``), after ``max_iter``

@@ -1,21 +1,21 @@
 r"""When a stochastic solver stops, and how its learning rate moves: scikit-learn's rules.
 
-After every epoch :class:`Stopping` counts the epochs without improvement, exactly as
+After every epoch `Stopping` counts the epochs without improvement, exactly as
 scikit-learn's MLPs do:
 
-* ``early_stopping=False``: an epoch whose training loss :math:`L_t` is not below the best so
-  far by more than ``tol`` (:math:`L_t > L_{\text{best}} - \text{tol}`) counts; the best is
+* ``early_stopping=False``: an epoch whose training loss $L_t$ is not below the best so
+  far by more than ``tol`` ($L_t > L_{\text{best}} - \text{tol}$) counts; the best is
   then lowered to any smaller loss. The last weights are kept.
-* ``early_stopping=True``: an epoch whose validation score :math:`v_t` (accuracy, or
-  :math:`R^2`) is not above the best by more than ``tol`` counts; any higher score becomes the
+* ``early_stopping=True``: an epoch whose validation score $v_t$ (accuracy, or
+  $R^2$) is not above the best by more than ``tol`` counts; any higher score becomes the
   best and its weights are saved, and put back at the end.
 
 Once more than ``n_iter_no_change`` epochs in a row count, training stops, except with
 ``solver="sgd", learning_rate="adaptive"``, which divides the learning rate by 5 and goes on
-until it falls below :math:`10^{-6}`. ``learning_rate="invscaling"`` sets it after each epoch
-to :math:`\eta_0 / (t + 1)^{\text{power\_t}}`, :math:`t` the samples seen so far.
+until it falls below $10^{-6}$. ``learning_rate="invscaling"`` sets it after each epoch
+to $\eta_0 / (t + 1)^{\text{power\_t}}$, $t$ the samples seen so far.
 
-A ``fit`` whose training loss ends more than :data:`DIVERGED_FACTOR` times above its first
+A ``fit`` whose training loss ends more than `DIVERGED_FACTOR` times above its first
 epoch's (or becomes NaN/inf) has diverged: it is reported as such, not as converged.
 """
 
@@ -42,7 +42,7 @@ MIN_ADAPTIVE_LR = 1e-6
 
 class Stopping(Callback):
     """scikit-learn's stopping rule, learning-rate schedules and best-weight restore, as a
-    :func:`plainnet.fit` callback whose record lasts over several calls (``partial_fit``).
+    `plainnet.fit()` callback whose record lasts over several calls (``partial_fit``).
 
     Parameters
     ----------
@@ -54,11 +54,11 @@ class Stopping(Callback):
     schedule : {"constant", "invscaling", "adaptive"}
         The learning-rate schedule (applied to every parameter group of the optimizer).
     lr : float
-        The initial learning rate :math:`\\eta_0`.
+        The initial learning rate $\\eta_0$.
     power_t : float
         The exponent of ``"invscaling"``.
     restore : {"at_end", "on_stop"}
-        With validation, put the best weights back at the end of every :func:`plainnet.fit`
+        With validation, put the best weights back at the end of every `plainnet.fit()`
         call, or only once the criterion has fired (``partial_fit``).
     """
 
@@ -133,7 +133,7 @@ class Stopping(Callback):
 
 
 def diverged(loss_curve: list[float]) -> bool:
-    """Whether the training loss became NaN/inf or ended more than :data:`DIVERGED_FACTOR`
+    """Whether the training loss became NaN/inf or ended more than `DIVERGED_FACTOR`
     times above the first epoch's."""
     if not loss_curve:
         return False

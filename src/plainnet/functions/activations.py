@@ -3,7 +3,7 @@ r"""Activation functions: the smooth (and one jumpy) curves a neuron passes its 
 Each activation is a callable object with ``.derivative(x)``. Called on a NumPy array (or list,
 or scalar) it returns a NumPy array of the same floating dtype (float32 stays float32; integers
 become float64). Called on a device array (e.g. CuPy) it computes on that device with its array
-module and returns an array there. Called on a :class:`plainnet.Tensor` it records the
+module and returns an array there. Called on a [`plainnet.Tensor`][plainnet.Tensor] it records the
 operation so that gradients flow through it.
 
 Every formula here is evaluated in a form that cannot overflow: ``sigmoid(-1000)`` is 0 and
@@ -25,7 +25,7 @@ def _is_tensor(x) -> bool:
 class Activation:
     """Base class of an elementwise activation ``y = f(x)`` with derivative ``f'(x)``.
 
-    Subclasses implement :meth:`forward` and :meth:`derivative` on float arrays; the
+    Subclasses implement `forward()` and `derivative()` on float arrays; the
     public ``__call__`` validates input and dispatches Tensors to the autodiff engine.
     """
 
@@ -69,7 +69,9 @@ class Activation:
 class Step(Activation):
     r"""The Heaviside step, the jumpy activation the notes contrast smooth ones with.
 
-    .. math:: \mathrm{step}(x) = 1 \text{ if } x \ge 0 \text{ else } 0
+    $$
+    \mathrm{step}(x) = 1 \text{ if } x \ge 0 \text{ else } 0
+    $$
 
     Its derivative is 0 everywhere (and undefined at 0, where we also return 0), so gradient
     descent cannot train through it; a step neuron learns with the perceptron rule instead.
@@ -87,9 +89,11 @@ class Step(Activation):
 class Sigmoid(Activation):
     r"""The logistic sigmoid, squashing any real number into (0, 1).
 
-    .. math:: \sigma(x) = \frac{1}{1 + e^{-x}}, \qquad \sigma'(x) = \sigma(x)\,(1 - \sigma(x))
+    $$
+    \sigma(x) = \frac{1}{1 + e^{-x}}, \qquad \sigma'(x) = \sigma(x)\,(1 - \sigma(x))
+    $$
 
-    Evaluated as :math:`1/(1+e^{-|x|})` or :math:`e^{-|x|}/(1+e^{-|x|})` by sign, so the
+    Evaluated as $1/(1+e^{-|x|})$ or $e^{-|x|}/(1+e^{-|x|})$ by sign, so the
     exponential never overflows.
 
     Examples
@@ -113,7 +117,9 @@ class Sigmoid(Activation):
 class Tanh(Activation):
     r"""The hyperbolic tangent, a sigmoid rescaled to (-1, 1).
 
-    .. math:: \tanh(x) = 2\sigma(2x) - 1, \qquad \tanh'(x) = 1 - \tanh^2(x)
+    $$
+    \tanh(x) = 2\sigma(2x) - 1, \qquad \tanh'(x) = 1 - \tanh^2(x)
+    $$
     """
 
     name = "tanh"
@@ -129,7 +135,9 @@ class Tanh(Activation):
 class ReLU(Activation):
     r"""The rectified linear unit.
 
-    .. math:: \mathrm{relu}(x) = \max(x, 0), \qquad \mathrm{relu}'(x) = [x > 0]
+    $$
+    \mathrm{relu}(x) = \max(x, 0), \qquad \mathrm{relu}'(x) = [x > 0]
+    $$
 
     At the kink ``x = 0`` the derivative is taken to be 0 (as in PyTorch).
     """
@@ -146,8 +154,10 @@ class ReLU(Activation):
 class LeakyReLU(Activation):
     r"""ReLU with a small slope for negative inputs.
 
-    .. math:: f(x) = x \text{ if } x > 0 \text{ else } a x, \qquad f'(x) = 1 \text{ if } x > 0
-              \text{ else } a
+    $$
+    f(x) = x \text{ if } x > 0 \text{ else } a x, \qquad f'(x) = 1 \text{ if } x > 0
+    \text{ else } a
+    $$
 
     ``a`` is ``negative_slope`` (default 0.01); at ``x = 0`` the derivative is ``a``.
     """
@@ -170,10 +180,12 @@ class LeakyReLU(Activation):
 class ELU(Activation):
     r"""The exponential linear unit.
 
-    .. math:: f(x) = x \text{ if } x > 0 \text{ else } \alpha (e^x - 1), \qquad
-              f'(x) = 1 \text{ if } x > 0 \text{ else } \alpha e^x
+    $$
+    f(x) = x \text{ if } x > 0 \text{ else } \alpha (e^x - 1), \qquad
+    f'(x) = 1 \text{ if } x > 0 \text{ else } \alpha e^x
+    $$
 
-    At ``x = 0`` the derivative is :math:`\alpha` (1 by default, where both sides agree).
+    At ``x = 0`` the derivative is $\alpha$ (1 by default, where both sides agree).
     """
 
     name = "elu"
@@ -194,7 +206,9 @@ class ELU(Activation):
 class Softplus(Activation):
     r"""A smooth ReLU.
 
-    .. math:: \mathrm{softplus}(x) = \log(1 + e^x), \qquad \mathrm{softplus}'(x) = \sigma(x)
+    $$
+    \mathrm{softplus}(x) = \log(1 + e^x), \qquad \mathrm{softplus}'(x) = \sigma(x)
+    $$
 
     Evaluated as ``logaddexp(0, x)``, exact for large ``|x|``.
     """
@@ -223,11 +237,13 @@ def _erf(x: np.ndarray) -> np.ndarray:
 class GELU(Activation):
     r"""The Gaussian error linear unit.
 
-    .. math:: \mathrm{gelu}(x) = x\,\Phi(x), \qquad \mathrm{gelu}'(x) = \Phi(x) + x\,\varphi(x)
+    $$
+    \mathrm{gelu}(x) = x\,\Phi(x), \qquad \mathrm{gelu}'(x) = \Phi(x) + x\,\varphi(x)
+    $$
 
-    where :math:`\Phi` and :math:`\varphi` are the standard normal CDF and density
+    where $\Phi$ and $\varphi$ are the standard normal CDF and density
     (``approximate="none"``, PyTorch's default). ``approximate="tanh"`` uses
-    :math:`\Phi(x) \approx \tfrac12(1 + \tanh(\sqrt{2/\pi}(x + 0.044715 x^3)))`.
+    $\Phi(x) \approx \tfrac12(1 + \tanh(\sqrt{2/\pi}(x + 0.044715 x^3)))$.
     """
 
     name = "gelu"
@@ -269,7 +285,7 @@ class GELU(Activation):
 
 
 class Identity(Activation):
-    r"""The identity, for a linear neuron: :math:`f(x) = x`, :math:`f'(x) = 1`."""
+    r"""The identity, for a linear neuron: $f(x) = x$, $f'(x) = 1$."""
 
     name = "identity"
 
@@ -377,8 +393,10 @@ def _logsigmoid(x):
 class SiLU(Activation):
     r"""The sigmoid-weighted linear unit (swish).
 
-    .. math:: \mathrm{silu}(x) = x\,\sigma(x), \qquad
-              \mathrm{silu}'(x) = \sigma(x)\,\big(1 + x\,(1 - \sigma(x))\big)
+    $$
+    \mathrm{silu}(x) = x\,\sigma(x), \qquad
+    \mathrm{silu}'(x) = \sigma(x)\,\big(1 + x\,(1 - \sigma(x))\big)
+    $$
 
     ``silu(-inf)`` is 0, its limit (not ``-inf * 0``).
     """
@@ -395,10 +413,12 @@ class SiLU(Activation):
 class Mish(Activation):
     r"""Mish, a self-gated smooth ReLU.
 
-    .. math:: \mathrm{mish}(x) = x \tanh(\mathrm{softplus}(x)), \qquad
-              \mathrm{mish}'(x) = \tanh(s) + x\,\sigma(x)\,(1 - \tanh^2 s)
+    $$
+    \mathrm{mish}(x) = x \tanh(\mathrm{softplus}(x)), \qquad
+    \mathrm{mish}'(x) = \tanh(s) + x\,\sigma(x)\,(1 - \tanh^2 s)
+    $$
 
-    where :math:`s = \mathrm{softplus}(x)`.
+    where $s = \mathrm{softplus}(x)$.
     """
 
     name = "mish"
@@ -413,12 +433,14 @@ class Mish(Activation):
 class SELU(Activation):
     r"""The scaled exponential linear unit (self-normalizing networks).
 
-    .. math:: \mathrm{selu}(x) = \lambda x \text{ if } x > 0 \text{ else }
-              \lambda\alpha(e^x - 1), \qquad
-              \mathrm{selu}'(x) = \lambda \text{ if } x > 0 \text{ else } \lambda\alpha e^x
+    $$
+    \mathrm{selu}(x) = \lambda x \text{ if } x > 0 \text{ else }
+    \lambda\alpha(e^x - 1), \qquad
+    \mathrm{selu}'(x) = \lambda \text{ if } x > 0 \text{ else } \lambda\alpha e^x
+    $$
 
-    with PyTorch's constants :math:`\alpha \approx 1.6733`, :math:`\lambda \approx 1.0507`.
-    At ``x = 0`` the derivative is :math:`\lambda\alpha` (as in PyTorch).
+    with PyTorch's constants $\alpha \approx 1.6733$, $\lambda \approx 1.0507$.
+    At ``x = 0`` the derivative is $\lambda\alpha$ (as in PyTorch).
     """
 
     name = "selu"
@@ -437,8 +459,10 @@ class SELU(Activation):
 class CELU(Activation):
     r"""The continuously differentiable exponential linear unit.
 
-    .. math:: \mathrm{celu}(x) = x \text{ if } x > 0 \text{ else } \alpha(e^{x/\alpha} - 1),
-              \qquad \mathrm{celu}'(x) = 1 \text{ if } x > 0 \text{ else } e^{x/\alpha}
+    $$
+    \mathrm{celu}(x) = x \text{ if } x > 0 \text{ else } \alpha(e^{x/\alpha} - 1),
+    \qquad \mathrm{celu}'(x) = 1 \text{ if } x > 0 \text{ else } e^{x/\alpha}
+    $$
 
     ``alpha`` (default 1) must be nonzero.
     """
@@ -464,7 +488,9 @@ class CELU(Activation):
 class Hardtanh(Activation):
     r"""Clip to ``[min_val, max_val]`` (default ``[-1, 1]``).
 
-    .. math:: f(x) = \min(\max(x, a), b), \qquad f'(x) = [a < x < b]
+    $$
+    f(x) = \min(\max(x, a), b), \qquad f'(x) = [a < x < b]
+    $$
 
     The derivative is 0 at the corners ``a`` and ``b`` (as in PyTorch).
     """
@@ -490,7 +516,7 @@ class Hardtanh(Activation):
 
 
 class ReLU6(Hardtanh):
-    r"""ReLU capped at 6: :math:`\min(\max(x, 0), 6)`; derivative :math:`[0 < x < 6]`."""
+    r"""ReLU capped at 6: $\min(\max(x, 0), 6)$; derivative $[0 < x < 6]$."""
 
     name = "relu6"
 
@@ -504,9 +530,11 @@ class ReLU6(Hardtanh):
 class Hardswish(Activation):
     r"""A piecewise-quadratic SiLU (MobileNetV3).
 
-    .. math:: f(x) = x\,\frac{\min(\max(x + 3, 0), 6)}{6}, \qquad
-              f'(x) = 0 \ (x \le -3), \quad \tfrac{x}{3} + \tfrac12 \ (-3 < x < 3),
-              \quad 1 \ (x \ge 3)
+    $$
+    f(x) = x\,\frac{\min(\max(x + 3, 0), 6)}{6}, \qquad
+    f'(x) = 0 \ (x \le -3), \quad \tfrac{x}{3} + \tfrac12 \ (-3 < x < 3),
+    \quad 1 \ (x \ge 3)
+    $$
 
     the derivative at the corners being PyTorch's (0 at -3, 1 at 3).
     """
@@ -523,7 +551,9 @@ class Hardswish(Activation):
 class Hardsigmoid(Activation):
     r"""A piecewise-linear sigmoid.
 
-    .. math:: f(x) = \frac{\min(\max(x + 3, 0), 6)}{6}, \qquad f'(x) = \tfrac16 [-3 < x < 3]
+    $$
+    f(x) = \frac{\min(\max(x + 3, 0), 6)}{6}, \qquad f'(x) = \tfrac16 [-3 < x < 3]
+    $$
     """
 
     name = "hardsigmoid"
@@ -538,7 +568,9 @@ class Hardsigmoid(Activation):
 class Softsign(Activation):
     r"""A slowly saturating sigmoid shape in (-1, 1).
 
-    .. math:: f(x) = \frac{x}{1 + |x|}, \qquad f'(x) = \frac{1}{(1 + |x|)^2}
+    $$
+    f(x) = \frac{x}{1 + |x|}, \qquad f'(x) = \frac{1}{(1 + |x|)^2}
+    $$
 
     ``softsign(+-inf)`` is ``+-1``.
     """
@@ -555,7 +587,9 @@ class Softsign(Activation):
 class LogSigmoid(Activation):
     r"""The logarithm of the sigmoid, computed without forming it.
 
-    .. math:: f(x) = \log\sigma(x) = -\mathrm{softplus}(-x), \qquad f'(x) = \sigma(-x)
+    $$
+    f(x) = \log\sigma(x) = -\mathrm{softplus}(-x), \qquad f'(x) = \sigma(-x)
+    $$
 
     Exact for large ``|x|``: ``logsigmoid(-1000)`` is -1000.
     """
@@ -600,7 +634,7 @@ ACTIVATIONS["linear"] = Identity
 
 
 def get_activation(activation, **params) -> Activation:
-    """Return the :class:`Activation` named ``activation`` (or ``activation`` itself).
+    """Return the `Activation` named ``activation`` (or ``activation`` itself).
 
     Raises ``ValueError`` listing the known names for an unknown one.
     """
@@ -619,7 +653,7 @@ def get_activation(activation, **params) -> Activation:
 
 
 def _logsumexp(x: np.ndarray, axis=-1, keepdims: bool = False) -> np.ndarray:
-    """The array kernel of :func:`logsumexp` (also the forward of its autodiff op)."""
+    """The array kernel of `logsumexp()` (also the forward of its autodiff op)."""
     top = np.max(x, axis=axis, keepdims=True)
     finite = np.isfinite(top)
     m = np.where(finite, top, 0)
@@ -631,15 +665,15 @@ def _logsumexp(x: np.ndarray, axis=-1, keepdims: bool = False) -> np.ndarray:
 
 
 def _softmax(x: np.ndarray, axis=-1) -> np.ndarray:
-    """The array kernel of :func:`softmax`."""
+    """The array kernel of `softmax()`."""
     e = np.exp(x - np.max(x, axis=axis, keepdims=True))
     return e / np.sum(e, axis=axis, keepdims=True)
 
 
 def _log_softmax(x: np.ndarray, axis=-1) -> np.ndarray:
-    r"""The array kernel of :func:`log_softmax`: :math:`(x - m) - \log\sum_k e^{x_k - m}`.
+    r"""The array kernel of `log_softmax()`: $(x - m) - \log\sum_k e^{x_k - m}$.
 
-    Subtracting the maximum :math:`m` first keeps the log-sum term: ``x - LSE(x)`` would
+    Subtracting the maximum $m$ first keeps the log-sum term: ``x - LSE(x)`` would
     lose it at large ``x`` (``LSE([1e17, 1e17])`` rounds to ``1e17``)."""
     top = np.max(x, axis=axis, keepdims=True)
     finite = np.isfinite(top)
@@ -655,8 +689,10 @@ def _log_softmax(x: np.ndarray, axis=-1) -> np.ndarray:
 def logsumexp(x, axis=-1, keepdims: bool = False):
     r"""``log(sum(exp(x)))`` along ``axis``, shifted by the maximum so it cannot overflow.
 
-    .. math:: \mathrm{LSE}(x) = m + \log\Big(1 + \sum_{k \ne k^*} e^{x_k - m}\Big),
-              \quad m = x_{k^*} = \max_k x_k
+    $$
+    \mathrm{LSE}(x) = m + \log\Big(1 + \sum_{k \ne k^*} e^{x_k - m}\Big),
+    \quad m = x_{k^*} = \max_k x_k
+    $$
 
     The maximum's own term is exactly 1, so it is taken out and the rest goes through
     ``log1p``: accurate to rounding even when the other terms are tiny.
@@ -669,7 +705,9 @@ def logsumexp(x, axis=-1, keepdims: bool = False):
 def softmax(x, axis: int = -1):
     r"""Turn scores into probabilities that sum to 1 along ``axis``.
 
-    .. math:: \mathrm{softmax}(x)_i = \frac{e^{x_i - m}}{\sum_k e^{x_k - m}}, \quad m = \max_k x_k
+    $$
+    \mathrm{softmax}(x)_i = \frac{e^{x_i - m}}{\sum_k e^{x_k - m}}, \quad m = \max_k x_k
+    $$
 
     Shifting by the maximum makes ``softmax([1e4, 0])`` exactly ``[1, 0]``.
     """
@@ -679,7 +717,7 @@ def softmax(x, axis: int = -1):
 
 
 def log_softmax(x, axis: int = -1):
-    r"""The logarithm of :func:`softmax`, computed directly: :math:`x_i - \mathrm{LSE}(x)`."""
+    r"""The logarithm of `softmax()`, computed directly: $x_i - \mathrm{LSE}(x)$."""
     if _is_tensor(x):
         return x.log_softmax(axis=axis)
     return _log_softmax(as_float_array(x, "x", allow_device=True), axis=axis)

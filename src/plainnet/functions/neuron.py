@@ -12,7 +12,9 @@ from .vectors import integrate
 class Neuron:
     r"""One artificial neuron: an integration followed by an activation.
 
-    .. math:: y = f(v), \qquad v = x \cdot w + b
+    $$
+    y = f(v), \qquad v = x \cdot w + b
+    $$
 
     With the sigmoid activation (the default) this is the *sigmoid neuron* of the notes: it
     outputs a number in (0, 1), and the bias sets how much input it takes to activate it.
@@ -30,7 +32,7 @@ class Neuron:
     weights : numpy.ndarray, shape (n_inputs,)
     bias : float
     loss_history : list of float
-        The training loss after each iteration of :meth:`fit`.
+        The training loss after each iteration of `fit()`.
 
     Examples
     --------
@@ -63,7 +65,7 @@ class Neuron:
         self._weights = w.astype(np.float64)
 
     def integrate(self, x) -> np.ndarray:
-        """The weighted sum ``x · w + b`` (see :func:`plainnet.integrate`)."""
+        """The weighted sum ``x · w + b`` (see [`plainnet.integrate()`][plainnet.integrate])."""
         return integrate(x, self.weights, self.bias)
 
     def __call__(self, x) -> np.ndarray:
@@ -77,8 +79,10 @@ class Neuron:
     def loss(self, X, y) -> float:
         r"""The training loss: log-loss for a sigmoid neuron, else half the mean squared error.
 
-        .. math:: L_{\log} = \frac1m \sum_i \log(1 + e^{v_i}) - y_i v_i, \qquad
-                  L_{\mathrm{sq}} = \frac{1}{2m} \sum_i (f(v_i) - y_i)^2
+        $$
+        L_{\log} = \frac1m \sum_i \log(1 + e^{v_i}) - y_i v_i, \qquad
+        L_{\mathrm{sq}} = \frac{1}{2m} \sum_i (f(v_i) - y_i)^2
+        $$
         """
         X, y = self._check_data(X, y)
         return self._loss(self.integrate(X), y)
@@ -98,21 +102,23 @@ class Neuron:
     ) -> Neuron:
         r"""Train the weights and bias by gradient descent, as the notes describe.
 
-        Each iteration moves ``(w, b)`` against the gradient of :meth:`loss`,
+        Each iteration moves ``(w, b)`` against the gradient of `loss()`,
 
-        .. math:: w \leftarrow w - \eta \nabla_w L, \qquad b \leftarrow b - \eta \partial_b L,
+        $$
+        w \leftarrow w - \eta \nabla_w L, \qquad b \leftarrow b - \eta \partial_b L,
+        $$
 
         and training stops when the loss changes by less than ``threshold`` between two
         iterations (``converged_`` is then True) or after ``max_iter`` iterations.
 
         The gradient is derived by hand. For the sigmoid neuron with log-loss, the chain rule
-        with :math:`\sigma' = \sigma(1-\sigma)` collapses to :math:`\partial L / \partial v_i
-        = (\sigma(v_i) - y_i)/m`; for other activations with squared error it is
-        :math:`(f(v_i) - y_i) f'(v_i)/m`. Then :math:`\nabla_w L = X^T \partial L/\partial v`.
+        with $\sigma' = \sigma(1-\sigma)$ collapses to $\partial L / \partial v_i
+        = (\sigma(v_i) - y_i)/m$; for other activations with squared error it is
+        $(f(v_i) - y_i) f'(v_i)/m$. Then $\nabla_w L = X^T \partial L/\partial v$.
 
         A *step* neuron has derivative 0 everywhere, so gradient descent cannot move it; it is
-        trained with the perceptron rule instead, :math:`w \leftarrow w + \eta (y_i - \hat y_i)
-        x_i` for each sample, until an epoch makes no mistake (``max_iter`` epochs at most).
+        trained with the perceptron rule instead, $w \leftarrow w + \eta (y_i - \hat y_i)
+        x_i$ for each sample, until an epoch makes no mistake (``max_iter`` epochs at most).
         """
         X, y = self._check_data(X, y)
         learning_rate = check_positive(learning_rate, "learning_rate")

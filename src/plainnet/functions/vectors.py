@@ -1,9 +1,9 @@
 """A neuron's integration, the bias trick, and the length of a vector.
 
 Each function also takes device arrays (e.g. CuPy) and computes on the first argument's device;
-accompanying host data (NumPy arrays, lists, numbers) is copied there, and a device array on
-another device is refused with :class:`plainnet.backend.DeviceMismatchError`.
-"""
+accompanying host data (NumPy arrays, lists, numbers) is copied there, and a device array on another
+device is refused with
+[`plainnet.backend.DeviceMismatchError`][plainnet.backend.DeviceMismatchError]. """
 
 from __future__ import annotations
 
@@ -39,7 +39,9 @@ def _number_or_array(arr):
 def integrate(x, w, b=0.0) -> float | np.ndarray:
     r"""A neuron's integration: the weighted sum of its inputs plus its bias.
 
-    .. math:: v = x \cdot w + b = \sum_k x_k w_k + b
+    $$
+    v = x \cdot w + b = \sum_k x_k w_k + b
+    $$
 
     Parameters
     ----------
@@ -83,10 +85,12 @@ def integrate(x, w, b=0.0) -> float | np.ndarray:
 def augment(x) -> np.ndarray:
     r"""The bias trick, input side: append a constant 1 to ``x`` along its last axis.
 
-    With :func:`fold_bias` on the weight side, ``integrate(augment(x), fold_bias(w, b))``
+    With `fold_bias()` on the weight side, ``integrate(augment(x), fold_bias(w, b))``
     equals ``integrate(x, w, b)``: the bias becomes the weight of an input that is always 1,
 
-    .. math:: x \cdot w + b = [x, 1] \cdot [w, b].
+    $$
+    x \cdot w + b = [x, 1] \cdot [w, b].
+    $$
 
     Examples
     --------
@@ -104,7 +108,9 @@ def augment(x) -> np.ndarray:
 def fold_bias(w, b) -> np.ndarray:
     r"""The bias trick, weight side: append the bias ``b`` to the weights ``w``.
 
-    .. math:: \tilde w = [w_1, \dots, w_n, b]
+    $$
+    \tilde w = [w_1, \dots, w_n, b]
+    $$
 
     Examples
     --------
@@ -125,7 +131,9 @@ def fold_bias(w, b) -> np.ndarray:
 def magnitude(x, axis: int | None = None, keepdims: bool = False) -> float | np.ndarray:
     r"""Euclidean length (2-norm) of a vector, computed without overflow or underflow.
 
-    .. math:: |x| = \sqrt{\sum_k x_k^2} = s \sqrt{\sum_k (x_k / s)^2}, \quad s = \max_k |x_k|
+    $$
+    |x| = \sqrt{\sum_k x_k^2} = s \sqrt{\sum_k (x_k / s)^2}, \quad s = \max_k |x_k|
+    $$
 
     Scaling by the largest entry first keeps ``[1e200, 1e200]`` from overflowing to inf and
     ``[1e-200, 1e-200]`` from underflowing to 0.
@@ -170,7 +178,9 @@ def magnitude(x, axis: int | None = None, keepdims: bool = False) -> float | np.
 def normalize(x, axis: int | None = None) -> np.ndarray:
     r"""The unit vector pointing the same way as ``x``.
 
-    .. math:: \hat x = \frac{x}{|x|}
+    $$
+    \hat x = \frac{x}{|x|}
+    $$
 
     The notes say "divide by the unit vector"; what is divided by is the *magnitude* ``|x|``,
     and the result is the unit vector (magnitude 1).

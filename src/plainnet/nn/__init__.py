@@ -51,9 +51,9 @@ from .loss import (
     NLLLoss,
 )
 from .module import MODULES, Module, Parameter, module_from_spec, module_to_spec
-from .registry import register
 from .normalization import LayerNorm, RMSNorm
 from .pooling import AdaptiveAvgPool2d, AvgPool2d, MaxPool1d, MaxPool2d
+from .registry import register
 from .rnn import GRU, LSTM, RNN, RNNBase
 from .transformer import TransformerEncoder, TransformerEncoderLayer
 from .upsample import Upsample

@@ -1,6 +1,6 @@
 r"""Activation layers: each wraps one of the foundation's activation functions as a Module.
 
-``pn.nn.ReLU()`` applies :data:`plainnet.relu` elementwise; its gradient comes from the
+``pn.nn.ReLU()`` applies `plainnet.relu` elementwise; its gradient comes from the
 activation's rule in the autodiff engine. Every activation module also says which weight
 initialization suits the layer before it (``init_rule``): Glorot for the saturating ones
 (sigmoid, tanh, softmax, hardtanh, hardsigmoid, softsign, logsigmoid), He for the ReLU family
@@ -14,7 +14,8 @@ from .module import Module
 
 
 class _ActivationModule(Module):
-    """A Module applying ``self.function``, an :class:`plainnet.Activation`, elementwise."""
+    """A Module applying ``self.function``, an [`plainnet.Activation`][plainnet.Activation],
+    elementwise."""
 
     activation_class: type = _act.Identity
     init_rule: tuple | None = None  # Glorot
@@ -34,26 +35,26 @@ _KAIMING = ("kaiming", 0.0)
 
 
 class Sigmoid(_ActivationModule):
-    r""":math:`\sigma(x) = 1/(1 + e^{-x})`, elementwise (:data:`plainnet.sigmoid`)."""
+    r"""$\sigma(x) = 1/(1 + e^{-x})$, elementwise (`plainnet.sigmoid`)."""
 
     activation_class = _act.Sigmoid
 
 
 class Tanh(_ActivationModule):
-    r""":math:`\tanh(x)`, elementwise (:data:`plainnet.tanh`)."""
+    r"""$\tanh(x)$, elementwise (`plainnet.tanh`)."""
 
     activation_class = _act.Tanh
 
 
 class ReLU(_ActivationModule):
-    r""":math:`\max(x, 0)`, elementwise (:data:`plainnet.relu`)."""
+    r"""$\max(x, 0)$, elementwise (`plainnet.relu`)."""
 
     activation_class = _act.ReLU
     init_rule = _KAIMING
 
 
 class LeakyReLU(_ActivationModule):
-    r""":math:`x` for :math:`x > 0`, else ``negative_slope`` :math:`\cdot x`."""
+    r"""$x$ for $x > 0$, else ``negative_slope`` $\cdot x$."""
 
     activation_class = _act.LeakyReLU
 
@@ -66,7 +67,7 @@ class LeakyReLU(_ActivationModule):
 
 
 class ELU(_ActivationModule):
-    r""":math:`x` for :math:`x > 0`, else :math:`\alpha(e^x - 1)`."""
+    r"""$x$ for $x > 0$, else $\alpha(e^x - 1)$."""
 
     activation_class = _act.ELU
     init_rule = _KAIMING
@@ -76,14 +77,14 @@ class ELU(_ActivationModule):
 
 
 class Softplus(_ActivationModule):
-    r""":math:`\log(1 + e^x)`, a smooth ReLU."""
+    r"""$\log(1 + e^x)$, a smooth ReLU."""
 
     activation_class = _act.Softplus
     init_rule = _KAIMING
 
 
 class GELU(_ActivationModule):
-    r""":math:`x\,\Phi(x)` (``approximate="tanh"`` for the tanh approximation)."""
+    r"""$x\,\Phi(x)$ (``approximate="tanh"`` for the tanh approximation)."""
 
     activation_class = _act.GELU
     init_rule = _KAIMING
@@ -93,21 +94,21 @@ class GELU(_ActivationModule):
 
 
 class SiLU(_ActivationModule):
-    r""":math:`x\,\sigma(x)` (swish), elementwise (:data:`plainnet.silu`)."""
+    r"""$x\,\sigma(x)$ (swish), elementwise (`plainnet.silu`)."""
 
     activation_class = _act.SiLU
     init_rule = _KAIMING
 
 
 class Mish(_ActivationModule):
-    r""":math:`x \tanh(\mathrm{softplus}(x))`, elementwise (:data:`plainnet.mish`)."""
+    r"""$x \tanh(\mathrm{softplus}(x))$, elementwise (`plainnet.mish`)."""
 
     activation_class = _act.Mish
     init_rule = _KAIMING
 
 
 class SELU(_ActivationModule):
-    r""":math:`\lambda x` for :math:`x > 0`, else :math:`\lambda\alpha(e^x - 1)`, with the
+    r"""$\lambda x$ for $x > 0$, else $\lambda\alpha(e^x - 1)$, with the
     self-normalizing constants. The layer before it gets LeCun's initialization (gain 1)."""
 
     activation_class = _act.SELU
@@ -115,7 +116,7 @@ class SELU(_ActivationModule):
 
 
 class CELU(_ActivationModule):
-    r""":math:`x` for :math:`x > 0`, else :math:`\alpha(e^{x/\alpha} - 1)`."""
+    r"""$x$ for $x > 0$, else $\alpha(e^{x/\alpha} - 1)$."""
 
     activation_class = _act.CELU
     init_rule = _KAIMING
@@ -125,7 +126,7 @@ class CELU(_ActivationModule):
 
 
 class Hardtanh(_ActivationModule):
-    r""":math:`\min(\max(x, \text{min\_val}), \text{max\_val})` (default ``[-1, 1]``)."""
+    r"""$\min(\max(x, \text{min\_val}), \text{max\_val})$ (default ``[-1, 1]``)."""
 
     activation_class = _act.Hardtanh
 
@@ -134,40 +135,40 @@ class Hardtanh(_ActivationModule):
 
 
 class ReLU6(_ActivationModule):
-    r""":math:`\min(\max(x, 0), 6)`, elementwise (:data:`plainnet.relu6`)."""
+    r"""$\min(\max(x, 0), 6)$, elementwise (`plainnet.relu6`)."""
 
     activation_class = _act.ReLU6
     init_rule = _KAIMING
 
 
 class Hardswish(_ActivationModule):
-    r""":math:`x \min(\max(x + 3, 0), 6) / 6`, elementwise (:data:`plainnet.hardswish`)."""
+    r"""$x \min(\max(x + 3, 0), 6) / 6$, elementwise (`plainnet.hardswish`)."""
 
     activation_class = _act.Hardswish
     init_rule = _KAIMING
 
 
 class Hardsigmoid(_ActivationModule):
-    r""":math:`\min(\max(x + 3, 0), 6) / 6`, elementwise (:data:`plainnet.hardsigmoid`)."""
+    r"""$\min(\max(x + 3, 0), 6) / 6$, elementwise (`plainnet.hardsigmoid`)."""
 
     activation_class = _act.Hardsigmoid
 
 
 class Softsign(_ActivationModule):
-    r""":math:`x / (1 + |x|)`, elementwise (:data:`plainnet.softsign`)."""
+    r"""$x / (1 + |x|)$, elementwise (`plainnet.softsign`)."""
 
     activation_class = _act.Softsign
 
 
 class LogSigmoid(_ActivationModule):
-    r""":math:`\log\sigma(x) = -\mathrm{softplus}(-x)`, elementwise
-    (:data:`plainnet.logsigmoid`)."""
+    r"""$\log\sigma(x) = -\mathrm{softplus}(-x)$, elementwise
+    (`plainnet.logsigmoid`)."""
 
     activation_class = _act.LogSigmoid
 
 
 class Step(_ActivationModule):
-    r"""The Heaviside step :math:`[x \ge 0]`; its gradient is 0 (it cannot be trained through)."""
+    r"""The Heaviside step $[x \ge 0]$; its gradient is 0 (it cannot be trained through)."""
 
     activation_class = _act.Step
 
@@ -180,7 +181,7 @@ class Identity(_ActivationModule):
 
 
 class Softmax(Module):
-    r"""Probabilities along ``axis``: :math:`e^{x_i - m} / \sum_k e^{x_k - m}`, :math:`m=\max x`.
+    r"""Probabilities along ``axis``: $e^{x_i - m} / \sum_k e^{x_k - m}$, $m=\max x$.
 
     For training a classifier, feed logits to ``cross_entropy`` instead (it includes the
     softmax, fused and stable); use this layer when the model itself must output probabilities.
@@ -200,7 +201,7 @@ class Softmax(Module):
 
 
 class LogSoftmax(Softmax):
-    r"""Log-probabilities along ``axis``: :math:`x_i - \log\sum_k e^{x_k}` (pair with ``nll``)."""
+    r"""Log-probabilities along ``axis``: $x_i - \log\sum_k e^{x_k}$ (pair with ``nll``)."""
 
     def forward(self, x):
         return x.log_softmax(axis=self.axis)
@@ -220,4 +221,4 @@ ACTIVATION_MODULES = {
     )
 }
 ACTIVATION_MODULES["linear"] = Identity
-"""The activation module for each activation name of :data:`plainnet.ACTIVATIONS`."""
+"""The activation module for each activation name of `plainnet.ACTIVATIONS`."""

@@ -1,11 +1,13 @@
 r"""``MultiheadAttention``: several attention heads side by side (PyTorch's layout).
 
 Each head projects the inputs to its own queries, keys and values and computes
-:func:`~plainnet.nn.functional.scaled_dot_product_attention`; the heads' outputs are put side
-by side and mixed by one more linear map:
+[`scaled_dot_product_attention()`][plainnet.nn.functional.scaled_dot_product_attention]; the heads'
+outputs are put side by side and mixed by one more linear map:
 
-.. math:: \mathrm{head}_h = \mathrm{softmax}\!\Big(\frac{(X W_Q^h)(X W_K^h)^\top}{\sqrt d}
-          \Big) X W_V^h, \qquad Y = [\mathrm{head}_1, \dots, \mathrm{head}_H]\, W_O^\top + b_O
+$$
+\mathrm{head}_h = \mathrm{softmax}\!\Big(\frac{(X W_Q^h)(X W_K^h)^\top}{\sqrt d}
+\Big) X W_V^h, \qquad Y = [\mathrm{head}_1, \dots, \mathrm{head}_H]\, W_O^\top + b_O
+$$
 
 The query, key and value weights of all heads are one ``in_proj_weight`` ``(3E, E)`` (rows
 ``0..E`` the queries, then keys, then values; head ``h`` uses rows ``h d .. (h+1) d`` of each

@@ -2,7 +2,7 @@ r"""``BatchNorm1d``: keep each feature's distribution centred and scaled during 
 
 The notes normalize a vector to unit length; batch normalization normalizes each *feature* over
 a batch to zero mean and unit variance, then lets the network rescale it with learned
-:math:`\gamma` and :math:`\beta`.
+$\gamma$ and $\beta$.
 """
 
 from __future__ import annotations
@@ -20,13 +20,15 @@ from .module import Module, Parameter
 class BatchNorm1d(Module):
     r"""Batch normalization over a ``(N, C)`` or ``(N, C, L)`` input, with PyTorch's semantics.
 
-    .. math:: y = \frac{x - \mu}{\sqrt{\sigma^2 + \epsilon}}\,\gamma + \beta
+    $$
+    y = \frac{x - \mu}{\sqrt{\sigma^2 + \epsilon}}\,\gamma + \beta
+    $$
 
-    * Training mode: :math:`\mu, \sigma^2` are the batch mean and biased variance per channel
+    * Training mode: $\mu, \sigma^2$ are the batch mean and biased variance per channel
       (over ``N`` and ``L``), and the running statistics move towards them:
-      :math:`r \leftarrow (1 - m)\,r + m\,s`, where the running variance takes the *unbiased*
-      batch variance :math:`\sigma^2 \cdot n / (n - 1)`. With ``momentum=None`` they are
-      cumulative averages instead (:math:`m = 1/\text{num\_batches\_tracked}`).
+      $r \leftarrow (1 - m)\,r + m\,s$, where the running variance takes the *unbiased*
+      batch variance $\sigma^2 \cdot n / (n - 1)$. With ``momentum=None`` they are
+      cumulative averages instead ($m = 1/\text{num\_batches\_tracked}$).
     * Eval mode: the running mean and variance are used (unless
       ``track_running_stats=False``, which always uses batch statistics).
 
@@ -37,7 +39,7 @@ class BatchNorm1d(Module):
     eps : float, default 1e-5
     momentum : float or None, default 0.1
     affine : bool, default True
-        Learn :math:`\gamma` (``weight``, starts at 1) and :math:`\beta` (``bias``, at 0).
+        Learn $\gamma$ (``weight``, starts at 1) and $\beta$ (``bias``, at 0).
     track_running_stats : bool, default True
         Keep the buffers ``running_mean``, ``running_var``, ``num_batches_tracked``.
     dtype : numpy dtype, default float32
@@ -152,9 +154,11 @@ class BatchNorm2d(BatchNorm1d):
     r"""Batch normalization of images ``(N, C, H, W)``, PyTorch's ``BatchNorm2d``: each
     channel (feature map) is normalized over the batch and all positions,
 
-    .. math:: y = \frac{x - \mu_c}{\sqrt{\sigma_c^2 + \epsilon}}\,\gamma_c + \beta_c,
+    $$
+    y = \frac{x - \mu_c}{\sqrt{\sigma_c^2 + \epsilon}}\,\gamma_c + \beta_c,
+    $$
 
-    with the running statistics, arguments and state-dict keys of :class:`BatchNorm1d`.
+    with the running statistics, arguments and state-dict keys of `BatchNorm1d`.
     """
 
     def _check_input(self, x) -> None:

@@ -21,14 +21,14 @@ class Sequential(Module):
     Children are named ``"0"``, ``"1"``, ... so parameters are named ``"0.weight"``,
     ``"2.bias"`` as in PyTorch, and a state dict loads into the same ``torch.nn.Sequential``.
     Supports ``len``, iteration, indexing (a slice gives a new ``Sequential`` sharing the
-    layers) and :meth:`append`. An activation function such as ``pn.relu`` is accepted as a
+    layers) and `append()`. An activation function such as ``pn.relu`` is accepted as a
     layer and becomes its module (``pn.nn.ReLU()``).
 
-    A :class:`Linear` with ``init="auto"`` is initialized for the activation that follows it
-    (skipping Dropout, BatchNorm1d, Flatten and Identity): He/Kaiming before the ReLU family,
-    Glorot/Xavier before sigmoid, tanh, softmax or nothing. A ``Linear`` followed by a
-    ``ReLU`` runs as one op (:func:`plainnet.nn.functional.linear_relu`: the same values and
-    gradients, one graph node and, on a GPU, one kernel fewer).
+    A `Linear` with ``init="auto"`` is initialized for the activation that follows it (skipping
+    Dropout, BatchNorm1d, Flatten and Identity): He/Kaiming before the ReLU family, Glorot/Xavier
+    before sigmoid, tanh, softmax or nothing. A ``Linear`` followed by a ``ReLU`` runs as one op
+    ([`plainnet.nn.functional.linear_relu()`][plainnet.nn.functional.linear_relu]: the same values
+    and gradients, one graph node and, on a GPU, one kernel fewer).
 
     Examples
     --------

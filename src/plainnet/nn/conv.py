@@ -1,7 +1,7 @@
 r"""Convolution layers: one neuron (or a few) applied at every position of a signal or image.
 
 A ``Conv2d`` neuron integrates a small patch, ``C_in x kH x kW`` inputs, with its weights and
-bias, exactly the notes' :math:`w \cdot x + b`; the layer slides each of its ``out_channels``
+bias, exactly the notes' $w \cdot x + b$; the layer slides each of its ``out_channels``
 neurons over the image, so the output is one *feature map* per neuron. The weights are
 ``(out_channels, in_channels/groups, *kernel_size)`` and the state-dict keys ``weight`` and
 ``bias``, as in PyTorch, so weights load into each other.
@@ -63,8 +63,8 @@ class _ConvNd(Module):
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
-        r"""PyTorch's default: :math:`w \sim \mathcal U(\pm 1/\sqrt{\text{fan\_in}})` (Kaiming
-        uniform with :math:`a = \sqrt 5`), and the bias the same bound, where fan-in is
+        r"""PyTorch's default: $w \sim \mathcal U(\pm 1/\sqrt{\text{fan\_in}})$ (Kaiming
+        uniform with $a = \sqrt 5$), and the bias the same bound, where fan-in is
         ``weight.shape[1] * prod(kernel_size)``."""
         _init.kaiming_uniform_(self.weight, a=math.sqrt(5.0))
         if self.bias is not None:
@@ -123,11 +123,13 @@ class _ConvNd(Module):
 class Conv2d(_ConvNd):
     r"""A 2-d convolution layer, PyTorch's ``Conv2d``:
 
-    .. math:: y[n, o, i, j] = b_o + \sum_{c, p, q} w[o, c, p, q]\;
-              x_{\text{pad}}[n, c, i s_0 + p d_0, j s_1 + q d_1]
+    $$
+    y[n, o, i, j] = b_o + \sum_{c, p, q} w[o, c, p, q]\;
+    x_{\text{pad}}[n, c, i s_0 + p d_0, j s_1 + q d_1]
+    $$
 
     Input ``(N, C_in, H, W)`` or unbatched ``(C_in, H, W)``; the output has
-    :math:`\lfloor (H + 2p - d(k-1) - 1)/s \rfloor + 1` rows (likewise columns).
+    $\lfloor (H + 2p - d(k-1) - 1)/s \rfloor + 1$ rows (likewise columns).
 
     Parameters
     ----------
@@ -171,8 +173,8 @@ class Conv2d(_ConvNd):
 
 class Conv1d(Conv2d):
     r"""A 1-d convolution layer, PyTorch's ``Conv1d``:
-    :math:`y[n, o, l] = b_o + \sum_{c, k} w[o, c, k]\, x_{\text{pad}}[n, c, l s + k d]`.
-    Arguments as :class:`Conv2d`, with ints for the one spatial axis; input ``(N, C_in, L)`` or
+    $y[n, o, l] = b_o + \sum_{c, k} w[o, c, k]\, x_{\text{pad}}[n, c, l s + k d]$.
+    Arguments as `Conv2d`, with ints for the one spatial axis; input ``(N, C_in, L)`` or
     ``(C_in, L)``."""
 
     _nd = 1
@@ -182,7 +184,7 @@ class ConvTranspose2d(_ConvNd):
     r"""A 2-d transposed convolution, PyTorch's ``ConvTranspose2d``: each input value spreads
     the kernel over the output (the gradient of a ``Conv2d`` in its input), upsampling by the
     stride. The weight is ``(in_channels, out_channels/groups, kH, kW)``; the output has
-    :math:`(H - 1)s - 2p + d(k-1) + \text{output\_padding} + 1` rows (likewise columns).
+    $(H - 1)s - 2p + d(k-1) + \text{output\_padding} + 1$ rows (likewise columns).
     Only ``padding_mode="zeros"``, as in PyTorch.
     """
 

@@ -13,16 +13,17 @@ from .module import Module
 
 class Dropout(Module):
     r"""Inverted dropout: in training mode each element is zeroed with probability ``p`` and
-    the survivors are scaled by :math:`1/(1-p)`, so the expected output equals the input:
+    the survivors are scaled by $1/(1-p)$, so the expected output equals the input:
 
-    .. math:: y = x \odot m / (1 - p), \qquad m_i \sim \mathrm{Bernoulli}(1 - p)
+    $$
+    y = x \odot m / (1 - p), \qquad m_i \sim \mathrm{Bernoulli}(1 - p)
+    $$
 
-    In eval mode (``model.eval()``, and always in ``predict``) it is the identity. The masks
-    come from ``rng`` (a Generator or seed) or, by default, from
-    :func:`plainnet.random.get_rng`, so ``pn.seed(n)`` makes them reproducible. The masks are
-    drawn on the host and copied to the input's device, so a seed gives the same masks (and
-    the same training) on every device.
-    """
+    In eval mode (``model.eval()``, and always in ``predict``) it is the identity. The masks come
+    from ``rng`` (a Generator or seed) or, by default, from
+    [`plainnet.random.get_rng()`][plainnet.random.get_rng], so ``pn.seed(n)`` makes them
+    reproducible. The masks are drawn on the host and copied to the input's device, so a seed gives
+    the same masks (and the same training) on every device. """
 
     init_passthrough = True
 
@@ -56,7 +57,7 @@ class Dropout(Module):
 class Dropout2d(Dropout):
     r"""Channel dropout, PyTorch's ``Dropout2d``: in training each whole feature map (channel
     ``c`` of sample ``n`` in ``(N, C, H, W)``) is zeroed with probability ``p`` and the rest
-    scaled by :math:`1/(1-p)`. Neighbouring pixels of a map are strongly correlated, so
+    scaled by $1/(1-p)$. Neighbouring pixels of a map are strongly correlated, so
     dropping single pixels would hardly regularize; dropping maps does."""
 
     def _mask_shape(self, shape: tuple) -> tuple:

@@ -1,6 +1,6 @@
 r"""``Embedding``: a lookup table of learned vectors, one row per token.
 
-Looking up row :math:`r` is multiplying the one-hot vector :math:`e_r` by the table: an
+Looking up row $r$ is multiplying the one-hot vector $e_r$ by the table: an
 embedding is a layer of linear neurons without bias whose input is one-hot, computed as an
 index instead of a matrix product.
 """
@@ -36,7 +36,7 @@ class Embedding(Module):
     Attributes
     ----------
     weight : Parameter, shape (num_embeddings, embedding_dim)
-        Drawn from :math:`\mathcal N(0, 1)`, as in PyTorch.
+        Drawn from $\mathcal N(0, 1)$, as in PyTorch.
 
     The input is an integer array or Tensor of any shape (float whole numbers are accepted,
     since ``Module.__call__`` hands a model's input on as floats); the output has one more
@@ -63,7 +63,7 @@ class Embedding(Module):
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
-        """Draw the table from :math:`\\mathcal N(0, 1)` (the padding row: zeros)."""
+        """Draw the table from $\\mathcal N(0, 1)$ (the padding row: zeros)."""
         _init.normal_(self.weight, 0.0, 1.0)
         if self.padding_idx is not None:
             self.weight.data[self.padding_idx] = 0

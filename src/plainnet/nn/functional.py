@@ -1,6 +1,6 @@
 r"""Fused operations of the layers: one graph node where a composition would need several.
 
-``linear(x, W, b)`` computes :math:`x W^\top + b` in one node whose backward computes only the
+``linear(x, W, b)`` computes $x W^\top + b$ in one node whose backward computes only the
 gradients that are needed (the engine asks for the gradient of an argument only when it
 requires grad), which is what makes a forward/backward pass through a ``Linear`` layer cost
 about what the matrix products cost. The vjps are written with operators that arrays and
@@ -46,13 +46,15 @@ LINEAR = Op("linear", _linear_forward, _linear_vjp)
 def linear(input, weight, bias=None):
     r"""The affine map of a layer of neurons, as one differentiable op.
 
-    .. math:: y = x W^\top + b, \qquad
-              \frac{\partial L}{\partial x} = g W, \quad
-              \frac{\partial L}{\partial W} = g^\top x, \quad
-              \frac{\partial L}{\partial b} = \textstyle\sum_{\text{batch}} g
+    $$
+    y = x W^\top + b, \qquad
+    \frac{\partial L}{\partial x} = g W, \quad
+    \frac{\partial L}{\partial W} = g^\top x, \quad
+    \frac{\partial L}{\partial b} = \textstyle\sum_{\text{batch}} g
+    $$
 
     where ``W`` is ``(out_features, in_features)`` (one row per neuron, as in PyTorch),
-    ``input`` :math:`x` is ``(..., in_features)`` and ``g`` is the gradient of the output.
+    ``input`` $x$ is ``(..., in_features)`` and ``g`` is the gradient of the output.
     """
     return apply(LINEAR, input, weight, bias)
 
@@ -83,13 +85,15 @@ LINEAR_RELU = Op("linear_relu", _linear_relu_forward, _linear_relu_vjp)
 
 def linear_relu(x, weight, bias=None):
     r"""A layer of neurons with the ReLU activation, as one differentiable op:
-    ``relu(linear(x, weight, bias))``, which :class:`~plainnet.nn.Sequential` runs for a
-    :class:`~plainnet.nn.Linear` followed by a :class:`~plainnet.nn.ReLU`.
+    ``relu(linear(x, weight, bias))``, which [`Sequential`][plainnet.nn.Sequential] runs for a
+    [`Linear`][plainnet.nn.Linear] followed by a [`ReLU`][plainnet.nn.ReLU].
 
-    .. math:: y = \max(x W^\top + b, 0), \qquad
-              \frac{\partial L}{\partial (x W^\top + b)} = g \, [y > 0]
+    $$
+    y = \max(x W^\top + b, 0), \qquad
+    \frac{\partial L}{\partial (x W^\top + b)} = g \, [y > 0]
+    $$
 
-    and from there the gradients of :func:`linear`. One node instead of two, the bias added
+    and from there the gradients of `linear()`. One node instead of two, the bias added
     and the ReLU taken in place (on a GPU in one kernel); the values and gradients are those
     of the two ops.
     """
@@ -133,18 +137,22 @@ BATCH_NORM = Op("batch_norm", _batch_norm_forward, _batch_norm_vjp)
 def batch_norm_train(x, weight=None, bias=None, axes=(0,), eps: float = 1e-5, cache=None):
     r"""Batch normalization with the batch's own statistics, as one differentiable op.
 
-    .. math:: \hat x = \frac{x - \mu}{\sqrt{\sigma^2 + \epsilon}}, \qquad y = \gamma \hat x
-              + \beta
+    $$
+    \hat x = \frac{x - \mu}{\sqrt{\sigma^2 + \epsilon}}, \qquad y = \gamma \hat x
+    + \beta
+    $$
 
-    with :math:`\mu`, :math:`\sigma^2` the mean and (biased) variance over ``axes``, and
-    :math:`\gamma` = ``weight``, :math:`\beta` = ``bias`` per channel (axis 1). Its vjp is
+    with $\mu$, $\sigma^2$ the mean and (biased) variance over ``axes``, and
+    $\gamma$ = ``weight``, $\beta$ = ``bias`` per channel (axis 1). Its vjp is
 
-    .. math:: \frac{\partial L}{\partial x} = \frac{1}{\sqrt{\sigma^2+\epsilon}}
-              \left(\hat g - \overline{\hat g} - \hat x\, \overline{\hat g \hat x}\right),
-              \quad \hat g = \gamma g,
+    $$
+    \frac{\partial L}{\partial x} = \frac{1}{\sqrt{\sigma^2+\epsilon}}
+    \left(\hat g - \overline{\hat g} - \hat x\, \overline{\hat g \hat x}\right),
+    \quad \hat g = \gamma g,
+    $$
 
-    (bars are means over ``axes``), :math:`\partial L/\partial\gamma = \sum g \hat x`,
-    :math:`\partial L/\partial\beta = \sum g`. If ``cache`` (a dict) is given, the batch
+    (bars are means over ``axes``), $\partial L/\partial\gamma = \sum g \hat x$,
+    $\partial L/\partial\beta = \sum g$. If ``cache`` (a dict) is given, the batch
     ``mean`` and biased ``var`` are left in it, for running statistics.
     """
     return apply(BATCH_NORM, x, weight, bias, axes=tuple(axes), eps=float(eps),

@@ -1,9 +1,10 @@
 r"""``torch.nn.functional``'s names and arguments over plainnet's own functions.
 
-Each function here is a thin wrapper: the activations are :mod:`plainnet.functions`'
-(their derivatives are the autodiff ops'), the losses are :mod:`plainnet.losses`'. What the
-wrappers add is PyTorch's spelling: ``input`` first, ``dim=`` for the axis, ``reduction=``,
-``weight=``, ``ignore_index=``, ``inplace=``, and the loss names (``mse_loss``, ``nll_loss``,
+Each function here is a thin wrapper: the activations are
+[`plainnet.functions`][plainnet.functions]' (their derivatives are the autodiff ops'), the losses
+are [`plainnet.losses`][plainnet.losses]'. What the wrappers add is PyTorch's spelling: ``input``
+first, ``dim=`` for the axis, ``reduction=``, ``weight=``, ``ignore_index=``, ``inplace=``, and the
+loss names (``mse_loss``, ``nll_loss``,
 ...). ``import plainnet.nn.functional as F`` then reads like PyTorch code:
 
 >>> import plainnet as pn
@@ -124,88 +125,88 @@ def _real(value, name: str, fname: str) -> float:
 
 # --------------------------------------------------------------------------- activations
 def relu(input, inplace: bool = False) -> Tensor:
-    r""":math:`\max(x, 0)`, elementwise (``torch.nn.functional.relu``)."""
+    r"""$\max(x, 0)$, elementwise (``torch.nn.functional.relu``)."""
     return _activation(_act.relu, input, inplace, "relu")
 
 
 def relu6(input, inplace: bool = False) -> Tensor:
-    r""":math:`\min(\max(x, 0), 6)`, elementwise (``torch.nn.functional.relu6``)."""
+    r"""$\min(\max(x, 0), 6)$, elementwise (``torch.nn.functional.relu6``)."""
     return _activation(_act.relu6, input, inplace, "relu6")
 
 
 def leaky_relu(input, negative_slope: float = 0.01, inplace: bool = False) -> Tensor:
-    r""":math:`x` for :math:`x > 0`, else :math:`a x` with ``a = negative_slope``."""
+    r"""$x$ for $x > 0$, else $a x$ with ``a = negative_slope``."""
     act = _act.LeakyReLU(_real(negative_slope, "negative_slope", "leaky_relu"))
     return _activation(act, input, inplace, "leaky_relu")
 
 
 def elu(input, alpha: float = 1.0, inplace: bool = False) -> Tensor:
-    r""":math:`x` for :math:`x > 0`, else :math:`\alpha (e^x - 1)`."""
+    r"""$x$ for $x > 0$, else $\alpha (e^x - 1)$."""
     return _activation(_act.ELU(_real(alpha, "alpha", "elu")), input, inplace, "elu")
 
 
 def selu(input, inplace: bool = False) -> Tensor:
-    r""":math:`\lambda\,\mathrm{elu}_\alpha(x)` with the self-normalizing constants
-    :math:`\lambda \approx 1.0507`, :math:`\alpha \approx 1.6733`."""
+    r"""$\lambda\,\mathrm{elu}_\alpha(x)$ with the self-normalizing constants
+    $\lambda \approx 1.0507$, $\alpha \approx 1.6733$."""
     return _activation(_act.selu, input, inplace, "selu")
 
 
 def celu(input, alpha: float = 1.0, inplace: bool = False) -> Tensor:
-    r""":math:`\max(0, x) + \min(0, \alpha (e^{x/\alpha} - 1))`."""
+    r"""$\max(0, x) + \min(0, \alpha (e^{x/\alpha} - 1))$."""
     return _activation(_act.CELU(_real(alpha, "alpha", "celu")), input, inplace, "celu")
 
 
 def hardtanh(input, min_val: float = -1.0, max_val: float = 1.0,
              inplace: bool = False) -> Tensor:
-    r""":math:`x` clipped to ``[min_val, max_val]``."""
+    r"""$x$ clipped to ``[min_val, max_val]``."""
     act = _act.Hardtanh(_real(min_val, "min_val", "hardtanh"),
                         _real(max_val, "max_val", "hardtanh"))
     return _activation(act, input, inplace, "hardtanh")
 
 
 def hardswish(input, inplace: bool = False) -> Tensor:
-    r""":math:`x\,\mathrm{relu6}(x + 3) / 6`."""
+    r"""$x\,\mathrm{relu6}(x + 3) / 6$."""
     return _activation(_act.hardswish, input, inplace, "hardswish")
 
 
 def hardsigmoid(input, inplace: bool = False) -> Tensor:
-    r""":math:`\mathrm{relu6}(x + 3) / 6`."""
+    r"""$\mathrm{relu6}(x + 3) / 6$."""
     return _activation(_act.hardsigmoid, input, inplace, "hardsigmoid")
 
 
 def silu(input, inplace: bool = False) -> Tensor:
-    r""":math:`x\,\sigma(x)` (also called swish)."""
+    r"""$x\,\sigma(x)$ (also called swish)."""
     return _activation(_act.silu, input, inplace, "silu")
 
 
 def mish(input, inplace: bool = False) -> Tensor:
-    r""":math:`x \tanh(\mathrm{softplus}(x))`."""
+    r"""$x \tanh(\mathrm{softplus}(x))$."""
     return _activation(_act.mish, input, inplace, "mish")
 
 
 def sigmoid(input) -> Tensor:
-    r""":math:`\sigma(x) = 1 / (1 + e^{-x})`."""
+    r"""$\sigma(x) = 1 / (1 + e^{-x})$."""
     return _act.sigmoid(_tensor(input, "sigmoid"))
 
 
 def tanh(input) -> Tensor:
-    r""":math:`\tanh(x)`."""
+    r"""$\tanh(x)$."""
     return _act.tanh(_tensor(input, "tanh"))
 
 
 def softsign(input) -> Tensor:
-    r""":math:`x / (1 + |x|)`."""
+    r"""$x / (1 + |x|)$."""
     return _act.softsign(_tensor(input, "softsign"))
 
 
 def logsigmoid(input) -> Tensor:
-    r""":math:`\log \sigma(x) = -\mathrm{softplus}(-x)`, without overflow."""
+    r"""$\log \sigma(x) = -\mathrm{softplus}(-x)$, without overflow."""
     return _act.logsigmoid(_tensor(input, "logsigmoid"))
 
 
 def softplus(input, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
-    r""":math:`\frac{1}{\beta} \log(1 + e^{\beta x})`, and :math:`x` itself where
-    :math:`\beta x >` ``threshold`` (PyTorch's linear tail)."""
+    r"""$\frac{1}{\beta} \log(1 + e^{\beta x})$, and $x$ itself where
+    $\beta x >$ ``threshold`` (PyTorch's linear tail)."""
     beta = _real(beta, "beta", "softplus")
     threshold = _real(threshold, "threshold", "softplus")
     if beta <= 0:
@@ -231,23 +232,24 @@ def _cast(x: Tensor, dtype) -> Tensor:
 
 
 def softmax(input, dim: int | None = None, dtype=None) -> Tensor:
-    r""":math:`e^{x_i} / \sum_k e^{x_k}` along ``dim`` (shifted by the maximum: no overflow).
+    r"""$e^{x_i} / \sum_k e^{x_k}$ along ``dim`` (shifted by the maximum: no overflow).
     ``dtype``: cast the input to it first."""
     x = _cast(_tensor(input, "softmax"), dtype)
     return _act.softmax(x, axis=_softmax_dim(x, dim, "softmax"))
 
 
 def log_softmax(input, dim: int | None = None, dtype=None) -> Tensor:
-    r""":math:`x_i - \log \sum_k e^{x_k}` along ``dim``, computed directly."""
+    r"""$x_i - \log \sum_k e^{x_k}$ along ``dim``, computed directly."""
     x = _cast(_tensor(input, "log_softmax"), dtype)
     return _act.log_softmax(x, axis=_softmax_dim(x, dim, "log_softmax"))
 
 
 # --------------------------------------------------------------------------- dropout
 def dropout(input, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:
-    r"""Inverted dropout (as :class:`plainnet.nn.Dropout`): with ``training`` each element is
-    zeroed with probability ``p`` and the rest scaled by :math:`1/(1-p)`; without it the
-    input is returned unchanged. The mask comes from :func:`plainnet.random.get_rng`."""
+    r"""Inverted dropout (as [`plainnet.nn.Dropout`][plainnet.nn.Dropout]): with ``training`` each
+    element is zeroed with probability ``p`` and the rest scaled by $1/(1-p)$; without it the input
+    is returned unchanged. The mask comes from
+    [`plainnet.random.get_rng()`][plainnet.random.get_rng]."""
     layer = _Dropout(p)  # checks p
     layer.training = bool(training)
     x = _tensor(input, "dropout")
@@ -258,10 +260,12 @@ def dropout(input, p: float = 0.5, training: bool = True, inplace: bool = False)
 def normalize(input, p: float = 2.0, dim: int = 1, eps: float = 1e-12) -> Tensor:
     r"""``input`` divided by its ``p``-norm along ``dim`` (``torch.nn.functional.normalize``):
 
-    .. math:: y = \frac{x}{\max(\lVert x \rVert_p, \epsilon)}
+    $$
+    y = \frac{x}{\max(\lVert x \rVert_p, \epsilon)}
+    $$
 
-    The seed's :func:`plainnet.normalize` makes one vector a unit vector and refuses a zero
-    vector; this one works on a batch and leaves a zero vector at zero."""
+    The seed's [`plainnet.normalize()`][plainnet.normalize] makes one vector a unit vector and
+    refuses a zero vector; this one works on a batch and leaves a zero vector at zero."""
     p = _real(p, "p", "normalize")
     eps = _real(eps, "eps", "normalize")
     if p <= 0:
@@ -278,8 +282,8 @@ def normalize(input, p: float = 2.0, dim: int = 1, eps: float = 1e-12) -> Tensor
 def pad(input, pad, mode: str = "constant", value: float = 0.0) -> Tensor:
     r"""``input`` padded with PyTorch's ``pad`` tuple: ``(left, right)`` for the last axis,
     then ``(top, bottom)`` for the one before, and so on; ``mode`` is ``"constant"`` (with
-    ``value``), ``"reflect"``, ``"replicate"`` or ``"circular"``. The gradient of a padded
-    entry goes back to the entry it copies (:func:`plainnet.pad` takes NumPy's ``pad_width``).
+    ``value``), ``"reflect"``, ``"replicate"`` or ``"circular"``. The gradient of a padded entry
+    goes back to the entry it copies ([`plainnet.pad()`][plainnet.pad] takes NumPy's ``pad_width``).
     """
     return _ops.torch_pad(_tensor(input, "pad"), pad, mode=mode, value=value)
 
@@ -312,29 +316,29 @@ def one_hot(tensor, num_classes: int = -1) -> Tensor:
 # --------------------------------------------------------------------------- losses
 def mse_loss(input, target, size_average=None, reduce=None, reduction: str = "mean",
              weight=None) -> Tensor:
-    r"""Mean squared error :math:`(x - y)^2`, reduced by ``reduction``; ``weight`` scales each
+    r"""Mean squared error $(x - y)^2$, reduced by ``reduction``; ``weight`` scales each
     element (broadcast to the input) before the reduction."""
     _no_legacy("mse_loss", size_average, reduce)
     return _weighted(_losses.mse, input, target, reduction, weight, "mse_loss")
 
 
 def l1_loss(input, target, size_average=None, reduce=None, reduction: str = "mean") -> Tensor:
-    r"""Mean absolute error :math:`|x - y|`, reduced by ``reduction``."""
+    r"""Mean absolute error $|x - y|$, reduced by ``reduction``."""
     _no_legacy("l1_loss", size_average, reduce)
     return _losses.mae(input, target, reduction=reduction)
 
 
 def huber_loss(input, target, reduction: str = "mean", delta: float = 1.0) -> Tensor:
-    r"""Huber loss: :math:`\tfrac12 (x-y)^2` where :math:`|x-y| \le \delta`, else
-    :math:`\delta(|x-y| - \tfrac12\delta)`."""
+    r"""Huber loss: $\tfrac12 (x-y)^2$ where $|x-y| \le \delta$, else
+    $\delta(|x-y| - \tfrac12\delta)$."""
     return _losses.huber(input, target, delta=delta, reduction=reduction)
 
 
 def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction: str = "mean",
                    beta: float = 1.0) -> Tensor:
-    r"""Smooth L1: :math:`\tfrac12 (x-y)^2/\beta` where :math:`|x-y| < \beta`, else
-    :math:`|x-y| - \tfrac12\beta`; the Huber loss divided by :math:`\beta` (L1 at
-    :math:`\beta = 0`)."""
+    r"""Smooth L1: $\tfrac12 (x-y)^2/\beta$ where $|x-y| < \beta$, else
+    $|x-y| - \tfrac12\beta$; the Huber loss divided by $\beta$ (L1 at
+    $\beta = 0$)."""
     _no_legacy("smooth_l1_loss", size_average, reduce)
     beta = _real(beta, "beta", "smooth_l1_loss")
     if beta < 0:
@@ -346,7 +350,7 @@ def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction: str
 
 def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=None,
                          reduction: str = "mean") -> Tensor:
-    r""":math:`-[y \log p + (1-y)\log(1-p)]` of probabilities ``input``; ``weight`` scales each
+    r"""$-[y \log p + (1-y)\log(1-p)]$ of probabilities ``input``; ``weight`` scales each
     element (broadcast to the input) before the reduction."""
     _no_legacy("binary_cross_entropy", size_average, reduce)
     return _weighted(_losses.bce, input, target, reduction, weight, "binary_cross_entropy")
@@ -355,11 +359,13 @@ def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=N
 def binary_cross_entropy_with_logits(input, target, weight=None, size_average=None,
                                      reduce=None, reduction: str = "mean",
                                      pos_weight=None) -> Tensor:
-    r"""Binary cross-entropy of logits :math:`x` (the sigmoid included, without overflow):
+    r"""Binary cross-entropy of logits $x$ (the sigmoid included, without overflow):
 
-    .. math:: \ell = -w\,[p\, y \log \sigma(x) + (1-y) \log(1 - \sigma(x))]
+    $$
+    \ell = -w\,[p\, y \log \sigma(x) + (1-y) \log(1 - \sigma(x))]
+    $$
 
-    with ``weight`` :math:`w` per element and ``pos_weight`` :math:`p` per class (last axis)."""
+    with ``weight`` $w$ per element and ``pos_weight`` $p$ per class (last axis)."""
     _no_legacy("binary_cross_entropy_with_logits", size_average, reduce)
     fname = "binary_cross_entropy_with_logits"
     if pos_weight is None:
@@ -379,9 +385,9 @@ def binary_cross_entropy_with_logits(input, target, weight=None, size_average=No
 def cross_entropy(input, target, weight=None, size_average=None, ignore_index: int = -100,
                   reduce=None, reduction: str = "mean", label_smoothing: float = 0.0) -> Tensor:
     r"""Cross-entropy of logits ``input`` (classes on axis 1) against integer labels or class
-    probabilities, softmax included: :math:`\ell_i = \log\sum_c e^{z_{ic}} - z_{i y_i}`.
+    probabilities, softmax included: $\ell_i = \log\sum_c e^{z_{ic}} - z_{i y_i}$.
     ``weight`` weighs the classes, labels equal to ``ignore_index`` count for nothing
-    (see :func:`plainnet.losses.cross_entropy`)."""
+    (see [`plainnet.losses.cross_entropy()`][plainnet.losses.cross_entropy])."""
     _no_legacy("cross_entropy", size_average, reduce)
     return _losses.cross_entropy(input, target, label_smoothing=label_smoothing,
                                  reduction=reduction, weight=weight, ignore_index=ignore_index)
@@ -389,7 +395,7 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index: i
 
 def nll_loss(input, target, weight=None, size_average=None, ignore_index: int = -100,
              reduce=None, reduction: str = "mean") -> Tensor:
-    r"""Negative log-likelihood :math:`-x_{i y_i}` of log-probabilities ``input`` (classes on
+    r"""Negative log-likelihood $-x_{i y_i}$ of log-probabilities ``input`` (classes on
     axis 1) at integer labels; ``nll_loss(log_softmax(z, 1), y) == cross_entropy(z, y)``."""
     _no_legacy("nll_loss", size_average, reduce)
     return _losses.nll(input, target, reduction=reduction, weight=weight,

@@ -1,11 +1,10 @@
 r"""Functional forms of the image layers: convolution, pooling, upsampling, normalization.
 
-PyTorch's names and arguments (``conv2d(input, weight, bias, stride, padding, dilation,
-groups)``, ...). Each takes a Tensor or an array and returns a Tensor; the work is done by the
-ops of :mod:`plainnet.autodiff.conv_ops`. An input without a batch axis (``(C, H, W)`` for the
-2-d forms) is accepted as in PyTorch and the result has no batch axis either. Bad shapes raise
-a ``ValueError`` naming what was expected and what came.
-"""
+PyTorch's names and arguments (``conv2d(input, weight, bias, stride, padding, dilation, groups)``,
+...). Each takes a Tensor or an array and returns a Tensor; the work is done by the ops of
+[`plainnet.autodiff.conv_ops`][plainnet.autodiff.conv_ops]. An input without a batch axis (``(C, H,
+W)`` for the 2-d forms) is accepted as in PyTorch and the result has no batch axis either. Bad
+shapes raise a ``ValueError`` naming what was expected and what came. """
 
 from __future__ import annotations
 
@@ -139,7 +138,7 @@ def _conv_nd(nd, x, weight, bias, stride, padding, dilation, groups, what, paddi
 
 
 def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
-    r"""1-d convolution: :math:`y[n, o, l] = b_o + \sum_{c,k} w[o, c, k]\,x[n, c, l s + k d]`.
+    r"""1-d convolution: $y[n, o, l] = b_o + \sum_{c,k} w[o, c, k]\,x[n, c, l s + k d]$.
 
     ``input`` ``(N, C_in, L)`` or ``(C_in, L)``, ``weight`` ``(C_out, C_in/groups, K)``.
     ``padding`` is an int, ``"valid"`` (none) or ``"same"`` (output as long as the input).
@@ -150,24 +149,26 @@ def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
 def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     r"""2-d convolution (PyTorch's cross-correlation), one neuron applied at every position:
 
-    .. math:: y[n, o, i, j] = b_o + \sum_{c, p, q} w[o, c, p, q]\;
-              x_{\text{pad}}[n, c, i s_0 + p d_0, j s_1 + q d_1]
+    $$
+    y[n, o, i, j] = b_o + \sum_{c, p, q} w[o, c, p, q]\;
+    x_{\text{pad}}[n, c, i s_0 + p d_0, j s_1 + q d_1]
+    $$
 
     ``input`` ``(N, C_in, H, W)`` or ``(C_in, H, W)``; ``weight`` ``(C_out, C_in/groups, kH,
     kW)``; ``bias`` ``(C_out,)`` or None. ``stride``, ``padding``, ``dilation`` are ints or
     pairs; ``padding`` may be ``"valid"`` or ``"same"`` (stride 1). ``groups`` splits the
     channels (``groups == C_in``: depthwise). The output has
-    :math:`\lfloor (H + 2p - d(k-1) - 1)/s \rfloor + 1` rows (likewise columns).
+    $\lfloor (H + 2p - d(k-1) - 1)/s \rfloor + 1$ rows (likewise columns).
     """
     return _conv_nd(2, input, weight, bias, stride, padding, dilation, groups, "conv2d")
 
 
 def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1,
                      dilation=1):
-    r"""2-d transposed convolution (the gradient of :func:`conv2d` in its input).
+    r"""2-d transposed convolution (the gradient of `conv2d()` in its input).
 
     ``weight`` is ``(C_in, C_out/groups, kH, kW)``. The output has
-    :math:`(H - 1)s - 2p + d(k - 1) + \text{output\_padding} + 1` rows (likewise columns).
+    $(H - 1)s - 2p + d(k - 1) + \text{output\_padding} + 1$ rows (likewise columns).
     """
     what = "conv_transpose2d"
     x = _as_tensor(input, weight)
@@ -244,7 +245,7 @@ def _pool_nd(nd, x, kernel_size, stride, padding, dilation, ceil_mode, what):
 
 
 def max_pool1d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False):
-    r"""1-d max pooling: :math:`y[n, c, l] = \max_k x[n, c, l s + k d]` (stride defaults to
+    r"""1-d max pooling: $y[n, c, l] = \max_k x[n, c, l s + k d]$ (stride defaults to
     the kernel size)."""
     x, unbatched, kernel, geo = _pool_nd(1, input, kernel_size, stride, padding, dilation,
                                          ceil_mode, "max_pool1d")
@@ -253,8 +254,8 @@ def max_pool1d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
 
 def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False):
     r"""2-d max pooling: the largest value of each window,
-    :math:`y[n, c, i, j] = \max_{p, q} x[n, c, i s_0 + p d_0, j s_1 + q d_1]` (padding is
-    :math:`-\infty`, stride defaults to the kernel size). The gradient goes to each window's
+    $y[n, c, i, j] = \max_{p, q} x[n, c, i s_0 + p d_0, j s_1 + q d_1]$ (padding is
+    $-\infty$, stride defaults to the kernel size). The gradient goes to each window's
     maximum."""
     x, unbatched, kernel, geo = _pool_nd(2, input, kernel_size, stride, padding, dilation,
                                          ceil_mode, "max_pool2d")
@@ -283,8 +284,8 @@ def _adaptive_matrix(xp, size: int, out: int, dtype):
 
 def adaptive_avg_pool2d(input, output_size):
     r"""Average pooling to a fixed output size: output cell ``i`` averages the input rows
-    :math:`\lfloor iH/h \rfloor` to :math:`\lceil (i+1)H/h \rceil - 1` (likewise columns),
-    as PyTorch. Computed as :math:`A_h\, x\, A_w^\top` with averaging matrices (``output_size``
+    $\lfloor iH/h \rfloor$ to $\lceil (i+1)H/h \rceil - 1$ (likewise columns),
+    as PyTorch. Computed as $A_h\, x\, A_w^\top$ with averaging matrices (``output_size``
     1 is the mean over the image)."""
     x = _as_tensor(input)
     x, unbatched = _batched(x, 2, "adaptive_avg_pool2d", "C, H, W")
@@ -306,8 +307,8 @@ def adaptive_avg_pool2d(input, output_size):
 
 def interpolate(input, size=None, scale_factor=None, mode: str = "nearest"):
     r"""Resize the spatial axes by repeating the nearest value (``mode="nearest"``, the only
-    mode): output position ``i`` reads input position :math:`\lfloor i \cdot
-    \text{in}/\text{out} \rfloor` (or :math:`\lfloor i / \text{scale} \rfloor`). Give ``size``
+    mode): output position ``i`` reads input position $\lfloor i \cdot
+    \text{in}/\text{out} \rfloor$ (or $\lfloor i / \text{scale} \rfloor$). Give ``size``
     or ``scale_factor``. The input is ``(N, C, *spatial)`` with 1 to 3 spatial axes."""
     if mode != "nearest":
         raise ValueError(f"interpolate supports mode='nearest' only; got {mode!r}")
@@ -337,7 +338,7 @@ def interpolate(input, size=None, scale_factor=None, mode: str = "nearest"):
 def batch_norm(input, running_mean, running_var, weight=None, bias=None, training=False,
                momentum=0.1, eps=1e-5):
     r"""Batch normalization over every axis but the channels (axis 1):
-    :math:`y = (x - \mu)/\sqrt{\sigma^2 + \epsilon}\,\gamma + \beta`. In training the batch's
+    $y = (x - \mu)/\sqrt{\sigma^2 + \epsilon}\,\gamma + \beta$. In training the batch's
     statistics are used and ``running_mean``/``running_var`` (arrays, if given) move towards
     them by ``momentum`` (the unbiased variance, as PyTorch); otherwise the running ones."""
     from .functional import batch_norm_train
@@ -373,7 +374,7 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
 def group_norm(input, num_groups: int, weight=None, bias=None, eps: float = 1e-5):
     r"""Group normalization: the channels split into ``num_groups`` groups, and each sample's
     group is normalized over its channels and positions,
-    :math:`y = (x - \mu_{n,g})/\sqrt{\sigma^2_{n,g} + \epsilon}\,\gamma_c + \beta_c`
+    $y = (x - \mu_{n,g})/\sqrt{\sigma^2_{n,g} + \epsilon}\,\gamma_c + \beta_c$
     (independent of the batch size)."""
     from .functional import batch_norm_train
 
@@ -394,7 +395,7 @@ def group_norm(input, num_groups: int, weight=None, bias=None, eps: float = 1e-5
 
 def dropout2d(input, p: float = 0.5, training: bool = True, rng=None):
     r"""Channel dropout: each channel of each sample (a whole feature map) is zeroed with
-    probability ``p`` and the rest scaled by :math:`1/(1-p)`, in training only."""
+    probability ``p`` and the rest scaled by $1/(1-p)$, in training only."""
     if isinstance(p, bool) or not isinstance(p, numbers.Real) or not 0.0 <= p <= 1.0:
         raise ValueError(f"dropout probability p must be a number in [0, 1]; got {p!r}")
     x = _as_tensor(input)

@@ -1,7 +1,7 @@
-r"""Sampling tokens from a language model: :func:`sample` and :func:`generate`.
+r"""Sampling tokens from a language model: `sample()` and `generate()`.
 
-A language model gives, for each position, logits :math:`z` over the vocabulary; the next
-token is drawn from :math:`\mathrm{softmax}(z / T)` (temperature :math:`T`), optionally
+A language model gives, for each position, logits $z$ over the vocabulary; the next
+token is drawn from $\mathrm{softmax}(z / T)$ (temperature $T$), optionally
 among the ``top_k`` most likely tokens only. ``generate`` appends tokens one at a time, each
 time feeding the model the last ``block_size`` tokens.
 """
@@ -29,12 +29,12 @@ def sample(logits, temperature: float = 1.0, top_k: int | None = None, generator
     r"""Draw one token per row of ``logits`` (shape ``(..., V)``): integer indices of shape
     ``(...)``.
 
-    Token :math:`j` is drawn with probability :math:`\mathrm{softmax}(z / T)_j`, restricted to
-    the ``top_k`` largest logits when given (ties with the k-th are kept). ``temperature=0``
-    takes the most likely token (greedy). ``generator`` is a NumPy Generator or seed (default:
-    :func:`plainnet.random.get_rng`, so :func:`plainnet.seed` makes samples repeatable). On a
-    GPU the logits stay there; only the uniform draws are copied over.
-    """
+    Token $j$ is drawn with probability $\mathrm{softmax}(z / T)_j$, restricted to the ``top_k``
+    largest logits when given (ties with the k-th are kept). ``temperature=0`` takes the most likely
+    token (greedy). ``generator`` is a NumPy Generator or seed (default:
+    [`plainnet.random.get_rng()`][plainnet.random.get_rng], so [`plainnet.seed()`][plainnet.seed]
+    makes samples repeatable). On a GPU the logits stay there; only the uniform draws are copied
+    over. """
     z = logits.data if isinstance(logits, Tensor) else logits
     if not _backend.is_device_array(z):
         z = np.asarray(z)
@@ -72,7 +72,7 @@ def generate(model, context, max_new_tokens: int, temperature: float = 1.0,
     drawn from ``model``.
 
     ``model(idx)`` maps ``(B, t)`` token ids to logits ``(B, t, V)``; the last position's
-    logits give the next token through :func:`sample` (``temperature``, ``top_k``, and
+    logits give the next token through `sample()` (``temperature``, ``top_k``, and
     ``seed``: a seed or Generator). The model sees at most the last ``block_size`` tokens
     (default: ``model.block_size`` if it has one, else everything). Runs in evaluation mode
     without recording a graph, and puts the model's mode back. Returns the ids as a NumPy

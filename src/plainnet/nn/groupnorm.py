@@ -16,7 +16,9 @@ class GroupNorm(Module):
     The ``C`` channels of ``(N, C, *)`` split into ``num_groups`` groups; each sample's group
     is normalized over its channels and positions, then scaled and shifted per channel:
 
-    .. math:: y = \frac{x - \mu_{n,g}}{\sqrt{\sigma^2_{n,g} + \epsilon}}\,\gamma_c + \beta_c
+    $$
+    y = \frac{x - \mu_{n,g}}{\sqrt{\sigma^2_{n,g} + \epsilon}}\,\gamma_c + \beta_c
+    $$
 
     Unlike batch normalization it uses no batch statistics, so training and evaluation agree
     and a batch of one works.

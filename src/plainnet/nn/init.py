@@ -5,17 +5,16 @@ Scaling the initial weights by the fan keeps the variance of the signal (and of 
 about constant from layer to layer:
 
 * **Glorot / Xavier** (for sigmoid, tanh, softmax and linear outputs) balances the forward and
-  backward passes: :math:`\mathrm{Var}(w) = \mathrm{gain}^2 \cdot 2 / (\mathrm{fan\_in} +
-  \mathrm{fan\_out})`.
+  backward passes: $\mathrm{Var}(w) = \mathrm{gain}^2 \cdot 2 / (\mathrm{fan\_in} +
+  \mathrm{fan\_out})$.
 * **He / Kaiming** (for ReLU and its relatives, which zero half their inputs) doubles it:
-  :math:`\mathrm{Var}(w) = \mathrm{gain}^2 / \mathrm{fan}` with :math:`\mathrm{gain} = \sqrt 2`.
+  $\mathrm{Var}(w) = \mathrm{gain}^2 / \mathrm{fan}$ with $\mathrm{gain} = \sqrt 2$.
 
-Every function here works in place on a :class:`~plainnet.nn.Parameter` (or Tensor or NumPy
+Every function here works in place on a [`Parameter`][plainnet.nn.Parameter] (or Tensor or NumPy
 array), returns it, and follows PyTorch's ``torch.nn.init`` formulas and argument names. Random
-draws come from :func:`plainnet.random.get_rng`, so ``pn.seed(n)`` makes them reproducible;
-pass ``rng=`` (a Generator or an int) for an independent stream. Draws are made on the host
-and copied to the parameter's device, so a seed gives the same weights on every device.
-"""
+draws come from [`plainnet.random.get_rng()`][plainnet.random.get_rng], so ``pn.seed(n)`` makes them
+reproducible; pass ``rng=`` (a Generator or an int) for an independent stream. Draws are made on the
+host and copied to the parameter's device, so a seed gives the same weights on every device. """
 
 from __future__ import annotations
 
@@ -60,7 +59,7 @@ _SKIP = threading.local()
 def skip_init():
     """Context in which the initializers here leave their tensor as it is (no draws, no writes).
 
-    For building a model whose weights are about to be overwritten (:func:`plainnet.load`):
+    For building a model whose weights are about to be overwritten (`plainnet.load()`):
     layers get their shapes without paying for (or touching the memory of) random weights,
     and parameters keep the arrays they were given without copying them.
     """
@@ -73,7 +72,7 @@ def skip_init():
 
 
 def skipping() -> bool:
-    """Whether this thread is inside :func:`skip_init`."""
+    """Whether this thread is inside `skip_init()`."""
     return getattr(_SKIP, "on", False)
 
 
@@ -81,12 +80,12 @@ def calculate_gain(nonlinearity: str, param: float | None = None) -> float:
     r"""The recommended gain for a nonlinearity (PyTorch's table).
 
     ============  ========================================
-    linear        :math:`1`
-    sigmoid       :math:`1`
-    tanh          :math:`5/3`
-    relu          :math:`\sqrt 2`
-    leaky_relu    :math:`\sqrt{2 / (1 + a^2)}`, ``a = param`` (default 0.01)
-    selu          :math:`3/4`
+    linear        $1$
+    sigmoid       $1$
+    tanh          $5/3$
+    relu          $\sqrt 2$
+    leaky_relu    $\sqrt{2 / (1 + a^2)}$, ``a = param`` (default 0.01)
+    selu          $3/4$
     ============  ========================================
     """
     if nonlinearity in _LINEAR_GAIN:
@@ -152,7 +151,7 @@ def _fan(tensor, mode: str) -> int:
 
 
 def uniform_(tensor, a: float = 0.0, b: float = 1.0, rng=None):
-    r"""Fill with draws from :math:`\mathcal U(a, b)`."""
+    r"""Fill with draws from $\mathcal U(a, b)$."""
     if not b >= a:
         raise ValueError(f"uniform_ needs a <= b; got a={a!r}, b={b!r}")
     if skipping():
@@ -161,7 +160,7 @@ def uniform_(tensor, a: float = 0.0, b: float = 1.0, rng=None):
 
 
 def normal_(tensor, mean: float = 0.0, std: float = 1.0, rng=None):
-    r"""Fill with draws from :math:`\mathcal N(\mathrm{mean}, \mathrm{std}^2)`."""
+    r"""Fill with draws from $\mathcal N(\mathrm{mean}, \mathrm{std}^2)$."""
     check_positive(std, "std", allow_zero=True)
     if skipping():
         return tensor
@@ -184,11 +183,13 @@ def ones_(tensor):
 
 
 def xavier_uniform_(tensor, gain: float = 1.0, rng=None):
-    r"""Glorot/Xavier uniform: :math:`\mathcal U(-b, b)` with
+    r"""Glorot/Xavier uniform: $\mathcal U(-b, b)$ with
 
-    .. math:: b = \mathrm{gain} \sqrt{\frac{6}{\mathrm{fan\_in} + \mathrm{fan\_out}}}
+    $$
+    b = \mathrm{gain} \sqrt{\frac{6}{\mathrm{fan\_in} + \mathrm{fan\_out}}}
+    $$
 
-    so that :math:`\mathrm{std}(w) = \mathrm{gain}\sqrt{2/(\mathrm{fan\_in}+\mathrm{fan\_out})}`.
+    so that $\mathrm{std}(w) = \mathrm{gain}\sqrt{2/(\mathrm{fan\_in}+\mathrm{fan\_out})}$.
     """
     fan_in, fan_out = _calculate_fan_in_and_fan_out(tensor)
     bound = gain * math.sqrt(6.0 / (fan_in + fan_out))
@@ -196,8 +197,8 @@ def xavier_uniform_(tensor, gain: float = 1.0, rng=None):
 
 
 def xavier_normal_(tensor, gain: float = 1.0, rng=None):
-    r"""Glorot/Xavier normal: :math:`\mathcal N(0, \sigma^2)` with
-    :math:`\sigma = \mathrm{gain}\sqrt{2/(\mathrm{fan\_in}+\mathrm{fan\_out})}`."""
+    r"""Glorot/Xavier normal: $\mathcal N(0, \sigma^2)$ with
+    $\sigma = \mathrm{gain}\sqrt{2/(\mathrm{fan\_in}+\mathrm{fan\_out})}$."""
     fan_in, fan_out = _calculate_fan_in_and_fan_out(tensor)
     std = gain * math.sqrt(2.0 / (fan_in + fan_out))
     return normal_(tensor, 0.0, std, rng=rng)
@@ -206,14 +207,16 @@ def xavier_normal_(tensor, gain: float = 1.0, rng=None):
 def kaiming_uniform_(
     tensor, a: float = 0.0, mode: str = "fan_in", nonlinearity: str = "leaky_relu", rng=None
 ):
-    r"""He/Kaiming uniform: :math:`\mathcal U(-b, b)` with
+    r"""He/Kaiming uniform: $\mathcal U(-b, b)$ with
 
-    .. math:: b = \mathrm{gain}\sqrt{\frac{3}{\mathrm{fan}}}, \qquad
-              \mathrm{gain} = \text{calculate\_gain}(\mathrm{nonlinearity}, a)
+    $$
+    b = \mathrm{gain}\sqrt{\frac{3}{\mathrm{fan}}}, \qquad
+    \mathrm{gain} = \text{calculate\_gain}(\mathrm{nonlinearity}, a)
+    $$
 
-    (``fan`` is fan-in or fan-out by ``mode``), so :math:`\mathrm{std}(w) =
-    \mathrm{gain}/\sqrt{\mathrm{fan}}`. With the defaults ``a=0``, ``leaky_relu``, the gain is
-    :math:`\sqrt 2`, the ReLU value.
+    (``fan`` is fan-in or fan-out by ``mode``), so $\mathrm{std}(w) =
+    \mathrm{gain}/\sqrt{\mathrm{fan}}$. With the defaults ``a=0``, ``leaky_relu``, the gain is
+    $\sqrt 2$, the ReLU value.
     """
     std = calculate_gain(nonlinearity, a) / math.sqrt(_fan(tensor, mode))
     bound = math.sqrt(3.0) * std
@@ -223,7 +226,7 @@ def kaiming_uniform_(
 def kaiming_normal_(
     tensor, a: float = 0.0, mode: str = "fan_in", nonlinearity: str = "leaky_relu", rng=None
 ):
-    r"""He/Kaiming normal: :math:`\mathcal N(0, \sigma^2)`, :math:`\sigma =
-    \mathrm{gain}/\sqrt{\mathrm{fan}}` (gain as in :func:`kaiming_uniform_`)."""
+    r"""He/Kaiming normal: $\mathcal N(0, \sigma^2)$, $\sigma =
+    \mathrm{gain}/\sqrt{\mathrm{fan}}$ (gain as in `kaiming_uniform_()`)."""
     std = calculate_gain(nonlinearity, a) / math.sqrt(_fan(tensor, mode))
     return normal_(tensor, 0.0, std, rng=rng)

@@ -1,8 +1,8 @@
 r"""``Linear``: a layer of neurons, each integrating all inputs with its own weights and bias.
 
-Neuron ``j`` computes the notes' integration :math:`y_j = x \cdot w_j + b_j`; a layer stacks
+Neuron ``j`` computes the notes' integration $y_j = x \cdot w_j + b_j$; a layer stacks
 the weight vectors as the rows of ``W``, shaped ``(out_features, in_features)`` as in PyTorch
-(so state dicts carry over), and computes :math:`y = x W^\top + b` for a whole batch at once.
+(so state dicts carry over), and computes $y = x W^\top + b$ for a whole batch at once.
 """
 
 from __future__ import annotations
@@ -45,24 +45,24 @@ def check_dtype(dtype) -> np.dtype:
 
 
 class Linear(Module):
-    r"""A fully connected layer: :math:`y = x W^\top + b`.
+    r"""A fully connected layer: $y = x W^\top + b$.
 
     Parameters
     ----------
     in_features, out_features : int
         Inputs each neuron integrates, and the number of neurons.
     bias : bool, default True
-        Give each neuron a bias :math:`b_j`.
+        Give each neuron a bias $b_j$.
     dtype : numpy dtype, default float32
         The dtype of the parameters (float64 for gradient checks).
     init : str, default "auto"
         How the weights start. ``"auto"``: Glorot/Xavier uniform, and He/Kaiming uniform when
-        a :class:`~plainnet.nn.Sequential` puts a ReLU-family activation after the layer (see
-        :mod:`plainnet.nn.init`); the bias starts at 0. ``"xavier_uniform"``,
+        a [`Sequential`][plainnet.nn.Sequential] puts a ReLU-family activation after the layer (see
+        [`plainnet.nn.init`][plainnet.nn.init]); the bias starts at 0. ``"xavier_uniform"``,
         ``"xavier_normal"`` (aliases ``"glorot_*"``), ``"kaiming_uniform"``,
-        ``"kaiming_normal"`` (aliases ``"he_*"``, gain :math:`\sqrt 2`) choose explicitly
+        ``"kaiming_normal"`` (aliases ``"he_*"``, gain $\sqrt 2$) choose explicitly
         with a zero bias; ``"pytorch"`` is PyTorch's default
-        (:math:`\mathcal U(\pm 1/\sqrt{\mathrm{fan\_in}})` for weights and bias); ``"zeros"``
+        ($\mathcal U(\pm 1/\sqrt{\mathrm{fan\_in}})$ for weights and bias); ``"zeros"``
         starts every parameter at 0.
 
     Attributes
@@ -147,8 +147,9 @@ class Linear(Module):
         return linear(x, self.weight, self.bias)
 
     def forward_relu(self, x):
-        """``relu(self(x))`` as one op (:func:`plainnet.nn.functional.linear_relu`): what
-        :class:`~plainnet.nn.Sequential` runs for this layer and a ReLU after it."""
+        """``relu(self(x))`` as one op
+        ([`plainnet.nn.functional.linear_relu()`][plainnet.nn.functional.linear_relu]): what
+        [`Sequential`][plainnet.nn.Sequential] runs for this layer and a ReLU after it."""
         if not isinstance(x, Tensor):
             x = Tensor(self._as_input(x))
         self._check_features(x)

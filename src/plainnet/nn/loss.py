@@ -1,8 +1,7 @@
 """PyTorch-style loss modules: ``criterion = pn.nn.CrossEntropyLoss(); criterion(logits, y)``.
 
-Each wraps the function of :mod:`plainnet.losses` of the same name (where the formulas are)
-and is called as ``criterion(input, target, sample_weight=None)``.
-"""
+Each wraps the function of [`plainnet.losses`][plainnet.losses] of the same name (where the formulas
+are) and is called as ``criterion(input, target, sample_weight=None)``. """
 
 from __future__ import annotations
 
@@ -36,19 +35,19 @@ class _Loss(Module):
 
 
 class MSELoss(_Loss):
-    """Mean squared error, :func:`plainnet.losses.mse`."""
+    """Mean squared error, [`plainnet.losses.mse()`][plainnet.losses.mse]."""
 
     function_name = "mse"
 
 
 class L1Loss(_Loss):
-    """Mean absolute error, :func:`plainnet.losses.mae`."""
+    """Mean absolute error, [`plainnet.losses.mae()`][plainnet.losses.mae]."""
 
     function_name = "mae"
 
 
 class HuberLoss(_Loss):
-    """Huber loss with threshold ``delta``, :func:`plainnet.losses.huber`."""
+    """Huber loss with threshold ``delta``, [`plainnet.losses.huber()`][plainnet.losses.huber]."""
 
     function_name = "huber"
 
@@ -64,13 +63,14 @@ class HuberLoss(_Loss):
 
 
 class BCELoss(_Loss):
-    """Binary cross-entropy of probabilities, :func:`plainnet.losses.bce`."""
+    """Binary cross-entropy of probabilities, [`plainnet.losses.bce()`][plainnet.losses.bce]."""
 
     function_name = "bce"
 
 
 class BCEWithLogitsLoss(_Loss):
-    """Binary cross-entropy of logits, :func:`plainnet.losses.bce_with_logits`."""
+    """Binary cross-entropy of logits,
+    [`plainnet.losses.bce_with_logits()`][plainnet.losses.bce_with_logits]."""
 
     function_name = "bce_with_logits"
 
@@ -111,8 +111,8 @@ class _ClassLoss(_Loss):
 
 class CrossEntropyLoss(_ClassLoss):
     """Cross-entropy of logits with labels or probabilities,
-    :func:`plainnet.losses.cross_entropy` (``weight``, ``ignore_index``, ``axis``,
-    ``label_smoothing`` as there)."""
+    [`plainnet.losses.cross_entropy()`][plainnet.losses.cross_entropy] (``weight``,
+    ``ignore_index``, ``axis``, ``label_smoothing`` as there)."""
 
     function_name = "cross_entropy"
 
@@ -126,7 +126,7 @@ class CrossEntropyLoss(_ClassLoss):
 
 
 class NLLLoss(_ClassLoss):
-    """Negative log-likelihood of log-probabilities, :func:`plainnet.losses.nll`
+    """Negative log-likelihood of log-probabilities, [`plainnet.losses.nll()`][plainnet.losses.nll]
     (``weight``, ``ignore_index``, ``axis`` as there)."""
 
     function_name = "nll"

@@ -3,8 +3,8 @@
 A Module registers the Parameters and sub-Modules assigned to its attributes, so
 ``parameters()``, ``state_dict()`` and ``zero_grad()`` find them all. Every Module can describe
 itself as JSON (``get_config()`` gives its constructor arguments), which is how
-:func:`plainnet.save` stores architectures without pickle. ``model.to(device)`` moves every
-parameter and buffer to a device (see :mod:`plainnet.backend`).
+`plainnet.save()` stores architectures without pickle. ``model.to(device)`` moves every
+parameter and buffer to a device (see [`plainnet.backend`][plainnet.backend]).
 """
 
 from __future__ import annotations
@@ -284,7 +284,7 @@ class Module:
 
         Parameters stay the same objects (an optimizer made before still holds them), but an
         optimizer's existing state is not moved: make the optimizer after ``to``, or use
-        :func:`plainnet.fit` with ``device=``, which moves both.
+        `plainnet.fit()` with ``device=``, which moves both.
         """
         target = _backend.canonical_device(device)
         for p in self.parameters():
@@ -326,7 +326,7 @@ class Module:
 
         As in PyTorch: ``inputs`` is the tuple of positional inputs, and a hook that returns
         something other than None replaces the output. Returns a handle whose ``remove()``
-        unregisters the hook. A :class:`~plainnet.nn.Sequential` does not fuse a Linear with a
+        unregisters the hook. A [`Sequential`][plainnet.nn.Sequential] does not fuse a Linear with a
         hooked ReLU (the hook sees the ReLU's own output).
         """
         if not callable(hook):
@@ -386,7 +386,7 @@ class Module:
 
     def summary(self, input_shape: tuple | None = None, print_fn=print) -> None:
         """Print a table of the layers, their output shapes and parameter counts (see
-        :func:`plainnet.nn.summary.summary`; ``input_shape`` is one sample's shape)."""
+        `plainnet.nn.summary.summary()`; ``input_shape`` is one sample's shape)."""
         from .summary import summary
 
         print_fn(summary(self, input_shape))
@@ -405,7 +405,7 @@ class Module:
 
 
 class RemovableHandle:
-    """What :meth:`Module.register_forward_hook` returns: ``remove()`` unregisters the hook
+    """What `Module.register_forward_hook()` returns: ``remove()`` unregisters the hook
     (also as a context manager, on exit)."""
 
     _next_id = 0
@@ -433,14 +433,14 @@ def _as_buffer(value):
 
 def module_to_spec(module: Module) -> dict:
     """``{"class": name, "config": {...}}``: a module's architecture as JSON-able data (custom
-    classes add ``"module"``; see :mod:`plainnet.nn.registry`)."""
+    classes add ``"module"``; see [`plainnet.nn.registry`][plainnet.nn.registry])."""
     from .registry import spec_of
 
     return spec_of(module)
 
 
 def module_from_spec(spec: dict) -> Module:
-    """Rebuild a module from :func:`module_to_spec` output (parameters freshly initialized)."""
+    """Rebuild a module from `module_to_spec()` output (parameters freshly initialized)."""
     if not isinstance(spec, dict) or "class" not in spec:
         raise ValueError(f"a module spec is a dict with 'class' and 'config'; got {spec!r:.80}")
     from .registry import build

@@ -1,10 +1,10 @@
 r"""``LayerNorm`` and ``RMSNorm``: normalize each sample over its last axes.
 
-Unlike batch normalization, the statistics are each sample's own (the mean and variance of
-one token's features), so the layer works the same in training and evaluation and for any
-batch size. Both run as one fused op (:func:`plainnet.nn.functional.layer_norm`,
-:func:`~plainnet.nn.functional.rms_norm`).
-"""
+Unlike batch normalization, the statistics are each sample's own (the mean and variance of one
+token's features), so the layer works the same in training and evaluation and for any batch size.
+Both run as one fused op
+([`plainnet.nn.functional.layer_norm()`][plainnet.nn.functional.layer_norm],
+[`rms_norm()`][plainnet.nn.functional.rms_norm]). """
 
 from __future__ import annotations
 
@@ -44,8 +44,10 @@ def _check_eps(eps) -> float:
 class LayerNorm(Module):
     r"""Layer normalization (PyTorch's ``nn.LayerNorm``):
 
-    .. math:: y = \frac{x - \mathrm E[x]}{\sqrt{\mathrm{Var}[x] + \epsilon}} \odot \gamma
-              + \beta
+    $$
+    y = \frac{x - \mathrm E[x]}{\sqrt{\mathrm{Var}[x] + \epsilon}} \odot \gamma
+    + \beta
+    $$
 
     with the mean and (biased) variance over the last ``len(normalized_shape)`` axes.
 
@@ -55,10 +57,10 @@ class LayerNorm(Module):
         The trailing shape normalized over (e.g. the embedding size).
     eps : float, default 1e-5
     elementwise_affine : bool, default True
-        Learn :math:`\gamma` (``weight``, starts at 1) and :math:`\beta` (``bias``, starts
+        Learn $\gamma$ (``weight``, starts at 1) and $\beta$ (``bias``, starts
         at 0), each of shape ``normalized_shape``.
     bias : bool, default True
-        Learn :math:`\beta` (with ``elementwise_affine``).
+        Learn $\beta$ (with ``elementwise_affine``).
     dtype : numpy dtype, default float32
     """
 
@@ -96,7 +98,9 @@ class LayerNorm(Module):
 class RMSNorm(Module):
     r"""Root-mean-square normalization (PyTorch's ``nn.RMSNorm``):
 
-    .. math:: y = \frac{x}{\sqrt{\overline{x^2} + \epsilon}} \odot \gamma
+    $$
+    y = \frac{x}{\sqrt{\overline{x^2} + \epsilon}} \odot \gamma
+    $$
 
     with the mean of squares over the last ``len(normalized_shape)`` axes; no centering and
     no bias.
@@ -107,7 +111,7 @@ class RMSNorm(Module):
     eps : float, optional
         Default: the machine epsilon of the input's dtype, as in PyTorch.
     elementwise_affine : bool, default True
-        Learn :math:`\gamma` (``weight``, starts at 1).
+        Learn $\gamma$ (``weight``, starts at 1).
     dtype : numpy dtype, default float32
     """
 

@@ -62,9 +62,9 @@ class _MaxPoolNd(Module):
 
 class MaxPool2d(_MaxPoolNd):
     r"""2-d max pooling, PyTorch's ``MaxPool2d``:
-    :math:`y[n, c, i, j] = \max_{p, q} x[n, c, i s_0 + p d_0, j s_1 + q d_1]`.
+    $y[n, c, i, j] = \max_{p, q} x[n, c, i s_0 + p d_0, j s_1 + q d_1]$.
 
-    ``kernel_size``, ``stride`` (default: the kernel size), ``padding`` (of :math:`-\infty`, at
+    ``kernel_size``, ``stride`` (default: the kernel size), ``padding`` (of $-\infty$, at
     most half the kernel), ``dilation``: ints or pairs. ``ceil_mode`` rounds the output size up
     (a last, partial window), as PyTorch. Input ``(N, C, H, W)`` or ``(C, H, W)``.
     """
@@ -82,7 +82,7 @@ class AvgPool2d(Module):
     r"""2-d average pooling, PyTorch's ``AvgPool2d``: the mean of each window.
 
     ``count_include_pad`` counts the zero padding in the mean; ``ceil_mode`` as
-    :class:`MaxPool2d`.
+    `MaxPool2d`.
     """
 
     init_passthrough = True
@@ -115,7 +115,7 @@ class AvgPool2d(Module):
 class AdaptiveAvgPool2d(Module):
     r"""Average pooling to a fixed ``output_size`` (an int, or a pair whose entries may be
     None for "as the input"), PyTorch's ``AdaptiveAvgPool2d``: output cell ``i`` averages
-    input rows :math:`\lfloor iH/h \rfloor` to :math:`\lceil (i+1)H/h \rceil - 1`.
+    input rows $\lfloor iH/h \rfloor$ to $\lceil (i+1)H/h \rceil - 1$.
     ``AdaptiveAvgPool2d(1)`` is global average pooling."""
 
     init_passthrough = True

@@ -2,20 +2,20 @@
 
 A model file stores an architecture as JSON: ``{"class": name, "config": {...}}`` per module
 (custom classes add ``"module"``, the Python module that defined them). Rebuilding it calls
-the class named there, so :func:`build` accepts only classes the reader trusts:
+the class named there, so `build()` accepts only classes the reader trusts:
 
 * plainnet's own public layers,
-* classes registered with :func:`register` (``@pn.nn.register``),
+* classes registered with `register()` (``@pn.nn.register``),
 * classes the caller passes, ``pn.load(path, classes=[Net])``,
 * with ``trust_classes=True`` (or a list of module prefixes), a class imported by its dotted
   path. Nothing is imported from a name in a file unless the caller allows it.
 
-(Called from code outside :func:`allow_classes`, as ``module_from_spec(spec)``, it also
+(Called from code outside `allow_classes()`, as ``module_from_spec(spec)``, it also
 finds the public Module classes already defined in the process.)
 
 A module's constructor arguments come from its ``get_config()`` when it defines one, else
 from the arguments it was constructed with (recorded by ``Module.__new__``), when they are
-JSON-able or modules (written as their own specs). :func:`config_of` refuses anything else,
+JSON-able or modules (written as their own specs). `config_of()` refuses anything else,
 with the two ways out.
 """
 
@@ -31,7 +31,7 @@ from collections.abc import Iterable
 import numpy as np
 
 REGISTERED: dict[str, type] = {}
-"""Classes registered with :func:`register`, by ``"module.QualName"`` and by class name."""
+"""Classes registered with `register()`, by ``"module.QualName"`` and by class name."""
 
 _ALLOWED: contextvars.ContextVar = contextvars.ContextVar("plainnet_allowed", default=None)
 
@@ -63,7 +63,7 @@ def register(cls: type) -> type:
 
 @contextlib.contextmanager
 def allow_classes(classes: Iterable[type] = (), trust_classes: bool | Iterable[str] = False):
-    """Context in which :func:`build` also accepts ``classes`` and, with ``trust_classes``,
+    """Context in which `build()` also accepts ``classes`` and, with ``trust_classes``,
     imports classes by dotted path (``True``: any; a list: paths or module prefixes)."""
     given = check_classes(classes)
     if isinstance(trust_classes, str):
@@ -139,7 +139,7 @@ def _defined(name: str, module: str | None):
 
 
 def build(spec: dict):
-    """The module ``spec`` describes (:func:`spec_of`), freshly constructed."""
+    """The module ``spec`` describes (`spec_of()`), freshly constructed."""
     if not isinstance(spec, dict) or "class" not in spec:
         raise ValueError(f"a module spec is a dict with 'class' and 'config'; got {spec!r:.80}")
     cls = resolve(spec)
@@ -177,7 +177,7 @@ def _modules_in(value):
 
 def spec_of(module) -> dict:
     """``{"class", "config"}`` (plus ``"module"`` and maybe ``"qualname"``/``"args"`` for a
-    custom class): what :func:`build` rebuilds ``module`` from."""
+    custom class): what `build()` rebuilds ``module`` from."""
     cls = type(module)
     spec: dict = {"class": cls.__name__}
     if not is_builtin(cls):

@@ -3,14 +3,14 @@ layouts and parameter names (``weight_ih_l0``, ``weight_hh_l0``, ``bias_ih_l0``,
 ``..._reverse`` for the backward direction), so state dicts load both ways.
 
 A recurrent layer is the notes' neuron applied again at every step of a sequence, integrating the
-step's input *and* its own previous output: :math:`h_t = \tanh(x_t W_{ih}^\top + b_{ih} +
-h_{t-1} W_{hh}^\top + b_{hh})`. The LSTM and GRU add gates (sigmoid neurons whose outputs in
+step's input *and* its own previous output: $h_t = \tanh(x_t W_{ih}^\top + b_{ih} +
+h_{t-1} W_{hh}^\top + b_{hh})$. The LSTM and GRU add gates (sigmoid neurons whose outputs in
 (0, 1) scale what is kept, forgotten and written), which let gradients survive long sequences.
 
 Each layer and direction runs as one op with backpropagation through time written by hand
-(:mod:`plainnet.nn.rnn_ops`); ``fused=False`` builds the same computation from elementary ops
-instead, step by step, which is slower but can be differentiated twice. Tests check they agree.
-"""
+([`plainnet.nn.rnn_ops`][plainnet.nn.rnn_ops]); ``fused=False`` builds the same computation from
+elementary ops instead, step by step, which is slower but can be differentiated twice. Tests check
+they agree. """
 
 from __future__ import annotations
 
@@ -30,7 +30,7 @@ from .rnn_ops import GATES, recurrent
 
 
 class RNNBase(Module):
-    """What :class:`RNN`, :class:`LSTM` and :class:`GRU` share (see those).
+    """What `RNN`, `LSTM` and `GRU` share (see those).
 
     Parameters
     ----------
@@ -53,7 +53,7 @@ class RNNBase(Module):
 
     Notes
     -----
-    Every weight and bias starts at :math:`\\mathcal U(\\pm 1/\\sqrt{\\text{hidden\\_size}})`, as
+    Every weight and bias starts at $\\mathcal U(\\pm 1/\\sqrt{\\text{hidden\\_size}})$, as
     in PyTorch. An input without a batch axis, ``(time, features)``, is accepted and answered
     without one, as in PyTorch.
     """
@@ -106,7 +106,7 @@ class RNNBase(Module):
         return [f"_l{layer}"] + ([f"_l{layer}_reverse"] if self.bidirectional else [])
 
     def reset_parameters(self) -> None:
-        """Every parameter from :math:`\\mathcal U(\\pm 1/\\sqrt{\\text{hidden\\_size}})`."""
+        """Every parameter from $\\mathcal U(\\pm 1/\\sqrt{\\text{hidden\\_size}})$."""
         bound = 1.0 / math.sqrt(self.hidden_size)
         for p in self.parameters():
             _init.uniform_(p, -bound, bound)
@@ -218,13 +218,13 @@ class RNNBase(Module):
 
 
 class RNN(RNNBase):
-    r"""Elman recurrent layer: :math:`h_t = \tanh(x_t W_{ih}^\top + b_{ih} + h_{t-1}
-    W_{hh}^\top + b_{hh})` (``nonlinearity="relu"``: ReLU instead of tanh).
+    r"""Elman recurrent layer: $h_t = \tanh(x_t W_{ih}^\top + b_{ih} + h_{t-1}
+    W_{hh}^\top + b_{hh})$ (``nonlinearity="relu"``: ReLU instead of tanh).
 
     ``forward(input, h_0=None)`` returns ``(output, h_n)``: every step's state of the last
     layer ``(time, batch, D * hidden_size)`` and every layer's final state
     ``(D * num_layers, batch, hidden_size)``, ``D = 2`` if bidirectional. Arguments: see
-    :class:`RNNBase`.
+    `RNNBase`.
     """
 
     def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1,
@@ -245,12 +245,14 @@ class RNN(RNNBase):
 class LSTM(RNNBase):
     r"""Long short-term memory, PyTorch's gate order ``i, f, g, o``:
 
-    .. math:: i, f, o = \sigma(\cdot), \quad g = \tanh(\cdot), \quad
-              c_t = f \odot c_{t-1} + i \odot g, \quad h_t = o \odot \tanh(c_t)
+    $$
+    i, f, o = \sigma(\cdot), \quad g = \tanh(\cdot), \quad
+    c_t = f \odot c_{t-1} + i \odot g, \quad h_t = o \odot \tanh(c_t)
+    $$
 
-    each gate's argument being :math:`x_t W_{i\cdot}^\top + b_{i\cdot} + h_{t-1}
-    W_{h\cdot}^\top + b_{h\cdot}`. ``forward(input, (h_0, c_0)=None)`` returns
-    ``(output, (h_n, c_n))``. Arguments: see :class:`RNNBase`.
+    each gate's argument being $x_t W_{i\cdot}^\top + b_{i\cdot} + h_{t-1}
+    W_{h\cdot}^\top + b_{h\cdot}$. ``forward(input, (h_0, c_0)=None)`` returns
+    ``(output, (h_n, c_n))``. Arguments: see `RNNBase`.
     """
 
     mode = "LSTM"
@@ -259,11 +261,13 @@ class LSTM(RNNBase):
 class GRU(RNNBase):
     r"""Gated recurrent unit, PyTorch's gate order ``r, z, n``:
 
-    .. math:: r, z = \sigma(\cdot), \quad
-              n = \tanh(x_t W_{in}^\top + b_{in} + r \odot (h_{t-1} W_{hn}^\top + b_{hn})),
-              \quad h_t = (1 - z) \odot n + z \odot h_{t-1}
+    $$
+    r, z = \sigma(\cdot), \quad
+    n = \tanh(x_t W_{in}^\top + b_{in} + r \odot (h_{t-1} W_{hn}^\top + b_{hn})),
+    \quad h_t = (1 - z) \odot n + z \odot h_{t-1}
+    $$
 
-    ``forward(input, h_0=None)`` returns ``(output, h_n)``. Arguments: see :class:`RNNBase`.
+    ``forward(input, h_0=None)`` returns ``(output, h_n)``. Arguments: see `RNNBase`.
     """
 
     mode = "GRU"

@@ -4,21 +4,23 @@ node whose backward is backpropagation through time written by hand.
 Each op takes the sequence ``x`` time-major, ``(T, B, I)``, the initial state, and PyTorch's
 weights (``w_ih`` of shape ``(G H, I)``, ``w_hh`` of shape ``(G H, H)``, biases ``(G H,)``, with
 ``G`` the number of gates in PyTorch's order). The input's contribution to every gate of every
-step is one matrix product before the loop, :math:`A = x W_{ih}^\top + b_{ih}`; each step then
-adds :math:`h W_{hh}^\top + b_{hh}`. The backward pass runs the steps in reverse, collects the
+step is one matrix product before the loop, $A = x W_{ih}^\top + b_{ih}$; each step then
+adds $h W_{hh}^\top + b_{hh}$. The backward pass runs the steps in reverse, collects the
 gradient of every step's pre-activations ``dA`` (and ``dA_h`` where it differs, in the GRU), and
 finishes with one matrix product per weight:
 
-.. math:: \frac{\partial L}{\partial W_{ih}} = dA^\top x, \quad
-          \frac{\partial L}{\partial W_{hh}} = dA_h^\top h_{prev}, \quad
-          \frac{\partial L}{\partial x} = dA\, W_{ih}.
+$$
+\frac{\partial L}{\partial W_{ih}} = dA^\top x, \quad
+\frac{\partial L}{\partial W_{hh}} = dA_h^\top h_{prev}, \quad
+\frac{\partial L}{\partial x} = dA\, W_{ih}.
+$$
 
-Cells (PyTorch's equations; :math:`\sigma` the sigmoid):
+Cells (PyTorch's equations; $\sigma$ the sigmoid):
 
-* RNN: :math:`h' = \tanh(A_t + h W_{hh}^\top + b_{hh})` (or ReLU).
-* LSTM, gates ``i, f, g, o``: :math:`c' = f c + i g`, :math:`h' = o \tanh c'`.
-* GRU, gates ``r, z, n``: :math:`n = \tanh(A^n_t + r (h W_{hn}^\top + b_{hn}))`,
-  :math:`h' = (1 - z) n + z h`.
+* RNN: $h' = \tanh(A_t + h W_{hh}^\top + b_{hh})$ (or ReLU).
+* LSTM, gates ``i, f, g, o``: $c' = f c + i g$, $h' = o \tanh c'$.
+* GRU, gates ``r, z, n``: $n = \tanh(A^n_t + r (h W_{hn}^\top + b_{hn}))$,
+  $h' = (1 - z) n + z h$.
 
 The output holds every step's ``h`` in the input's time order (for ``reverse=True`` the steps
 run from the last to the first, so the final state is ``out[0]``); the LSTM's output has one more
@@ -39,7 +41,7 @@ GATES = {"RNN_TANH": 1, "RNN_RELU": 1, "LSTM": 4, "GRU": 3}
 
 
 def _sigmoid(a):
-    """:math:`\\sigma(a) = (1 + \\tanh(a/2))/2`: stable for every float, one transcendental."""
+    """$\\sigma(a) = (1 + \\tanh(a/2))/2$: stable for every float, one transcendental."""
     out = np.tanh(a * 0.5)
     out += 1.0
     out *= 0.5

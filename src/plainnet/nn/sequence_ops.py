@@ -1,14 +1,14 @@
 r"""Fused ops of the sequence layers: embedding lookup, layer and RMS normalization, GELU and
 scaled dot-product attention, each one graph node with a hand-written backward.
 
-Each op is a forward on arrays and a vjp beside it, like :mod:`plainnet.autodiff.ops`. The
-engine asks each vjp for the gradient of one argument at a time; what the arguments share
-(the normalized input, the attention's softmax and its gradient) is computed once per
-upstream gradient and kept in the op's ``cache``. When the backward pass is itself
-differentiated (``create_graph=True``) the vjps recompute from the Tensors with plain ops, so
-second derivatives are exact too.
+Each op is a forward on arrays and a vjp beside it, like
+[`plainnet.autodiff.ops`][plainnet.autodiff.ops]. The engine asks each vjp for the gradient of one
+argument at a time; what the arguments share (the normalized input, the attention's softmax and its
+gradient) is computed once per upstream gradient and kept in the op's ``cache``. When the backward
+pass is itself differentiated (``create_graph=True``) the vjps recompute from the Tensors with plain
+ops, so second derivatives are exact too.
 
-These functions are exported by :mod:`plainnet.nn.functional`.
+These functions are exported by [`plainnet.nn.functional`][plainnet.nn.functional].
 """
 
 from __future__ import annotations
@@ -57,7 +57,7 @@ def _embedding_forward(weight, indices, padding_idx):
 
 
 def _embedding_grad(g, indices, n_rows: int):
-    r""":math:`G_r = \sum_{i: idx_i = r} g_i`: the rows of ``g`` summed by index."""
+    r"""$G_r = \sum_{i: idx_i = r} g_i$: the rows of ``g`` summed by index."""
     dim = g.shape[-1]
     g2 = g.reshape(-1, dim)
     flat = indices.reshape(-1)
@@ -97,11 +97,11 @@ EMBEDDING = Op("embedding", _embedding_forward, _embedding_vjp)
 def embedding(indices, weight, padding_idx: int | None = None):
     r"""Rows of ``weight`` at integer ``indices``: ``out[..., :] = weight[indices[...], :]``.
 
-    The same as multiplying a one-hot row :math:`e_{idx}` by ``weight`` (a layer of linear
-    neurons whose input is one-hot), so the gradient of row :math:`r` is the sum of the
-    output gradients at every position whose index is :math:`r` (repeats accumulate); the
+    The same as multiplying a one-hot row $e_{idx}$ by ``weight`` (a layer of linear
+    neurons whose input is one-hot), so the gradient of row $r$ is the sum of the
+    output gradients at every position whose index is $r$ (repeats accumulate); the
     row ``padding_idx``, if given, gets none. ``indices`` is an integer array (or Tensor) on
-    ``weight``'s device; values are not checked here (:class:`~plainnet.nn.Embedding` does).
+    ``weight``'s device; values are not checked here ([`Embedding`][plainnet.nn.Embedding] does).
     """
     idx = indices.data if isinstance(indices, Tensor) else indices
     return apply(EMBEDDING, weight, idx, padding_idx)
@@ -199,15 +199,17 @@ def _normalized_axes(x, normalized_shape, *params) -> int:
 def layer_norm(x, normalized_shape, weight=None, bias=None, eps: float = 1e-5):
     r"""Layer normalization over the last ``len(normalized_shape)`` axes, as one op.
 
-    .. math:: \hat x = \frac{x - \mu}{\sqrt{\sigma^2 + \epsilon}}, \quad
-              y = \gamma \odot \hat x + \beta, \qquad
-              \frac{\partial L}{\partial x} = \frac{1}{\sqrt{\sigma^2+\epsilon}}
-              \left(\hat g - \overline{\hat g} - \hat x\,\overline{\hat g \hat x}\right)
+    $$
+    \hat x = \frac{x - \mu}{\sqrt{\sigma^2 + \epsilon}}, \quad
+    y = \gamma \odot \hat x + \beta, \qquad
+    \frac{\partial L}{\partial x} = \frac{1}{\sqrt{\sigma^2+\epsilon}}
+    \left(\hat g - \overline{\hat g} - \hat x\,\overline{\hat g \hat x}\right)
+    $$
 
-    with :math:`\mu, \sigma^2` the mean and biased variance of each sample over those axes,
-    :math:`\hat g = \gamma \odot g` and bars means over the same axes;
-    :math:`\partial L/\partial\gamma = \sum g \hat x`, :math:`\partial L/\partial\beta =
-    \sum g` (sums over the leading axes). PyTorch's ``F.layer_norm``.
+    with $\mu, \sigma^2$ the mean and biased variance of each sample over those axes,
+    $\hat g = \gamma \odot g$ and bars means over the same axes;
+    $\partial L/\partial\gamma = \sum g \hat x$, $\partial L/\partial\beta =
+    \sum g$ (sums over the leading axes). PyTorch's ``F.layer_norm``.
     """
     n_axes = _normalized_axes(x, normalized_shape, weight, bias)
     return apply(NORM, x, weight, bias, n_axes=n_axes, eps=float(eps), rms=False, cache={})
@@ -217,9 +219,11 @@ def rms_norm(x, normalized_shape, weight=None, eps: float | None = None):
     r"""Root-mean-square normalization over the last axes, as one op (PyTorch's
     ``F.rms_norm``).
 
-    .. math:: y = \gamma \odot \frac{x}{\sqrt{\overline{x^2} + \epsilon}}, \qquad
-              \frac{\partial L}{\partial x} = \frac{1}{\sqrt{\overline{x^2}+\epsilon}}
-              \left(\hat g - \hat x\,\overline{\hat g \hat x}\right)
+    $$
+    y = \gamma \odot \frac{x}{\sqrt{\overline{x^2} + \epsilon}}, \qquad
+    \frac{\partial L}{\partial x} = \frac{1}{\sqrt{\overline{x^2}+\epsilon}}
+    \left(\hat g - \hat x\,\overline{\hat g \hat x}\right)
+    $$
 
     ``eps=None`` is the machine epsilon of the input's dtype, as in PyTorch.
     """
@@ -332,12 +336,14 @@ GELU = Op("gelu", _gelu_forward, _gelu_vjp)
 def gelu(x, approximate: str = "none"):
     r"""The Gaussian error linear unit as one op (PyTorch's ``F.gelu``).
 
-    .. math:: \mathrm{gelu}(x) = x\,\Phi(x), \qquad \mathrm{gelu}'(x) = \Phi(x) + x\,\varphi(x)
+    $$
+    \mathrm{gelu}(x) = x\,\Phi(x), \qquad \mathrm{gelu}'(x) = \Phi(x) + x\,\varphi(x)
+    $$
 
-    ``approximate="tanh"``: :math:`\Phi(x) \approx \tfrac12(1 + \tanh(\sqrt{2/\pi}(x +
-    0.044715 x^3)))`, which NumPy evaluates faster still. For float32 arrays on the CPU,
-    :math:`\mathrm{erf}` is the rational approximation of Eigen and XLA (within
-    :math:`4 \cdot 10^{-7}`, a few float32 units); float64 and GPU arrays use the exact one.
+    ``approximate="tanh"``: $\Phi(x) \approx \tfrac12(1 + \tanh(\sqrt{2/\pi}(x +
+    0.044715 x^3)))$, which NumPy evaluates faster still. For float32 arrays on the CPU,
+    $\mathrm{erf}$ is the rational approximation of Eigen and XLA (within
+    $4 \cdot 10^{-7}$, a few float32 units); float64 and GPU arrays use the exact one.
     """
     if approximate not in ("none", "tanh"):
         raise ValueError(f"approximate must be 'none' or 'tanh'; got {approximate!r}")
@@ -441,7 +447,7 @@ def _sdpa_vjp(i, g, out, q, k, v, bias, causal, scale, keep, cache):
 
 
 def _sdpa_tensor_grads(g, q, k, v, keep, scale, p):
-    """:func:`_sdpa_grads` with differentiable ops (for ``create_graph``)."""
+    """`_sdpa_grads()` with differentiable ops (for ``create_graph``)."""
     dropped = p if keep is None else p * keep
     dv = ops.matmul(ops.swapaxes(dropped, -1, -2), g)
     dp = ops.matmul(g, ops.swapaxes(v, -1, -2))
@@ -512,25 +518,28 @@ def scaled_dot_product_attention(
     r"""Attention as one op: each query's output is a weighted sum of the values, with
     weights a softmax of the query's dot products with the keys.
 
-    .. math:: A = \mathrm{softmax}\!\left(s\, Q K^\top + M\right), \qquad O = A V
+    $$
+    A = \mathrm{softmax}\!\left(s\, Q K^\top + M\right), \qquad O = A V
+    $$
 
-    over the last axis (the keys), with :math:`s` = ``scale`` (default
-    :math:`1/\sqrt{d}`, ``d`` = the query's features) and :math:`M` the mask: a boolean
+    over the last axis (the keys), with $s$ = ``scale`` (default
+    $1/\sqrt{d}$, ``d`` = the query's features) and $M$ the mask: a boolean
     ``attn_mask`` (True = the query may attend to the key, as in PyTorch) becomes 0 / -inf, a
     float one is added as it is; ``is_causal`` lets query ``i`` see keys ``j <= i`` only.
     The softmax subtracts each row's maximum first (stable); a row whose keys are all masked
     gets weights 0 (PyTorch's math kernel gives NaN there). The backward pass is
 
-    .. math:: dV = A^\top G, \quad dA = G V^\top, \quad
-              dS = A \odot (dA - \textstyle\sum_j dA \odot A), \quad
-              dQ = s\, dS\, K, \quad dK = s\, dS^\top Q
+    $$
+    dV = A^\top G, \quad dA = G V^\top, \quad
+    dS = A \odot (dA - \textstyle\sum_j dA \odot A), \quad
+    dQ = s\, dS\, K, \quad dK = s\, dS^\top Q
+    $$
 
-    with the weights :math:`A` kept from the forward pass. Shapes: query ``(..., L, E)``,
-    key ``(..., S, E)``, value ``(..., S, Ev)``; the mask broadcasts to ``(..., L, S)``.
-    ``dropout_p`` drops weights at random (scaled by :math:`1/(1-p)`), drawn from ``rng``
-    (default: :func:`plainnet.random.get_rng`); it is applied whenever ``dropout_p > 0``, as
-    in PyTorch, so pass 0 in evaluation. The mask is a constant (not differentiated).
-    """
+    with the weights $A$ kept from the forward pass. Shapes: query ``(..., L, E)``, key ``(..., S,
+    E)``, value ``(..., S, Ev)``; the mask broadcasts to ``(..., L, S)``. ``dropout_p`` drops
+    weights at random (scaled by $1/(1-p)$), drawn from ``rng`` (default:
+    [`plainnet.random.get_rng()`][plainnet.random.get_rng]); it is applied whenever ``dropout_p >
+    0``, as in PyTorch, so pass 0 in evaluation. The mask is a constant (not differentiated). """
     q = _as_tensor(query, "query")
     k = _as_tensor(key, "key")
     v = _as_tensor(value, "value")
@@ -607,9 +616,9 @@ def packed_attention(qkv, num_heads: int, attn_mask=None, is_causal: bool = Fals
     r"""Multi-head self-attention on packed projections, as one op.
 
     ``qkv`` is ``(N, L, 3E)``: the queries, keys and values of every head side by side (the
-    output of one :func:`linear` with ``in_proj_weight``); head ``h`` uses features
+    output of one `linear()` with ``in_proj_weight``); head ``h`` uses features
     ``h d .. (h+1) d`` of each third, ``d = E / num_heads``. Returns the heads' outputs
-    side by side, ``(N, L, E)``, i.e. :func:`scaled_dot_product_attention` per head with the
+    side by side, ``(N, L, E)``, i.e. `scaled_dot_product_attention()` per head with the
     heads split and merged as views, and the gradient written back into one packed array.
     ``attn_mask`` broadcasts to ``(N, num_heads, L, L)`` (boolean: True = attend).
     """

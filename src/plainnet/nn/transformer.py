@@ -2,11 +2,11 @@ r"""``TransformerEncoderLayer``: self-attention and a feed-forward network, each
 residual connection and a layer normalization (PyTorch's layout and state-dict keys).
 
 Post-norm (``norm_first=False``, the original Transformer):
-:math:`x \leftarrow \mathrm{LN}_1(x + \mathrm{SA}(x))`,
-:math:`x \leftarrow \mathrm{LN}_2(x + \mathrm{FF}(x))`; pre-norm (``norm_first=True``, GPT-2):
-:math:`x \leftarrow x + \mathrm{SA}(\mathrm{LN}_1(x))`,
-:math:`x \leftarrow x + \mathrm{FF}(\mathrm{LN}_2(x))`, with
-:math:`\mathrm{FF}(x) = W_2\, \mathrm{act}(W_1 x + b_1) + b_2`.
+$x \leftarrow \mathrm{LN}_1(x + \mathrm{SA}(x))$,
+$x \leftarrow \mathrm{LN}_2(x + \mathrm{FF}(x))$; pre-norm (``norm_first=True``, GPT-2):
+$x \leftarrow x + \mathrm{SA}(\mathrm{LN}_1(x))$,
+$x \leftarrow x + \mathrm{FF}(\mathrm{LN}_2(x))$, with
+$\mathrm{FF}(x) = W_2\, \mathrm{act}(W_1 x + b_1) + b_2$.
 """
 
 from __future__ import annotations
@@ -49,7 +49,7 @@ class TransformerEncoderLayer(Module):
     Notes
     -----
     ``forward(src, src_mask=None, src_key_padding_mask=None, is_causal=False)``: masks as in
-    :class:`MultiheadAttention` (boolean True = not allowed). State-dict keys:
+    `MultiheadAttention` (boolean True = not allowed). State-dict keys:
     ``self_attn.in_proj_weight``, ``self_attn.in_proj_bias``, ``self_attn.out_proj.*``,
     ``linear1.*``, ``linear2.*``, ``norm1.*``, ``norm2.*``.
     """
@@ -125,7 +125,7 @@ class TransformerEncoder(Module):
         The layer to copy (each copy starts with its weights and is trained on its own).
     num_layers : int
     norm : Module, optional
-        Applied to the output of the last layer (e.g. a :class:`LayerNorm` after pre-norm
+        Applied to the output of the last layer (e.g. a `LayerNorm` after pre-norm
         layers).
 
     Notes

@@ -11,7 +11,7 @@ from .module import Module
 class Upsample(Module):
     r"""Nearest-neighbour upsampling, PyTorch's ``Upsample(size, scale_factor,
     mode="nearest")``: output position ``i`` copies input position
-    :math:`\lfloor i / \text{scale} \rfloor` along each spatial axis. Give ``size`` or
+    $\lfloor i / \text{scale} \rfloor$ along each spatial axis. Give ``size`` or
     ``scale_factor`` (a number or one per spatial axis)."""
 
     init_passthrough = True

@@ -1,7 +1,7 @@
 """Optimizers over model parameters (``SGD``, ``Adam``, ...), gradient clipping, lr schedules.
 
-The names, defaults and update equations are PyTorch's (``torch.optim``); the update math
-itself is :mod:`plainnet.optimize.rules`, shared with :func:`plainnet.optimize.minimize`.
+The names, defaults and update equations are PyTorch's (``torch.optim``); the update math itself is
+[`plainnet.optimize.rules`][plainnet.optimize.rules], shared with `plainnet.optimize.minimize()`.
 
 >>> import plainnet as pn
 >>> w = pn.tensor([3.0, -2.0], requires_grad=True)

@@ -1,14 +1,14 @@
 """The fast path of ``Optimizer.step``: several small parameters updated by one rule call.
 
-An update rule of :mod:`plainnet.optimize.rules` costs a dozen NumPy calls whatever the size of
-its arrays, so for small parameters (biases, small layers) the calls, not the arithmetic, take
-the time. The rules are elementwise, so updating the concatenation of several parameters gives
-exactly the numbers that updating each one gives. A :class:`FlatBatch` keeps one flat array
-for the parameters, one for the gradients and one per state entry (``exp_avg``, ...). Each
+An update rule of [`plainnet.optimize.rules`][plainnet.optimize.rules] costs a dozen NumPy calls
+whatever the size of its arrays, so for small parameters (biases, small layers) the calls, not the
+arithmetic, take the time. The rules are elementwise, so updating the concatenation of several
+parameters gives exactly the numbers that updating each one gives. A `FlatBatch` keeps one flat
+array for the parameters, one for the gradients and one per state entry (``exp_avg``, ...). Each
 parameter's state entries are views into the flat state, so ``optimizer.state[p]`` and
 ``state_dict()`` keep PyTorch's per-parameter layout and values. The parameters themselves stay
-where they are (``p.data`` keeps its identity): their values are copied in before the update
-and back after it.
+where they are (``p.data`` keeps its identity): their values are copied in before the update and
+back after it.
 
 The per-parameter states are the reference: when they no longer hold the batch's views (after
 ``load_state_dict``, ``move_state`` or an edit), the flat state is rebuilt from them, and when

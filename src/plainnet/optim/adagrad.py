@@ -12,14 +12,15 @@ from .optimizer import Optimizer
 class Adagrad(Optimizer):
     r"""Adagrad, as ``torch.optim.Adagrad``.
 
-    With weight decay :math:`\lambda`, learning-rate decay :math:`\delta` and step count
-    :math:`t` (from 1):
+    With weight decay $\lambda$, learning-rate decay $\delta$ and step count
+    $t$ (from 1):
 
-    .. math::
-        g_t &\leftarrow g_t + \lambda \theta_{t-1} \\
-        s_t &= s_{t-1} + g_t^2 \qquad (s_0 = \text{initial\_accumulator\_value}) \\
-        \theta_t &= \theta_{t-1} - \frac{\eta}{1 + (t - 1)\delta}
-                    \frac{g_t}{\sqrt{s_t} + \epsilon}
+    $$
+    g_t &\leftarrow g_t + \lambda \theta_{t-1} \\
+    s_t &= s_{t-1} + g_t^2 \qquad (s_0 = \text{initial\_accumulator\_value}) \\
+    \theta_t &= \theta_{t-1} - \frac{\eta}{1 + (t - 1)\delta}
+    \frac{g_t}{\sqrt{s_t} + \epsilon}
+    $$
 
     Parameters
     ----------

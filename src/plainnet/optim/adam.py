@@ -12,15 +12,16 @@ from .optimizer import Optimizer
 class Adam(Optimizer):
     r"""Adam, as ``torch.optim.Adam``.
 
-    With step count :math:`t` (from 1), moments starting at zero:
+    With step count $t$ (from 1), moments starting at zero:
 
-    .. math::
-        g_t &\leftarrow g_t + \lambda \theta_{t-1} \\
-        m_t &= \beta_1 m_{t-1} + (1 - \beta_1) g_t, \qquad
-        v_t = \beta_2 v_{t-1} + (1 - \beta_2) g_t^2 \\
-        \hat v_t &= \max(\hat v_{t-1}, v_t) \text{ if amsgrad else } v_t \\
-        \theta_t &= \theta_{t-1} - \frac{\eta}{1 - \beta_1^t}
-            \frac{m_t}{\sqrt{\hat v_t} / \sqrt{1 - \beta_2^t} + \epsilon}
+    $$
+    g_t &\leftarrow g_t + \lambda \theta_{t-1} \\
+    m_t &= \beta_1 m_{t-1} + (1 - \beta_1) g_t, \qquad
+    v_t = \beta_2 v_{t-1} + (1 - \beta_2) g_t^2 \\
+    \hat v_t &= \max(\hat v_{t-1}, v_t) \text{ if amsgrad else } v_t \\
+    \theta_t &= \theta_{t-1} - \frac{\eta}{1 - \beta_1^t}
+    \frac{m_t}{\sqrt{\hat v_t} / \sqrt{1 - \beta_2^t} + \epsilon}
+    $$
 
     Parameters
     ----------
@@ -30,10 +31,10 @@ class Adam(Optimizer):
         Decay rates of the first and second moment estimates, each in ``[0, 1)``.
     eps : float, default 1e-8
     weight_decay : float, default 0
-        L2 penalty :math:`\lambda` added to the gradient (see :class:`AdamW` for decoupled
+        L2 penalty $\lambda$ added to the gradient (see `AdamW` for decoupled
         decay).
     amsgrad : bool, default False
-        Use the running maximum of :math:`v_t` (AMSGrad).
+        Use the running maximum of $v_t$ (AMSGrad).
     maximize : bool, default False
     """
 
@@ -92,11 +93,12 @@ class AdamW(Adam):
 
     The weight decay shrinks the parameter directly instead of entering the gradient:
 
-    .. math::
-        \theta_{t-1} \leftarrow \theta_{t-1}\,(1 - \eta\lambda), \qquad
-        \text{then the Adam step of } g_t \text{ (see } :class:`Adam`).
+    $$
+    \theta_{t-1} \leftarrow \theta_{t-1}\,(1 - \eta\lambda), \qquad
+    \text{then the Adam step of } g_t \text{ (see } `Adam`).
+    $$
 
-    Parameters are those of :class:`Adam`, except ``weight_decay`` defaults to ``1e-2``.
+    Parameters are those of `Adam`, except ``weight_decay`` defaults to ``1e-2``.
     """
 
     def __init__(

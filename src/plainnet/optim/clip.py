@@ -57,8 +57,8 @@ def clip_grad_norm(
     r"""Scale all gradients together so that their joint norm is at most ``max_norm``.
 
     The total norm is the ``norm_type``-norm of all gradient entries as one vector,
-    :math:`N = \lVert (\lVert g_1 \rVert_p, \dots, \lVert g_k \rVert_p) \rVert_p`. Each
-    gradient is multiplied in place by :math:`\min(1, \text{max\_norm} / (N + 10^{-6}))`,
+    $N = \lVert (\lVert g_1 \rVert_p, \dots, \lVert g_k \rVert_p) \rVert_p$. Each
+    gradient is multiplied in place by $\min(1, \text{max\_norm} / (N + 10^{-6}))$,
     as ``torch.nn.utils.clip_grad_norm_`` does. Parameters without a gradient are skipped.
 
     Parameters
@@ -100,7 +100,7 @@ clip_grad_norm_ = clip_grad_norm
 
 
 def clip_grad_value(params: Iterable[Tensor] | Tensor, clip_value: float) -> None:
-    r"""Clamp every gradient entry, in place, to :math:`[-\text{clip\_value}, \text{clip\_value}]`.
+    r"""Clamp every gradient entry, in place, to $[-\text{clip\_value}, \text{clip\_value}]$.
 
     Parameters
     ----------

@@ -1,11 +1,10 @@
 """``Optimizer``: parameter groups, per-parameter state, ``step``, ``zero_grad``, state dicts.
 
-An optimizer holds a list of *parameter groups* (dicts with ``"params"`` and the
-hyperparameters, as in PyTorch) and a ``state`` dict per parameter. ``step()`` hands each
-parameter that has a gradient to the subclass's :meth:`Optimizer._update`, which changes
-``param.data`` in place through a rule of :mod:`plainnet.optimize.rules`. State arrays live on
-their parameter's device (the rules make them with ``zeros_like``).
-"""
+An optimizer holds a list of *parameter groups* (dicts with ``"params"`` and the hyperparameters, as
+in PyTorch) and a ``state`` dict per parameter. ``step()`` hands each parameter that has a gradient
+to the subclass's `Optimizer._update()`, which changes ``param.data`` in place through a rule of
+[`plainnet.optimize.rules`][plainnet.optimize.rules]. State arrays live on their parameter's device
+(the rules make them with ``zeros_like``). """
 
 from __future__ import annotations
 
@@ -23,7 +22,7 @@ from . import _flat
 
 
 class Optimizer:
-    """Base class of the optimizers of :mod:`plainnet.optim`.
+    """Base class of the optimizers of [`plainnet.optim`][plainnet.optim].
 
     Parameters
     ----------
@@ -70,9 +69,9 @@ class Optimizer:
         for group in groups:
             self.add_param_group(group)
 
-    #: Subclasses whose :meth:`_update` is elementwise (each entry of the parameter, gradient
-    #: and state arrays updated from the same entries only) set this: :meth:`step` may then
-    #: update several small parameters at once, concatenated (:mod:`plainnet.optim._flat`).
+    #: Subclasses whose `_update()` is elementwise (each entry of the parameter, gradient
+    #: and state arrays updated from the same entries only) set this: `step()` may then
+    #: update several small parameters at once, concatenated (`plainnet.optim._flat`).
     _elementwise = False
 
     # -- hooks for subclasses ------------------------------------------------------------
@@ -169,8 +168,9 @@ class Optimizer:
         return loss
 
     def _step_flat(self, pending: list, group: dict) -> list:
-        """The fast path of :meth:`step` (see :mod:`plainnet.optim._flat`): update the small
-        host parameters of ``pending`` by one call of :meth:`_update` on flat arrays; return
+        """The fast path of `step()` (see [`plainnet.optim._flat`][plainnet.optim._flat]): update
+        the small
+        host parameters of ``pending`` by one call of `_update()` on flat arrays; return
         the ``(param, grad)`` pairs left to the plain path."""
         small, rest = [], []
         for p, grad in pending:
@@ -237,7 +237,7 @@ class Optimizer:
         return {"state": state, "param_groups": groups}
 
     def load_state_dict(self, state_dict: dict) -> None:
-        """Restore the state saved by :meth:`state_dict`; training then continues exactly.
+        """Restore the state saved by `state_dict()`; training then continues exactly.
 
         The optimizer must have the same groups with the same numbers of parameters. Arrays
         are copied (and cast to each parameter's dtype) to each parameter's device; nothing

@@ -15,7 +15,7 @@ OPTIMIZERS: dict[str, type[Optimizer]] = {
     "adam": Adam,
     "adamw": AdamW,
 }
-"""The optimizers :func:`get_optimizer` knows by (lower-case) name."""
+"""The optimizers `get_optimizer()` knows by (lower-case) name."""
 
 
 def get_optimizer(name_or_instance, params=None, **kwargs) -> Optimizer:

@@ -12,17 +12,18 @@ from .optimizer import Optimizer
 class RMSprop(Optimizer):
     r"""RMSprop, as ``torch.optim.RMSprop``.
 
-    .. math::
-        g_t &\leftarrow g_t + \lambda \theta_{t-1} \\
-        v_t &= \alpha v_{t-1} + (1 - \alpha) g_t^2 \\
-        \bar g_t &= \alpha \bar g_{t-1} + (1 - \alpha) g_t
-            \qquad \text{(only when centered)} \\
-        d_t &= \sqrt{v_t - \bar g_t^2} + \epsilon \text{ if centered else } \sqrt{v_t} + \epsilon \\
-        b_t &= \mu b_{t-1} + g_t / d_t,\quad \theta_t = \theta_{t-1} - \eta b_t
-            \qquad \text{(momentum } \mu > 0) \\
-        \theta_t &= \theta_{t-1} - \eta\, g_t / d_t \qquad \text{(no momentum)}
+    $$
+    g_t &\leftarrow g_t + \lambda \theta_{t-1} \\
+    v_t &= \alpha v_{t-1} + (1 - \alpha) g_t^2 \\
+    \bar g_t &= \alpha \bar g_{t-1} + (1 - \alpha) g_t
+    \qquad \text{(only when centered)} \\
+    d_t &= \sqrt{v_t - \bar g_t^2} + \epsilon \text{ if centered else } \sqrt{v_t} + \epsilon \\
+    b_t &= \mu b_{t-1} + g_t / d_t,\quad \theta_t = \theta_{t-1} - \eta b_t
+    \qquad \text{(momentum } \mu > 0) \\
+    \theta_t &= \theta_{t-1} - \eta\, g_t / d_t \qquad \text{(no momentum)}
+    $$
 
-    All of :math:`v, \bar g, b` start at zero.
+    All of $v, \bar g, b$ start at zero.
 
     Parameters
     ----------

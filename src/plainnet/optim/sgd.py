@@ -12,28 +12,29 @@ from .optimizer import Optimizer
 class SGD(Optimizer):
     r"""Stochastic gradient descent, as ``torch.optim.SGD``.
 
-    With gradient :math:`g_t` of the parameter :math:`\theta_{t-1}`, weight decay
-    :math:`\lambda`, momentum :math:`\mu`, dampening :math:`\tau` and learning rate
-    :math:`\eta`:
+    With gradient $g_t$ of the parameter $\theta_{t-1}$, weight decay
+    $\lambda$, momentum $\mu$, dampening $\tau$ and learning rate
+    $\eta$:
 
-    .. math::
-        g_t &\leftarrow g_t + \lambda \theta_{t-1} \\
-        b_t &= \mu b_{t-1} + (1 - \tau) g_t \qquad (b_1 = g_t) \\
-        \theta_t &= \theta_{t-1} - \eta \,(g_t + \mu b_t \text{ if nesterov else } b_t)
+    $$
+    g_t &\leftarrow g_t + \lambda \theta_{t-1} \\
+    b_t &= \mu b_{t-1} + (1 - \tau) g_t \qquad (b_1 = g_t) \\
+    \theta_t &= \theta_{t-1} - \eta \,(g_t + \mu b_t \text{ if nesterov else } b_t)
+    $$
 
     With ``momentum=0`` this is the notes' gradient-descent step
-    :math:`\theta \leftarrow \theta - \eta g`.
+    $\theta \leftarrow \theta - \eta g$.
 
     Parameters
     ----------
     params : iterable of Tensor or of dict
-        Parameters, or parameter groups (see :class:`Optimizer`).
+        Parameters, or parameter groups (see `Optimizer`).
     lr : float, default 1e-3
-        Learning rate :math:`\eta` (PyTorch 2's default).
+        Learning rate $\eta$ (PyTorch 2's default).
     momentum : float, default 0
     dampening : float, default 0
     weight_decay : float, default 0
-        L2 penalty :math:`\lambda`, added to the gradient.
+        L2 penalty $\lambda$, added to the gradient.
     nesterov : bool, default False
         Nesterov momentum; needs ``momentum > 0`` and ``dampening = 0``.
     maximize : bool, default False

@@ -1,9 +1,9 @@
 """Optimization of any differentiable function: gradient descent, minimize(), closed forms.
 
 The notes give two roads to the best parameters. Road one: take the derivative, set it to zero
-and solve (:func:`least_squares`, :func:`stationary_points`, and Newton's method in
-:func:`minimize`). Road two, when that is too hard: :func:`gradient_descent`, a learning rate
-and a threshold (and its relatives in :func:`minimize`).
+and solve (`least_squares()`, `stationary_points()`, and Newton's method in
+`minimize()`). Road two, when that is too hard: `gradient_descent()`, a learning rate
+and a threshold (and its relatives in `minimize()`).
 """
 
 from . import functions, rules

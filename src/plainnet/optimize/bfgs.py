@@ -1,14 +1,16 @@
 r"""BFGS: Newton-like steps from an inverse-Hessian estimate built out of gradients alone.
 
-With :math:`s = x_{k+1} - x_k` and :math:`y = \nabla f(x_{k+1}) - \nabla f(x_k)`, the
-estimate :math:`B \approx H^{-1}` is updated as
+With $s = x_{k+1} - x_k$ and $y = \nabla f(x_{k+1}) - \nabla f(x_k)$, the
+estimate $B \approx H^{-1}$ is updated as
 
-.. math:: B \leftarrow (I - \rho s y^T) B (I - \rho y s^T) + \rho s s^T,
-          \qquad \rho = 1 / (y \cdot s),
+$$
+B \leftarrow (I - \rho s y^T) B (I - \rho y s^T) + \rho s s^T,
+\qquad \rho = 1 / (y \cdot s),
+$$
 
-skipped when :math:`y \cdot s \le 0` (it would lose positive definiteness). It starts as
-the identity, rescaled by :math:`y \cdot s / y \cdot y` after the first step; steps
-:math:`-B \nabla f` are shortened by Armijo backtracking.
+skipped when $y \cdot s \le 0$ (it would lose positive definiteness). It starts as
+the identity, rescaled by $y \cdot s / y \cdot y$ after the first step; steps
+$-B \nabla f$ are shortened by Armijo backtracking.
 """
 
 from __future__ import annotations
@@ -48,8 +50,8 @@ def _no_decrease(norm: float) -> str:
 
 
 def run_bfgs(objective: Objective, opts: dict, callback: Callable | None) -> OptimizeResult:
-    r"""BFGS: step along :math:`-B^{-1}\nabla f` with a line search, updating the inverse
-    Hessian estimate :math:`B^{-1}` from each step :math:`s` and gradient change :math:`y`."""
+    r"""BFGS: step along $-B^{-1}\nabla f$ with a line search, updating the inverse
+    Hessian estimate $B^{-1}$ from each step $s$ and gradient change $y$."""
     threshold, gtol, max_iter = opts["threshold"], opts["gtol"], opts["max_iter"]
     x = objective.x0.copy()
     fx, g = objective.value_and_grad(x)

@@ -8,22 +8,26 @@ from .._validation import as_float_array, check_positive
 
 
 def least_squares(X, y, l2: float = 0.0) -> tuple[np.ndarray, np.ndarray | float]:
-    r"""Weights and bias of a linear neuron :math:`\hat y = X w + b` in closed form.
+    r"""Weights and bias of a linear neuron $\hat y = X w + b$ in closed form.
 
     They minimize the squared error, plus an optional ridge penalty on the weights (never on
     the bias):
 
-    .. math:: L(w, b) = \|X w + b - y\|^2 + \lambda \|w\|^2
+    $$
+    L(w, b) = \|X w + b - y\|^2 + \lambda \|w\|^2
+    $$
 
-    Setting the derivatives to zero gives :math:`b = \bar y - \bar x \cdot w` and the normal
-    equations of the centered data :math:`X_c = X - \bar x`, :math:`y_c = y - \bar y`:
+    Setting the derivatives to zero gives $b = \bar y - \bar x \cdot w$ and the normal
+    equations of the centered data $X_c = X - \bar x$, $y_c = y - \bar y$:
 
-    .. math:: (X_c^T X_c + \lambda I)\, w = X_c^T y_c
+    $$
+    (X_c^T X_c + \lambda I)\, w = X_c^T y_c
+    $$
 
-    They are solved without forming :math:`X_c^T X_c` (which squares the condition number):
-    by ``numpy.linalg.lstsq`` on :math:`X_c` when :math:`\lambda = 0` (the minimum-norm
-    solution if the columns are dependent), and on :math:`X_c` stacked over
-    :math:`\sqrt{\lambda} I` when :math:`\lambda > 0`.
+    They are solved without forming $X_c^T X_c$ (which squares the condition number):
+    by ``numpy.linalg.lstsq`` on $X_c$ when $\lambda = 0$ (the minimum-norm
+    solution if the columns are dependent), and on $X_c$ stacked over
+    $\sqrt{\lambda} I$ when $\lambda > 0$.
 
     Parameters
     ----------
@@ -32,7 +36,7 @@ def least_squares(X, y, l2: float = 0.0) -> tuple[np.ndarray, np.ndarray | float
     y : array_like, shape (n_samples,) or (n_samples, n_targets)
         Targets.
     l2 : float, default 0
-        The ridge strength :math:`\lambda \ge 0`.
+        The ridge strength $\lambda \ge 0$.
 
     Returns
     -------

@@ -1,15 +1,16 @@
 r"""Gradient descent and its first-order relatives, one loop for all of them.
 
-Each iteration asks the method's update rule (from :mod:`plainnet.optimize.rules`, the same
-code the neural-network optimizers use) for a step from the current gradient, optionally
-shortens it by Armijo backtracking, moves, and applies the stopping rules:
+Each iteration asks the method's update rule (from
+[`plainnet.optimize.rules`][plainnet.optimize.rules], the same code the neural-network optimizers
+use) for a step from the current gradient, optionally shortens it by Armijo backtracking, moves, and
+applies the stopping rules:
 
-* the notes' rule: :math:`|f(x_{k+1}) - f(x_k)| < \text{threshold}`;
-* the gradient rule: :math:`\|\nabla f(x_{k+1})\| < \text{gtol}`;
+* the notes' rule: $|f(x_{k+1}) - f(x_k)| < \text{threshold}$;
+* the gradient rule: $\|\nabla f(x_{k+1})\| < \text{gtol}$;
 * ``max_iter`` steps without either (``success=False``);
 * a NaN or infinite value or gradient (``success=False``; the last finite point is kept).
 
-With ``line_search``, a step that does not point downhill (:math:`\nabla f \cdot d \ge 0`,
+With ``line_search``, a step that does not point downhill ($\nabla f \cdot d \ge 0$,
 which momentum can cause) restarts the rule: its state (momentum, running averages) is
 cleared and the step recomputed, which makes it a descent direction.
 """
@@ -58,7 +59,8 @@ def make_rule(method: str, opts: dict) -> Callable:
 def run_first_order(objective: Objective, method: str, opts: dict,
                     callback: Callable | None) -> OptimizeResult:
     """Gradient descent and its momentum/adaptive variants: one shared update rule from
-    :mod:`plainnet.optimize.rules` per step, optionally with an Armijo line search."""
+    [`plainnet.optimize.rules`][plainnet.optimize.rules] per step, optionally with an Armijo line
+    search."""
     update = make_rule(method, opts)
     threshold, gtol, max_iter = opts["threshold"], opts["gtol"], opts["max_iter"]
     line_search = opts["line_search"]

@@ -1,11 +1,11 @@
 r"""Standard test functions for optimizers, with their known minima.
 
-Each function takes a point ``x`` whose **last axis** holds the coordinates and reduces over
-it, so the same code evaluates one point (``x`` of shape ``(2,)``, a number comes back), a grid
-of points (shape ``(ny, nx, 2)``, for contour plots) and a :class:`plainnet.Tensor` (so autodiff
+Each function takes a point ``x`` whose **last axis** holds the coordinates and reduces over it, so
+the same code evaluates one point (``x`` of shape ``(2,)``, a number comes back), a grid of points
+(shape ``(ny, nx, 2)``, for contour plots) and a [`plainnet.Tensor`][plainnet.Tensor] (so autodiff
 gives exact gradients and Hessians). Only operators, indexing and ``.sum`` are used.
 
-:data:`FUNCTIONS` maps each name to a :class:`BenchmarkFunction`: the function, its global
+`FUNCTIONS` maps each name to a `BenchmarkFunction`: the function, its global
 minima, a suggested start and plotting bounds (for the 2-D version).
 
 >>> import plainnet as pn
@@ -57,44 +57,44 @@ class BenchmarkFunction(NamedTuple):
 
 
 def sphere(x):
-    r""":math:`f(x) = \sum_i x_i^2`; minimum 0 at the origin (any dimension)."""
+    r"""$f(x) = \sum_i x_i^2$; minimum 0 at the origin (any dimension)."""
     return (x * x).sum(axis=-1)
 
 
 def rosenbrock(x):
-    r"""Rosenbrock's banana valley, :math:`\sum_i 100 (x_{i+1} - x_i^2)^2 + (1 - x_i)^2`;
-    minimum 0 at :math:`(1, \dots, 1)` (any dimension >= 2)."""
+    r"""Rosenbrock's banana valley, $\sum_i 100 (x_{i+1} - x_i^2)^2 + (1 - x_i)^2$;
+    minimum 0 at $(1, \dots, 1)$ (any dimension >= 2)."""
     a, b = x[..., :-1], x[..., 1:]
     return (100 * (b - a * a) ** 2 + (1 - a) ** 2).sum(axis=-1)
 
 
 def himmelblau(x):
-    r""":math:`(x^2 + y - 11)^2 + (x + y^2 - 7)^2`; four minima of value 0."""
+    r"""$(x^2 + y - 11)^2 + (x + y^2 - 7)^2$; four minima of value 0."""
     u, v = x[..., 0], x[..., 1]
     return (u * u + v - 11) ** 2 + (u + v * v - 7) ** 2
 
 
 def beale(x):
-    r""":math:`(1.5 - x + xy)^2 + (2.25 - x + xy^2)^2 + (2.625 - x + xy^3)^2`; minimum 0 at
+    r"""$(1.5 - x + xy)^2 + (2.25 - x + xy^2)^2 + (2.625 - x + xy^3)^2$; minimum 0 at
     (3, 0.5)."""
     u, v = x[..., 0], x[..., 1]
     return (1.5 - u + u * v) ** 2 + (2.25 - u + u * v**2) ** 2 + (2.625 - u + u * v**3) ** 2
 
 
 def booth(x):
-    r""":math:`(x + 2y - 7)^2 + (2x + y - 5)^2`; minimum 0 at (1, 3)."""
+    r"""$(x + 2y - 7)^2 + (2x + y - 5)^2$; minimum 0 at (1, 3)."""
     u, v = x[..., 0], x[..., 1]
     return (u + 2 * v - 7) ** 2 + (2 * u + v - 5) ** 2
 
 
 def matyas(x):
-    r""":math:`0.26 (x^2 + y^2) - 0.48 xy`; minimum 0 at the origin (a flat, narrow valley)."""
+    r"""$0.26 (x^2 + y^2) - 0.48 xy$; minimum 0 at the origin (a flat, narrow valley)."""
     u, v = x[..., 0], x[..., 1]
     return 0.26 * (u * u + v * v) - 0.48 * u * v
 
 
 def three_hump_camel(x):
-    r""":math:`2x^2 - 1.05x^4 + x^6/6 + xy + y^2`; minimum 0 at the origin, two local minima."""
+    r"""$2x^2 - 1.05x^4 + x^6/6 + xy + y^2$; minimum 0 at the origin, two local minima."""
     u, v = x[..., 0], x[..., 1]
     return 2 * u**2 - 1.05 * u**4 + u**6 / 6 + u * v + v * v
 
@@ -110,8 +110,8 @@ def goldstein_price(x):
 
 
 def styblinski_tang(x):
-    r""":math:`\tfrac12 \sum_i (x_i^4 - 16 x_i^2 + 5 x_i)`; minimum :math:`-39.16617\,n` at
-    :math:`x_i = -2.903534` (any dimension)."""
+    r"""$\tfrac12 \sum_i (x_i^4 - 16 x_i^2 + 5 x_i)$; minimum $-39.16617\,n$ at
+    $x_i = -2.903534$ (any dimension)."""
     return 0.5 * (x**4 - 16 * x * x + 5 * x).sum(axis=-1)
 
 
@@ -120,9 +120,9 @@ _B = np.array([2.0, -8.0])
 
 
 def make_quadratic(A, b, c: float = 0.0) -> BenchmarkFunction:
-    r"""The quadratic bowl :math:`f(x) = \tfrac12 x^T A x - b^T x + c` for a symmetric
-    positive-definite ``A``; its minimum is at :math:`x^* = A^{-1} b` (where
-    :math:`\nabla f = A x - b = 0`), of value :math:`c - \tfrac12 b^T x^*`."""
+    r"""The quadratic bowl $f(x) = \tfrac12 x^T A x - b^T x + c$ for a symmetric
+    positive-definite ``A``; its minimum is at $x^* = A^{-1} b$ (where
+    $\nabla f = A x - b = 0$), of value $c - \tfrac12 b^T x^*$."""
     A = np.asarray(as_float_array(A, "A"), dtype=np.float64)
     b = np.asarray(as_float_array(b, "b"), dtype=np.float64)
     if A.ndim != 2 or A.shape[0] != A.shape[1] or b.shape != (A.shape[0],):
@@ -146,7 +146,7 @@ def make_quadratic(A, b, c: float = 0.0) -> BenchmarkFunction:
 
 QUADRATIC = make_quadratic(_A, _B)
 quadratic = QUADRATIC.function
-"""The bowl :math:`\\tfrac12 x^T A x - b^T x`, ``A = [[3, 2], [2, 6]]``, ``b = [2, -8]``;
+"""The bowl $\\tfrac12 x^T A x - b^T x$, ``A = [[3, 2], [2, 6]]``, ``b = [2, -8]``;
 minimum -10 at (2, -2)."""
 
 
@@ -180,7 +180,7 @@ FUNCTIONS: dict[str, BenchmarkFunction] = {
 
 
 def get(name: str) -> BenchmarkFunction:
-    """The :class:`BenchmarkFunction` called ``name`` (``-`` and case ignored), or a
+    """The `BenchmarkFunction` called ``name`` (``-`` and case ignored), or a
     ``ValueError`` listing the names."""
     key = name.lower().replace("-", "_") if isinstance(name, str) else name
     if key not in FUNCTIONS:

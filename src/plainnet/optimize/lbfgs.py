@@ -1,19 +1,20 @@
 r"""L-BFGS: BFGS with the inverse-Hessian estimate kept as the last few step pairs.
 
-Instead of the :math:`n \times n` matrix of :mod:`~plainnet.optimize.bfgs`, the last
-:math:`m` pairs :math:`s_i = x_{i+1} - x_i`, :math:`y_i = \nabla f(x_{i+1}) - \nabla f(x_i)`
-define :math:`B \approx H^{-1}` implicitly, and the direction :math:`-B \nabla f` comes out of
-the two-loop recursion (Nocedal and Wright, Algorithm 7.4) in :math:`O(m n)`: with
-:math:`\rho_i = 1 / (y_i \cdot s_i)`,
+Instead of the $n \times n$ matrix of [`bfgs`][plainnet.optimize.bfgs], the last
+$m$ pairs $s_i = x_{i+1} - x_i$, $y_i = \nabla f(x_{i+1}) - \nabla f(x_i)$
+define $B \approx H^{-1}$ implicitly, and the direction $-B \nabla f$ comes out of
+the two-loop recursion (Nocedal and Wright, Algorithm 7.4) in $O(m n)$: with
+$\rho_i = 1 / (y_i \cdot s_i)$,
 
-.. math::
-    q &\leftarrow \nabla f; \quad a_i = \rho_i\, s_i \cdot q,\;
-        q \leftarrow q - a_i y_i \quad (i = k-1, \dots, k-m) \\
-    r &\leftarrow \gamma q, \quad \gamma = \frac{s_{k-1} \cdot y_{k-1}}{y_{k-1} \cdot y_{k-1}} \\
-    r &\leftarrow r + s_i (a_i - \rho_i\, y_i \cdot r) \quad (i = k-m, \dots, k-1)
+$$
+q &\leftarrow \nabla f; \quad a_i = \rho_i\, s_i \cdot q,\;
+q \leftarrow q - a_i y_i \quad (i = k-1, \dots, k-m) \\
+r &\leftarrow \gamma q, \quad \gamma = \frac{s_{k-1} \cdot y_{k-1}}{y_{k-1} \cdot y_{k-1}} \\
+r &\leftarrow r + s_i (a_i - \rho_i\, y_i \cdot r) \quad (i = k-m, \dots, k-1)
+$$
 
-and :math:`d = -r`. A pair with :math:`y \cdot s \le 0` is not stored (it would lose positive
-definiteness); steps are shortened by Armijo backtracking. Memory is :math:`O(m n)`, so it fits
+and $d = -r$. A pair with $y \cdot s \le 0$ is not stored (it would lose positive
+definiteness); steps are shortened by Armijo backtracking. Memory is $O(m n)$, so it fits
 problems with many parameters (a neural network's weights) where BFGS's matrix does not.
 """
 
@@ -30,12 +31,12 @@ from .result import OptimizeResult
 from .trace import Trace, diverged_message, grad_norm, is_finite, max_iter_message
 
 MEMORY = 10
-"""The number of step pairs kept (:math:`m`)."""
+"""The number of step pairs kept ($m$)."""
 
 
 def two_loop(g: np.ndarray, pairs: deque) -> np.ndarray:
-    r""":math:`B \nabla f` for the L-BFGS estimate :math:`B` of the inverse Hessian defined by
-    ``pairs`` (``(s, y, rho)``, oldest first); without pairs, :math:`B` is the identity."""
+    r"""$B \nabla f$ for the L-BFGS estimate $B$ of the inverse Hessian defined by
+    ``pairs`` (``(s, y, rho)``, oldest first); without pairs, $B$ is the identity."""
     q = g.copy()
     alphas = []
     for s, y, rho in reversed(pairs):
@@ -59,8 +60,8 @@ def _no_decrease(norm: float) -> str:
 
 def run_lbfgs(objective: Objective, opts: dict, callback: Callable | None,
               keep_path: bool = True) -> OptimizeResult:
-    r"""L-BFGS: step along :math:`-B \nabla f` (two-loop recursion over the last
-    :data:`MEMORY` step pairs) with a line search; the first step, with no pairs yet, is
+    r"""L-BFGS: step along $-B \nabla f$ (two-loop recursion over the last
+    `MEMORY` step pairs) with a line search; the first step, with no pairs yet, is
     steepest descent scaled to length at most 1. With ``keep_path=False`` the result's
     ``path`` holds only the start and the end (memory that does not grow with the steps)."""
     threshold, gtol, max_iter = opts["threshold"], opts["gtol"], opts["max_iter"]

@@ -1,11 +1,13 @@
 r"""Armijo backtracking: shrink a step until it decreases ``f`` enough.
 
-A step :math:`\alpha d` from :math:`x` is accepted when
+A step $\alpha d$ from $x$ is accepted when
 
-.. math:: f(x + \alpha d) \le f(x) + c\, \alpha\, \nabla f(x) \cdot d
+$$
+f(x + \alpha d) \le f(x) + c\, \alpha\, \nabla f(x) \cdot d
+$$
 
-(sufficient decrease, :math:`c = 10^{-4}`), trying :math:`\alpha = 1, \tfrac12, \tfrac14,
-\dots`. It needs a descent direction, :math:`\nabla f(x) \cdot d < 0`. A step must also
+(sufficient decrease, $c = 10^{-4}$), trying $\alpha = 1, \tfrac12, \tfrac14,
+\dots$. It needs a descent direction, $\nabla f(x) \cdot d < 0$. A step must also
 lower ``f`` strictly: near a minimum, where rounding hides the decrease, the search fails
 instead of accepting steps that go nowhere.
 """
@@ -31,13 +33,13 @@ class Step(NamedTuple):
 
 
 def is_descent(g: np.ndarray, d: np.ndarray) -> bool:
-    r"""Whether :math:`d` points downhill: :math:`\nabla f \cdot d < 0`."""
+    r"""Whether $d$ points downhill: $\nabla f \cdot d < 0$."""
     return float(g @ d) < 0
 
 
 def backtrack(objective: Objective, x: np.ndarray, fx: float, g: np.ndarray, d: np.ndarray,
               with_grad: bool = False) -> Step | None:
-    """The first :math:`\\alpha \\in \\{1, 1/2, 1/4, \\dots\\}` meeting the Armijo condition.
+    """The first $\\alpha \\in \\{1, 1/2, 1/4, \\dots\\}$ meeting the Armijo condition.
 
     Returns ``None`` when none of ``MAX_HALVINGS`` halvings does (or ``d`` is not a descent
     direction). With ``with_grad`` each trial also computes the gradient (returned in ``g``).

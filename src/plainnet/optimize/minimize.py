@@ -20,19 +20,19 @@ def minimize(f: Callable, x0, method: str = "gd", jac=None, callback: Callable |
     Parameters
     ----------
     f : callable
-        ``f(x) -> number``, ``x`` shaped like ``x0``. With ``jac=None`` it is differentiated
-        by :func:`plainnet.value_and_grad`, so write it with Tensor operations (operators,
-        ``x.sum()``, ``pn.exp``, indexing, ...).
+        ``f(x) -> number``, ``x`` shaped like ``x0``. With ``jac=None`` it is differentiated by
+        [`plainnet.value_and_grad()`][plainnet.value_and_grad], so write it with Tensor operations
+        (operators, ``x.sum()``, ``pn.exp``, indexing, ...).
     x0 : number or array_like of any shape
         Starting point. The optimizers work in float64.
     method : {"gd", "momentum", "nesterov", "adagrad", "rmsprop", "adam", "newton", "bfgs", \
 "lbfgs"}
-        ``gd`` is the notes' :math:`x \leftarrow x - \eta \nabla f(x)`; ``momentum``,
-        ``nesterov``, ``adagrad``, ``rmsprop`` and ``adam`` use the shared update rules of
-        :mod:`plainnet.optimize.rules`; ``newton`` solves :math:`\nabla f = 0` with the exact
-        Hessian (safeguarded); ``bfgs`` builds an inverse-Hessian estimate from gradients;
-        ``lbfgs`` keeps that estimate as the last 10 steps and gradient changes (memory
-        :math:`O(n)`, for many variables, e.g. a network's weights).
+        ``gd`` is the notes' $x \leftarrow x - \eta \nabla f(x)$; ``momentum``, ``nesterov``,
+        ``adagrad``, ``rmsprop`` and ``adam`` use the shared update rules of
+        [`plainnet.optimize.rules`][plainnet.optimize.rules]; ``newton`` solves $\nabla f = 0$ with
+        the exact Hessian (safeguarded); ``bfgs`` builds an inverse-Hessian estimate from gradients;
+        ``lbfgs`` keeps that estimate as the last 10 steps and gradient changes (memory $O(n)$, for
+        many variables, e.g. a network's weights).
     jac : None, True or callable
         ``None``: autodiff. A callable: ``jac(x)`` returns the gradient, shaped like ``x``.
         ``True``: ``f`` returns ``(value, gradient)``.
@@ -43,11 +43,11 @@ def minimize(f: Callable, x0, method: str = "gd", jac=None, callback: Callable |
         ``hess(x)`` returning the Hessian, for ``newton`` only. By default the Hessian is exact
         by autodiff (``jac=None``) or central differences of the gradient.
     **options
-        One vocabulary for every method (each takes the ones that apply to it):
-        ``learning_rate``, ``threshold`` (stop when :math:`|f(x_{k+1}) - f(x_k)|` is below
-        it), ``gtol`` (stop when :math:`\|\nabla f\|` is below it), ``max_iter``,
-        ``momentum``, ``betas`` (Adam's pair; RMSprop's decay rate), ``eps``,
-        ``line_search`` (Armijo backtracking). Defaults: :data:`plainnet.optimize.DEFAULTS`.
+        One vocabulary for every method (each takes the ones that apply to it): ``learning_rate``,
+        ``threshold`` (stop when $|f(x_{k+1}) - f(x_k)|$ is below it), ``gtol`` (stop when
+        $\|\nabla f\|$ is below it), ``max_iter``, ``momentum``, ``betas`` (Adam's pair; RMSprop's
+        decay rate), ``eps``, ``line_search`` (Armijo backtracking). Defaults:
+        [`plainnet.optimize.DEFAULTS`][plainnet.optimize.DEFAULTS].
 
     Returns
     -------
@@ -88,11 +88,13 @@ def gradient_descent(f: Callable, x0, learning_rate: float = 0.1, threshold: flo
                      line_search: bool = False) -> OptimizeResult:
     r"""The notes' gradient descent, iterative and safe.
 
-    .. math:: x_{k+1} = x_k - \eta\, \nabla f(x_k)
+    $$
+    x_{k+1} = x_k - \eta\, \nabla f(x_k)
+    $$
 
-    where :math:`\eta` is the ``learning_rate`` (step size). It stops when the improvement
-    becomes negligible, :math:`|f(x_{k+1}) - f(x_k)| < \text{threshold}` (the notes' rule),
-    when :math:`\|\nabla f(x_{k+1})\| < \text{gtol}`, after ``max_iter`` steps
+    where $\eta$ is the ``learning_rate`` (step size). It stops when the improvement
+    becomes negligible, $|f(x_{k+1}) - f(x_k)| < \text{threshold}$ (the notes' rule),
+    when $\|\nabla f(x_{k+1})\| < \text{gtol}$, after ``max_iter`` steps
     (``success=False``) or when ``f`` or its gradient turns NaN or infinite (``success=False``,
     the last finite point kept). Unlike the notes' recursive version it runs any number of
     steps and returns the point (``res.x``) as well as the value (``res.fun``).
@@ -104,7 +106,7 @@ def gradient_descent(f: Callable, x0, learning_rate: float = 0.1, threshold: flo
     x0 : number or array_like
         Starting point.
     learning_rate, threshold, max_iter, gtol, line_search
-        As in :func:`minimize`.
+        As in `minimize()`.
     grad : callable, optional
         ``grad(x)``, the gradient; by default it comes from autodiff.
     callback : callable, optional

@@ -1,9 +1,9 @@
-r"""Newton's method: solve :math:`\nabla f(x) = 0` with the exact Hessian, safeguarded.
+r"""Newton's method: solve $\nabla f(x) = 0$ with the exact Hessian, safeguarded.
 
-Each step solves :math:`H p = -\nabla f(x)`. Where the Hessian is not positive definite
+Each step solves $H p = -\nabla f(x)$. Where the Hessian is not positive definite
 (near a maximum or a saddle, where plain Newton would climb), its eigenvalues are replaced by
-their absolute values, floored at :math:`\delta = 10^{-8} \max(1, \max_i |\lambda_i|)`
-(a damping that keeps :math:`p` a descent direction); then Armijo backtracking (on by
+their absolute values, floored at $\delta = 10^{-8} \max(1, \max_i |\lambda_i|)$
+(a damping that keeps $p$ a descent direction); then Armijo backtracking (on by
 default) shortens the step until ``f`` decreases enough. On a convex quadratic the first full
 step lands on the minimum.
 """
@@ -27,7 +27,7 @@ from .trace import (
 
 
 def newton_direction(H: np.ndarray, g: np.ndarray) -> np.ndarray:
-    """:math:`-H^{-1} g`, with the eigenvalues of ``H`` made positive first."""
+    """$-H^{-1} g$, with the eigenvalues of ``H`` made positive first."""
     H = (H + H.T) / 2
     w, V = np.linalg.eigh(H)
     delta = 1e-8 * max(1.0, float(np.max(np.abs(w))))
@@ -36,7 +36,7 @@ def newton_direction(H: np.ndarray, g: np.ndarray) -> np.ndarray:
 
 
 def run_newton(objective: Objective, opts: dict, callback: Callable | None) -> OptimizeResult:
-    r"""Newton's method: solve :math:`H d = -\nabla f` with the exact Hessian (eigenvalues
+    r"""Newton's method: solve $H d = -\nabla f$ with the exact Hessian (eigenvalues
     made positive where it is not positive definite), then damp or backtrack the step."""
     lr, threshold, gtol = opts["learning_rate"], opts["threshold"], opts["gtol"]
     max_iter, line_search = opts["max_iter"], opts["line_search"]

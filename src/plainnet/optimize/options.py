@@ -1,4 +1,4 @@
-"""The one option vocabulary of :func:`plainnet.optimize.minimize`, and each method's defaults.
+"""The one option vocabulary of `plainnet.optimize.minimize()`, and each method's defaults.
 
 Every method takes the options in its row below and nothing else; a name outside the
 vocabulary, or one the method does not use, is a ``ValueError`` that lists the choices.

@@ -33,7 +33,7 @@ class OptimizeResult(dict):
         Whether a stopping rule of convergence fired (``status == 0``).
     status : int
         0 converged, 1 ``max_iter`` reached, 2 non-finite value or gradient, 3 stopped by the
-        callback, 4 no further decrease found (see :data:`STATUS`).
+        callback, 4 no further decrease found (see `STATUS`).
     message : str
         Why the run stopped, in words.
     path : numpy.ndarray, shape (nit + 1, *x0.shape)
@@ -74,7 +74,7 @@ class OptimizeResult(dict):
 
     @property
     def jac(self):
-        """The gradient at ``x`` (SciPy's name for :attr:`grad`)."""
+        """The gradient at ``x`` (SciPy's name for `grad`)."""
         return self["grad"]
 
     def __repr__(self) -> str:

@@ -1,18 +1,18 @@
 r"""The update rules of first-order optimizers, written once.
 
-Each rule updates a parameter array **in place** from its gradient and a per-parameter
-``state`` dict (created empty by the caller, filled on the first step). They are shared by
-:func:`plainnet.optimize.minimize` (where the parameter is the point ``x``) and by the
-neural-network optimizers of :mod:`plainnet.optim` (one call per parameter). The equations
-and defaults are PyTorch's, so results match step for step. The rules call only NumPy functions
-that hand CuPy arrays on to CuPy, so state arrays are made on the parameter's device.
+Each rule updates a parameter array **in place** from its gradient and a per-parameter ``state``
+dict (created empty by the caller, filled on the first step). They are shared by
+`plainnet.optimize.minimize()` (where the parameter is the point ``x``) and by the neural-network
+optimizers of [`plainnet.optim`][plainnet.optim] (one call per parameter). The equations and
+defaults are PyTorch's, so results match step for step. The rules call only NumPy functions that
+hand CuPy arrays on to CuPy, so state arrays are made on the parameter's device.
 
-Beside each rule's NumPy form lies the same update as one :class:`ElementwiseKernel` (C
+Beside each rule's NumPy form lies the same update as one `ElementwiseKernel` (C
 statements): on a GPU the whole update of a parameter is then one kernel launch instead of a
 dozen, which is what limits small networks there. On the CPU the NumPy form runs.
 
-In the formulas :math:`\theta` is the parameter, :math:`g` its gradient, :math:`\eta` the
-learning rate and :math:`t` the step count (from 1).
+In the formulas $\theta$ is the parameter, $g$ its gradient, $\eta$ the
+learning rate and $t$ the step count (from 1).
 """
 
 from __future__ import annotations
@@ -55,11 +55,12 @@ def _copy(a):
 def sgd(param, grad, state, lr, momentum=0.0, dampening=0.0, nesterov=False):
     r"""Gradient descent, with optional (Nesterov) momentum.
 
-    .. math::
-        b_t = \mu b_{t-1} + (1 - \tau) g \;(b_1 = g), \qquad
-        \theta \leftarrow \theta - \eta \,(g + \mu b_t \text{ if Nesterov else } b_t)
+    $$
+    b_t = \mu b_{t-1} + (1 - \tau) g \;(b_1 = g), \qquad
+    \theta \leftarrow \theta - \eta \,(g + \mu b_t \text{ if Nesterov else } b_t)
+    $$
 
-    With ``momentum=0`` this is the notes' step :math:`\theta \leftarrow \theta - \eta g`.
+    With ``momentum=0`` this is the notes' step $\theta \leftarrow \theta - \eta g$.
     """
     if momentum:
         buf = state.get("momentum_buffer")
@@ -104,9 +105,10 @@ _SGD_MOMENTUM, _SGD_NESTEROV = _sgd_momentum_kernel(False), _sgd_momentum_kernel
 def adagrad(param, grad, state, lr, lr_decay=0.0, eps=1e-10, initial_accumulator_value=0.0):
     r"""Adagrad: per-coordinate steps shrinking with the sum of squared gradients.
 
-    .. math::
-        s_t = s_{t-1} + g^2, \qquad
-        \theta \leftarrow \theta - \frac{\eta}{1 + (t-1)\delta} \frac{g}{\sqrt{s_t} + \epsilon}
+    $$
+    s_t = s_{t-1} + g^2, \qquad
+    \theta \leftarrow \theta - \frac{\eta}{1 + (t-1)\delta} \frac{g}{\sqrt{s_t} + \epsilon}
+    $$
     """
     t = state["step"] = state.get("step", 0) + 1
     acc = state.get("sum")
@@ -130,11 +132,12 @@ _ADAGRAD = ElementwiseKernel(
 def rmsprop(param, grad, state, lr, alpha=0.99, eps=1e-8, momentum=0.0, centered=False):
     r"""RMSprop: divide the step by a running root-mean-square of the gradient.
 
-    .. math::
-        v_t = \alpha v_{t-1} + (1 - \alpha) g^2, \qquad
-        \theta \leftarrow \theta - \eta \frac{g}{\sqrt{v_t - \bar g_t^2} + \epsilon}
+    $$
+    v_t = \alpha v_{t-1} + (1 - \alpha) g^2, \qquad
+    \theta \leftarrow \theta - \eta \frac{g}{\sqrt{v_t - \bar g_t^2} + \epsilon}
+    $$
 
-    where :math:`\bar g_t` (running mean of ``g``) is used only when ``centered``; with
+    where $\bar g_t$ (running mean of ``g``) is used only when ``centered``; with
     ``momentum`` the ratio is accumulated in a buffer first.
     """
     sq = state.get("square_avg")
@@ -196,12 +199,13 @@ _RMSPROP = {(c, m): _rmsprop_kernel(c, m) for c in (False, True) for m in (False
 def adam(param, grad, state, lr, betas=(0.9, 0.999), eps=1e-8, amsgrad=False):
     r"""Adam: momentum on the gradient and on its square, with bias correction.
 
-    .. math::
-        m_t = \beta_1 m_{t-1} + (1-\beta_1) g, \quad v_t = \beta_2 v_{t-1} + (1-\beta_2) g^2,
-        \quad \theta \leftarrow \theta - \frac{\eta}{1-\beta_1^t}
-        \frac{m_t}{\sqrt{v_t}/\sqrt{1-\beta_2^t} + \epsilon}
+    $$
+    m_t = \beta_1 m_{t-1} + (1-\beta_1) g, \quad v_t = \beta_2 v_{t-1} + (1-\beta_2) g^2,
+    \quad \theta \leftarrow \theta - \frac{\eta}{1-\beta_1^t}
+    \frac{m_t}{\sqrt{v_t}/\sqrt{1-\beta_2^t} + \epsilon}
+    $$
 
-    With ``amsgrad`` the running maximum of :math:`v_t` replaces :math:`v_t` in the step.
+    With ``amsgrad`` the running maximum of $v_t$ replaces $v_t$ in the step.
     """
     beta1, beta2 = betas
     t = state["step"] = state.get("step", 0) + 1

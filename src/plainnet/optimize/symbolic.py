@@ -1,7 +1,7 @@
 r"""Road one of the notes, symbolically: where the gradient is zero, and what is there.
 
 SymPy is an optional extra (``pip install plainnet[symbolic]``), imported only when
-:func:`stationary_points` is called.
+`stationary_points()` is called.
 """
 
 from __future__ import annotations
@@ -41,12 +41,12 @@ def stationary_points(expr, symbols) -> list[StationaryPoint]:
     r"""Find the stationary points of ``expr`` and classify them.
 
     The notes' three steps, done exactly: take the derivatives, set them to zero,
-    :math:`\nabla f(x) = 0`, and solve (``sympy.solve``). Each real solution is classified by
-    the eigenvalues :math:`\lambda_i` of the Hessian there: all positive, a **min**; all
+    $\nabla f(x) = 0$, and solve (``sympy.solve``). Each real solution is classified by
+    the eigenvalues $\lambda_i$ of the Hessian there: all positive, a **min**; all
     negative, a **max**; both signs, a **saddle**; a zero eigenvalue otherwise leaves the
     test **degenerate**. In one variable the higher-derivative test decides instead: the first
-    non-zero derivative of order :math:`k \ge 2` gives a min or max when :math:`k` is even and
-    an inflection (reported as ``"saddle"``) when :math:`k` is odd.
+    non-zero derivative of order $k \ge 2$ gives a min or max when $k$ is even and
+    an inflection (reported as ``"saddle"``) when $k$ is odd.
 
     Parameters
     ----------

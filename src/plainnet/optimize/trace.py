@@ -1,5 +1,5 @@
 """What every optimizer records along the way: the path, the values, the best point, and the
-callback; and how a run ends (an :class:`OptimizeResult`)."""
+callback; and how a run ends (an `OptimizeResult`)."""
 
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ def is_finite(fx: float, g: np.ndarray | None = None, x: np.ndarray | None = Non
 class Trace:
     """The state of a run: current point ``x``, value ``fx``, gradient ``g``, and the record.
 
-    :meth:`accept` moves to a new point and calls the callback; :meth:`finish` builds the
+    `accept()` moves to a new point and calls the callback; `finish()` builds the
     result. The path is a list of copies until the end, so a long run costs one append per
     step and never recurses. With ``keep_path=False`` it holds only the start and the current
     point (for many variables and many steps, e.g. a network's weights).

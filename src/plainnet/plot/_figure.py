@@ -1,6 +1,6 @@
 """Shared plumbing of the pictures: figures without pyplot, and class labels from any model.
 
-Figures are made with :class:`matplotlib.figure.Figure` directly, not ``pyplot``: nothing global
+Figures are made with `matplotlib.figure.Figure` directly, not ``pyplot``: nothing global
 changes (no current figure, no GUI backend, no figure kept alive by a manager), so the pictures
 work in scripts, servers and tests without a display. ``fig.savefig(...)`` renders with Agg.
 """
@@ -11,7 +11,7 @@ import numpy as np
 
 
 def new_figure(figsize: tuple[float, float] | None = None, **kwargs):
-    """A new pyplot-free :class:`matplotlib.figure.Figure` (constrained layout by default)."""
+    """A new pyplot-free `matplotlib.figure.Figure` (constrained layout by default)."""
     from matplotlib.figure import Figure
 
     kwargs.setdefault("layout", "constrained")
@@ -40,9 +40,9 @@ def predict_classes(model, X, threshold: float | None = None) -> np.ndarray:
     ``X``. Its output is read as
 
     - labels, when ``predict`` returns one integer (or non-numeric) label per row;
-    - class scores, when it has several columns: :math:`\\hat y_i = \\arg\\max_j s_{ij}`
+    - class scores, when it has several columns: $\\hat y_i = \\arg\\max_j s_{ij}$
       (mapped through ``model.classes_`` when the model has one);
-    - one column of logits or probabilities: :math:`\\hat y_i = [s_i > t]`, with ``t = 0.5``
+    - one column of logits or probabilities: $\\hat y_i = [s_i > t]$, with ``t = 0.5``
       when every score lies in ``[0, 1]`` or the model ends in a ``Sigmoid``, else ``t = 0``
       (logits). Pass ``threshold`` to choose ``t`` yourself.
 

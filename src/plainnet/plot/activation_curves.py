@@ -12,13 +12,13 @@ def activations(names=DEFAULT, x=None, *, figsize=None):
 
     The first row, the step function, is where the notes begin: it jumps, so its derivative
     is 0 everywhere (undefined at 0) and gives gradient descent nothing to follow; the smooth
-    sigmoid below it has a derivative :math:`\\sigma(v)(1 - \\sigma(v))` everywhere.
+    sigmoid below it has a derivative $\\sigma(v)(1 - \\sigma(v))$ everywhere.
 
     Parameters
     ----------
     names : str, sequence of str or Activation, default step, sigmoid, tanh, relu,
         leaky_relu, softplus
-        What to draw; ``"all"`` draws every activation of :data:`plainnet.ACTIVATIONS`.
+        What to draw; ``"all"`` draws every activation of `plainnet.ACTIVATIONS`.
     x : array_like, optional
         Where to evaluate them (default 501 points on [-5, 5]).
     figsize : (width, height), optional

@@ -28,7 +28,7 @@ def _weights_array(weights) -> np.ndarray:
 
 def attention(weights, tokens=None, key_tokens=None, ax=None, cmap: str = "viridis",
               title: str | None = None):
-    r"""Draw attention weights :math:`A_{ij}` (query ``i`` in rows, key ``j`` in columns).
+    r"""Draw attention weights $A_{ij}$ (query ``i`` in rows, key ``j`` in columns).
 
     Row ``i`` is the softmax that mixes the values for token ``i``: each row sums to 1, and a
     causal model's upper triangle is 0.

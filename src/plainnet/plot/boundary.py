@@ -19,10 +19,10 @@ def decision_boundary(model, X, y, resolution: int = 200, ax=None, *,
     """Colour the plane by the class ``model`` predicts, and scatter the data on top.
 
     The model is evaluated on a ``resolution`` x ``resolution`` grid spanning the data (plus a
-    10% margin); each grid point :math:`g` gets the class :math:`\\hat y(g)` (argmax of class
+    10% margin); each grid point $g$ gets the class $\\hat y(g)$ (argmax of class
     scores, a threshold on one column of logits or probabilities, or the label the model
-    returns; see :func:`plainnet.plot._figure.predict_classes`). The boundary is where
-    :math:`\\hat y` changes.
+    returns; see `plainnet.plot._figure.predict_classes()`). The boundary is where
+    $\\hat y$ changes.
 
     Parameters
     ----------

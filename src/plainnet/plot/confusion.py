@@ -14,7 +14,7 @@ MAX_ANNOTATED = 30
 def confusion_counts(y_true, y_pred, labels=None) -> np.ndarray:
     """Count the (true, predicted) label pairs.
 
-    :math:`C_{ij} = \\#\\{s : y_s = \\ell_i,\\ \\hat y_s = \\ell_j\\}`: rows are true classes,
+    $C_{ij} = \\#\\{s : y_s = \\ell_i,\\ \\hat y_s = \\ell_j\\}$: rows are true classes,
     columns predicted ones, in the order of ``labels`` (default: every label that occurs in
     either array, sorted), the same layout as ``sklearn.metrics.confusion_matrix``. Samples
     whose true or predicted label is not in ``labels`` are not counted.
@@ -64,9 +64,9 @@ def confusion_matrix(model, X, y, labels=None, normalize: str | None = None, *,
                      threshold: float | None = None, ax=None):
     """Draw the confusion matrix of ``model`` on ``(X, y)``, with the count in each cell.
 
-    Predictions are read from ``model`` as in :func:`decision_boundary` (argmax of class
+    Predictions are read from ``model`` as in `decision_boundary()` (argmax of class
     scores, a threshold on one column, or labels). The title gives the accuracy
-    :math:`\\operatorname{tr} C / \\sum_{ij} C_{ij}`.
+    $\\operatorname{tr} C / \\sum_{ij} C_{ij}$.
 
     Parameters
     ----------

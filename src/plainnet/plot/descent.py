@@ -20,8 +20,8 @@ def descent_path(f, result, *, bounds=None, levels: int = 30, resolution: int = 
     ----------
     f : callable, BenchmarkFunction or str
         The function (coordinates on the last axis, as in
-        :mod:`plainnet.optimize.functions`), or a test function (by name), whose bounds and
-        minima are then used.
+        [`plainnet.optimize.functions`][plainnet.optimize.functions]), or a test function (by name),
+        whose bounds and minima are then used.
     result : OptimizeResult, sequence of them, or mapping label -> OptimizeResult
         The run(s) to draw; a mapping labels each path in the legend (e.g. by method).
     bounds : ((xmin, xmax), (ymin, ymax)) or (xmin, xmax), optional

@@ -1,4 +1,4 @@
-"""Pictures of a :class:`~plainnet.diagnostics.Watch`: the histograms and the update-ratio curve
+"""Pictures of a [`Watch`][plainnet.diagnostics.Watch]: the histograms and the update-ratio curve
 of Karpathy's makemore lecture on activations and gradients, for any plainnet model."""
 
 from __future__ import annotations
@@ -85,7 +85,7 @@ def activation_histograms(watch, kind: str | None = None, bins: int = 50, ax=Non
 def gradient_histograms(watch, kind: str | None = None, bins: int = 50, ax=None):
     """Histograms of the gradient reaching each layer's output at the last recorded step.
 
-    Same arguments as :func:`activation_histograms`; the legend gives each layer's gradient
+    Same arguments as `activation_histograms()`; the legend gives each layer's gradient
     mean and std.
     """
     w = _watch_of(watch)
@@ -103,8 +103,8 @@ def gradient_histograms(watch, kind: str | None = None, bins: int = 50, ax=None)
 
 
 def update_ratios(watch, ax=None):
-    """:math:`\\log_{10}` of the update-to-data ratio of every weight matrix over the recorded
-    steps, with the healthy :math:`10^{-3}` dashed.
+    """$\\log_{10}$ of the update-to-data ratio of every weight matrix over the recorded
+    steps, with the healthy $10^{-3}$ dashed.
 
     Parameters
     ----------

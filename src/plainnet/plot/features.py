@@ -2,8 +2,8 @@ r"""What a convolutional network sees: its feature maps on an image, and its fil
 
 A convolution layer's neuron ``o`` slides over the image and answers, at every position, how
 strongly the patch there matches its weights: the map of those answers is *feature map* ``o``.
-:func:`feature_maps` draws the maps each convolution of a model makes for one input;
-:func:`filters` draws the weights themselves (the patterns the neurons look for).
+`feature_maps()` draws the maps each convolution of a model makes for one input;
+`filters()` draws the weights themselves (the patterns the neurons look for).
 """
 
 from __future__ import annotations

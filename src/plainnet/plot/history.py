@@ -24,7 +24,7 @@ def history(h, metrics: str | Sequence[str] | None = None, best_epoch: int | Non
     Parameters
     ----------
     h : plainnet.training.History or dict of str to list
-        The run, e.g. what :func:`plainnet.fit` returns, or a dict such as
+        The run, e.g. what `plainnet.fit()` returns, or a dict such as
         ``{"loss": [...], "val_loss": [...], "accuracy": [...]}``.
     metrics : str or list of str, optional
         The quantities to draw (``"loss"``, ``"accuracy"``, ...; a ``val_`` prefix is ignored).

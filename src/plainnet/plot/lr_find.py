@@ -6,7 +6,8 @@ from ._figure import figure_and_axes
 
 
 def lr_find(result, ax=None):
-    """Draw a :func:`plainnet.lr_find` result: the smoothed loss against the learning rate (log
+    """Draw a [`plainnet.lr_find()`][plainnet.lr_find] result: the smoothed loss against the
+    learning rate (log
     scale), with the suggested rate (steepest descent) and a tenth of the minimum's marked.
 
     Returns

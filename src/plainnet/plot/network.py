@@ -15,8 +15,8 @@ RADIUS = 0.3
 def network(model, *, max_neurons: int = 12):
     """Draw ``model`` as layers of neurons joined by their weights.
 
-    Every :class:`plainnet.nn.Linear` layer ``Linear(n_in, n_out)`` computes
-    :math:`a = \\phi(W x + b)` with one row of :math:`W` per neuron, so the diagram has a column
+    Every [`plainnet.nn.Linear`][plainnet.nn.Linear] layer ``Linear(n_in, n_out)`` computes
+    $a = \\phi(W x + b)$ with one row of $W$ per neuron, so the diagram has a column
     of ``n_in`` input neurons followed by one column per ``Linear`` with ``n_out`` neurons, every
     neuron connected to every neuron of the column before. The name of each layer that acts on a
     column (its activation, Dropout, BatchNorm1d, ...) is written below that column.

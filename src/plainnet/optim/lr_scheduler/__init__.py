@@ -7,18 +7,18 @@ A scheduler changes ``group["lr"]`` of its optimizer's parameter groups; call
 monitored value). Making a scheduler records each group's ``"initial_lr"`` and counts as epoch 0.
 
 =============================  =============================================================
-schedule                       learning rate at epoch :math:`t`
+schedule                       learning rate at epoch $t$
 =============================  =============================================================
-``StepLR``                     :math:`\eta_0 \gamma^{\lfloor t / s \rfloor}`
-``MultiStepLR``                :math:`\eta_0 \gamma^{\#\{m \le t\}}`
-``ExponentialLR``              :math:`\eta_0 \gamma^t`
-``ConstantLR``                 :math:`\eta_0 f` before ``total_iters``, then :math:`\eta_0`
-``LinearLR``                   :math:`\eta_0 (s + (e - s) \min(t, T)/T)` (warm-up)
-``PolynomialLR``               :math:`\eta_0 (1 - \min(t, T)/T)^p`
-``LambdaLR``                   :math:`\eta_0 \lambda(t)`
-``MultiplicativeLR``           :math:`\eta_{t-1} \lambda(t)`
-``CosineAnnealingLR``          cosine from :math:`\eta_0` to :math:`\eta_{min}` in ``T_max``
-``CosineAnnealingWarmRestarts``  the same, restarted every :math:`T_i` epochs
+``StepLR``                     $\eta_0 \gamma^{\lfloor t / s \rfloor}$
+``MultiStepLR``                $\eta_0 \gamma^{\#\{m \le t\}}$
+``ExponentialLR``              $\eta_0 \gamma^t$
+``ConstantLR``                 $\eta_0 f$ before ``total_iters``, then $\eta_0$
+``LinearLR``                   $\eta_0 (s + (e - s) \min(t, T)/T)$ (warm-up)
+``PolynomialLR``               $\eta_0 (1 - \min(t, T)/T)^p$
+``LambdaLR``                   $\eta_0 \lambda(t)$
+``MultiplicativeLR``           $\eta_{t-1} \lambda(t)$
+``CosineAnnealingLR``          cosine from $\eta_0$ to $\eta_{min}$ in ``T_max``
+``CosineAnnealingWarmRestarts``  the same, restarted every $T_i$ epochs
 ``OneCycleLR``                 up to ``max_lr`` and down, momentum the other way (per batch)
 ``CyclicLR``                   triangles between ``base_lr`` and ``max_lr`` (per batch)
 ``SequentialLR``               one schedule after another at milestones

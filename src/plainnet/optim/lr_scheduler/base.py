@@ -9,21 +9,21 @@ from ..optimizer import Optimizer
 
 
 class LRScheduler:
-    """Base class: sets the learning rates from :meth:`get_lr` at every :meth:`step`.
+    """Base class: sets the learning rates from `get_lr()` at every `step()`.
 
     Parameters
     ----------
     optimizer : Optimizer
     last_epoch : int, default -1
         The index of the last epoch, to resume a schedule; -1 starts afresh. Resuming needs
-        ``"initial_lr"`` in every parameter group (prefer :meth:`load_state_dict`).
+        ``"initial_lr"`` in every parameter group (prefer `load_state_dict()`).
 
     Attributes
     ----------
     base_lrs : list of float
         Each group's initial learning rate.
     last_epoch : int
-        The number of :meth:`step` calls since epoch 0.
+        The number of `step()` calls since epoch 0.
     """
 
     def __init__(self, optimizer: Optimizer, last_epoch: int = -1):
@@ -54,15 +54,15 @@ class LRScheduler:
 
     def closed_form(self) -> list[float] | None:
         """The learning rates at ``last_epoch`` computed from the base rates alone, or None
-        for schedules defined only step by step (used by :meth:`step` with an epoch)."""
+        for schedules defined only step by step (used by `step()` with an epoch)."""
         return None
 
     def step(self, epoch: int | None = None) -> None:
         """Advance one epoch and set every group's learning rate.
 
         ``step(epoch)`` jumps to ``epoch`` instead (as PyTorch's deprecated form does, and as
-        :class:`SequentialLR` uses to restart a schedule): the rates come from
-        :meth:`closed_form` where the schedule has one, else from :meth:`get_lr`.
+        `SequentialLR` uses to restart a schedule): the rates come from
+        `closed_form()` where the schedule has one, else from `get_lr()`.
         """
         self._step_count += 1
         if epoch is None:
@@ -78,7 +78,7 @@ class LRScheduler:
         self._last_lr = [group["lr"] for group in self.optimizer.param_groups]
 
     def get_last_lr(self) -> list[float]:
-        """The learning rate of each group as set by the last :meth:`step`."""
+        """The learning rate of each group as set by the last `step()`."""
         return list(self._last_lr)
 
     def state_dict(self) -> dict:
@@ -86,7 +86,7 @@ class LRScheduler:
         return {k: copy.deepcopy(v) for k, v in self.__dict__.items() if k != "optimizer"}
 
     def load_state_dict(self, state_dict: dict) -> None:
-        """Resume from :meth:`state_dict` output."""
+        """Resume from `state_dict()` output."""
         self.__dict__.update(copy.deepcopy(state_dict))
 
     def _current(self) -> list[float]:

@@ -85,7 +85,7 @@ class SequentialLR(LRScheduler):
 
 
 class ChainedScheduler(LRScheduler):
-    """Step every scheduler of ``schedulers`` at each :meth:`step`: their effects compose (e.g.
+    """Step every scheduler of ``schedulers`` at each `step()`: their effects compose (e.g.
     a ``ConstantLR`` warm-up on top of an ``ExponentialLR`` decay)."""
 
     def __init__(self, schedulers, optimizer: Optimizer | None = None):

@@ -11,12 +11,13 @@ from .base import LRScheduler
 
 
 class CosineAnnealingLR(LRScheduler):
-    r"""Anneal the learning rate along a cosine from :math:`\eta_0` to ``eta_min`` in ``T_max``
+    r"""Anneal the learning rate along a cosine from $\eta_0$ to ``eta_min`` in ``T_max``
     epochs (then back up, periodically, as in PyTorch):
 
-    .. math::
-        \eta_t = \eta_{min} + \tfrac12 (\eta_0 - \eta_{min})
-                 \left(1 + \cos\frac{\pi t}{T_{max}}\right)
+    $$
+    \eta_t = \eta_{min} + \tfrac12 (\eta_0 - \eta_{min})
+    \left(1 + \cos\frac{\pi t}{T_{max}}\right)
+    $$
 
     Computed recursively from the current rate, as PyTorch does, so that changes made to
     ``group["lr"]`` by other code carry on.
@@ -47,13 +48,15 @@ class CosineAnnealingLR(LRScheduler):
 
 
 class CosineAnnealingWarmRestarts(LRScheduler):
-    r"""Cosine annealing restarted every :math:`T_i` epochs, the period growing by ``T_mult``
+    r"""Cosine annealing restarted every $T_i$ epochs, the period growing by ``T_mult``
     at each restart (SGDR, Loshchilov and Hutter):
 
-    .. math:: \eta_t = \eta_{min} + \tfrac12 (\eta_0 - \eta_{min})
-              \left(1 + \cos\frac{\pi T_{cur}}{T_i}\right)
+    $$
+    \eta_t = \eta_{min} + \tfrac12 (\eta_0 - \eta_{min})
+    \left(1 + \cos\frac{\pi T_{cur}}{T_i}\right)
+    $$
 
-    with :math:`T_{cur}` the epochs since the last restart. ``step(epoch)`` accepts a fractional
+    with $T_{cur}$ the epochs since the last restart. ``step(epoch)`` accepts a fractional
     epoch (e.g. ``epoch + batch / n_batches``) to anneal within epochs, as in PyTorch.
     """
 

@@ -3,8 +3,8 @@ r"""Cyclical schedules that change the learning rate (and the momentum) every ba
 rates), with PyTorch's equations and parameter-group keys.
 
 Both are stepped after every batch, not every epoch. With ``cycle_momentum`` the momentum
-moves against the learning rate: ``group["momentum"]`` for :class:`~plainnet.optim.SGD`, the
-first of ``group["betas"]`` for :class:`~plainnet.optim.Adam` and AdamW.
+moves against the learning rate: ``group["momentum"]`` for [`SGD`][plainnet.optim.SGD], the
+first of ``group["betas"]`` for [`Adam`][plainnet.optim.Adam] and AdamW.
 """
 
 from __future__ import annotations
@@ -51,7 +51,7 @@ class OneCycleLR(LRScheduler):
     ``max_lr / (div_factor * final_div_factor)`` (``three_phase``: back down to the start
     first, then to the minimum); the momentum does the opposite between ``max_momentum`` and
     ``base_momentum``. Each phase anneals along a cosine
-    :math:`e + (s - e)(1 + \cos \pi p)/2` or a line (``anneal_strategy="linear"``), ``p`` the
+    $e + (s - e)(1 + \cos \pi p)/2$ or a line (``anneal_strategy="linear"``), ``p`` the
     fraction of the phase done.
 
     Give ``total_steps``, or ``epochs`` and ``steps_per_epoch``; step once per batch.
@@ -164,7 +164,7 @@ class CyclicLR(LRScheduler):
     r"""Cyclical learning rates: the rate goes from ``base_lr`` up to ``max_lr`` in
     ``step_size_up`` steps and back in ``step_size_down`` (default the same), the height of
     each cycle scaled by ``mode``: ``"triangular"`` (constant), ``"triangular2"`` (halved every
-    cycle), ``"exp_range"`` (:math:`\gamma^{\text{step}}`), or ``scale_fn(x)`` of the cycle
+    cycle), ``"exp_range"`` ($\gamma^{\text{step}}$), or ``scale_fn(x)`` of the cycle
     (``scale_mode="cycle"``) or the step (``"iterations"``). The momentum cycles the other way
     between ``max_momentum`` and ``base_momentum``. Step once per batch.
     """

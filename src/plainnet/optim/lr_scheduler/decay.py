@@ -19,7 +19,9 @@ from .base import LRScheduler
 class StepLR(LRScheduler):
     r"""Multiply the learning rate by ``gamma`` every ``step_size`` epochs.
 
-    .. math:: \eta_t = \eta_0 \, \gamma^{\lfloor t / \text{step\_size} \rfloor}
+    $$
+    \eta_t = \eta_0 \, \gamma^{\lfloor t / \text{step\_size} \rfloor}
+    $$
     """
 
     def __init__(self, optimizer: Optimizer, step_size: int, gamma: float = 0.1,
@@ -38,7 +40,7 @@ class StepLR(LRScheduler):
 
 
 class ExponentialLR(LRScheduler):
-    r"""Multiply the learning rate by ``gamma`` every epoch: :math:`\eta_t = \eta_0 \gamma^t`."""
+    r"""Multiply the learning rate by ``gamma`` every epoch: $\eta_t = \eta_0 \gamma^t$."""
 
     def __init__(self, optimizer: Optimizer, gamma: float, last_epoch: int = -1):
         self.gamma = _checks.positive(gamma, "gamma", "ExponentialLR")
@@ -55,7 +57,7 @@ class ExponentialLR(LRScheduler):
 
 class MultiStepLR(LRScheduler):
     r"""Multiply the learning rate by ``gamma`` at each milestone epoch:
-    :math:`\eta_t = \eta_0 \gamma^{|\{m \le t\}|}` (a milestone listed twice counts twice)."""
+    $\eta_t = \eta_0 \gamma^{|\{m \le t\}|}$ (a milestone listed twice counts twice)."""
 
     def __init__(self, optimizer: Optimizer, milestones, gamma: float = 0.1,
                  last_epoch: int = -1):
@@ -82,8 +84,8 @@ class MultiStepLR(LRScheduler):
 
 class ConstantLR(LRScheduler):
     r"""Multiply the learning rate by ``factor`` for the first ``total_iters`` epochs, then
-    restore it: :math:`\eta_t = \eta_0 (\text{factor} \text{ if } t < \text{total\_iters}
-    \text{ else } 1)`."""
+    restore it: $\eta_t = \eta_0 (\text{factor} \text{ if } t < \text{total\_iters}
+    \text{ else } 1)$."""
 
     def __init__(self, optimizer: Optimizer, factor: float = 1.0 / 3, total_iters: int = 5,
                  last_epoch: int = -1):
@@ -107,7 +109,9 @@ class LinearLR(LRScheduler):
     r"""Scale the learning rate linearly from ``start_factor`` to ``end_factor`` over
     ``total_iters`` epochs (a warm-up when ``start_factor < 1``):
 
-    .. math:: \eta_t = \eta_0 \left(s + (e - s)\frac{\min(t, T)}{T}\right)
+    $$
+    \eta_t = \eta_0 \left(s + (e - s)\frac{\min(t, T)}{T}\right)
+    $$
     """
 
     def __init__(self, optimizer: Optimizer, start_factor: float = 1.0 / 3,
@@ -137,7 +141,7 @@ class LinearLR(LRScheduler):
 
 class PolynomialLR(LRScheduler):
     r"""Decay the learning rate to 0 in ``total_iters`` epochs along a polynomial:
-    :math:`\eta_t = \eta_0 (1 - \min(t, T)/T)^{p}`."""
+    $\eta_t = \eta_0 (1 - \min(t, T)/T)^{p}$."""
 
     def __init__(self, optimizer: Optimizer, total_iters: int = 5, power: float = 1.0,
                  last_epoch: int = -1):
@@ -176,7 +180,7 @@ def _factor(value, owner: str) -> float:
 
 
 class LambdaLR(LRScheduler):
-    r"""The learning rate times a function of the epoch: :math:`\eta_t = \eta_0\,\lambda(t)`.
+    r"""The learning rate times a function of the epoch: $\eta_t = \eta_0\,\lambda(t)$.
 
     ``lr_lambda`` is one function or a list of one per parameter group. (Like every
     plainnet object, a scheduler holding a lambda is not saved to files: save the
@@ -197,7 +201,7 @@ class LambdaLR(LRScheduler):
 
 class MultiplicativeLR(LRScheduler):
     r"""Multiply the learning rate by a function of the epoch at every epoch after the first:
-    :math:`\eta_t = \eta_{t-1}\,\lambda(t)`."""
+    $\eta_t = \eta_{t-1}\,\lambda(t)$."""
 
     def __init__(self, optimizer: Optimizer, lr_lambda, last_epoch: int = -1):
         self.lr_lambdas = _functions(lr_lambda, optimizer, "MultiplicativeLR")

@@ -13,10 +13,10 @@ class ReduceLROnPlateau(LRScheduler):
     r"""Multiply the learning rate by ``factor`` when a metric has stopped improving.
 
     ``step(metric)`` once per epoch. A value improves on the best so far when (``mode="min"``)
-    it is below :math:`\text{best}\,(1 - \text{threshold})` (``threshold_mode="rel"``) or
-    :math:`\text{best} - \text{threshold}` (``"abs"``); ``"max"`` mirrors this. After more
+    it is below $\text{best}\,(1 - \text{threshold})$ (``threshold_mode="rel"``) or
+    $\text{best} - \text{threshold}$ (``"abs"``); ``"max"`` mirrors this. After more
     than ``patience`` epochs without improvement each rate becomes
-    :math:`\max(\eta\cdot\text{factor}, \text{min\_lr})`, then ``cooldown`` epochs pass
+    $\max(\eta\cdot\text{factor}, \text{min\_lr})$, then ``cooldown`` epochs pass
     before bad epochs count again. A change smaller than ``eps`` is skipped.
 
     Parameters
