@@ -297,3 +297,27 @@ def test_mkdocs_build_is_strict_and_clean(tmp_path):
     for page in DOCS.glob("*.md"):
         name = "" if page.stem == "index" else page.stem
         assert (site / name / "index.html").is_file(), f"{page.name} was not built"
+    _check_rendered_site(site)
+
+
+RAW_MARKUP = re.compile(r":(?:func|class|meth|mod|attr|data|exc|obj|math):(?:`|<code>)|\.\. math::")
+ASSET = re.compile(r"<(?:script|link)\b[^>]*\b(?:src|href)=\"(https?:)?//", re.I)
+
+
+def _check_rendered_site(site: Path) -> None:
+    """What a reader sees: no Sphinx markup left as text (cross-references are links, maths is
+    MathJax's), nothing loaded from another server (the site works offline), and a 404 page
+    whose links do not start at the server's root (the site works from a folder)."""
+    pages = sorted(site.rglob("*.html"))
+    raw = {p.relative_to(site).as_posix(): RAW_MARKUP.findall(p.read_text(encoding="utf-8"))
+           for p in pages}
+    assert not {k: v for k, v in raw.items() if v}, raw
+    remote = {p.relative_to(site).as_posix(): ASSET.findall(p.read_text(encoding="utf-8"))
+              for p in pages}
+    assert not {k: v for k, v in remote.items() if v}
+    api = (site / "api" / "nn" / "index.html").read_text(encoding="utf-8")
+    assert 'class="arithmatex"' in api  # formulas handed to the bundled MathJax
+    assert re.search(r'<a class="autorefs[^"]*"[^>]*><code>[^<]*</code></a>', api)  # links
+    assert (site / "javascripts" / "tex-svg.js").is_file()
+    not_found = (site / "404.html").read_text(encoding="utf-8")
+    assert not re.search(r'\s(?:href|src)="/(?!/)', not_found)
