@@ -37,6 +37,7 @@ sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
 import fair  # noqa: E402
 
 SIZES = (784, 128, 64, 10)
+PLAINNET_WAY = "NumPy GEMMs, plainnet's way"
 N_TRAIN = 4000
 
 
@@ -185,19 +186,27 @@ def gemm_shapes(batch_size: int) -> list[tuple[str, tuple, tuple, str, str]]:
     return out
 
 
-def _gemm_times(matmul, make, batch_size: int, repeats: int) -> dict:
-    """Median seconds per product of each of :func:`gemm_shapes` (best of 5 blocks)."""
+def _gemm_times(matmul, make, batch_size: int, repeats: int, weight_grad=None) -> dict:
+    """Best seconds per product of each of :func:`gemm_shapes` (best of 5 blocks).
+    ``weight_grad(g, x)``, where given, computes the weight gradients ``g.T @ x``."""
     times = {}
     for name, sa, sb, ta, tb in gemm_shapes(batch_size):
         a, b = make(sa), make(sb)
-        a, b = (a.T if ta == "T" else a), (b.T if tb == "T" else b)
+        if ta == "T" and weight_grad is not None:
+            def work(a=a, b=b):
+                return weight_grad(a, b)
+        else:
+            a, b = (a.T if ta == "T" else a), (b.T if tb == "T" else b)
+
+            def work(a=a, b=b):
+                return matmul(a, b)
         for _ in range(3):
-            matmul(a, b)
+            work()
         best = np.inf
         for _ in range(5):
             start = time.perf_counter()
             for _ in range(repeats):
-                matmul(a, b)
+                work()
             best = min(best, (time.perf_counter() - start) / repeats)
         times[name] = best
     return times
@@ -219,6 +228,17 @@ def numpy_gemm_job(batch_size: int, repeats: int = 200) -> dict:
     rng = np.random.default_rng(0)
     times = _gemm_times(np.matmul, lambda s: rng.random(s, dtype=np.float32), batch_size,
                         repeats)
+    return _gemm_result(times, batch_size)
+
+
+def plainnet_gemm_job(batch_size: int, repeats: int = 200) -> dict:
+    """The same products as plainnet runs them: the weight gradients through
+    ``plainnet._blas.weight_gradient`` (small batches on one BLAS thread)."""
+    from plainnet._blas import weight_gradient
+
+    rng = np.random.default_rng(0)
+    times = _gemm_times(np.matmul, lambda s: rng.random(s, dtype=np.float32), batch_size,
+                        repeats, weight_grad=weight_gradient)
     return _gemm_result(times, batch_size)
 
 
@@ -256,7 +276,9 @@ def training_jobs(batch_size: int, epochs: int, have: dict) -> dict:
 
 
 def gemm_jobs(batch_size: int, have: dict) -> dict:
-    jobs = {"NumPy GEMMs": ("bench_training:numpy_gemm_job", {"batch_size": batch_size})}
+    jobs = {"NumPy GEMMs": ("bench_training:numpy_gemm_job", {"batch_size": batch_size}),
+            PLAINNET_WAY: ("bench_training:plainnet_gemm_job",
+                                            {"batch_size": batch_size})}
     if have["torch"]:
         jobs["PyTorch GEMMs"] = ("bench_training:torch_gemm_job", {"batch_size": batch_size})
     return jobs
@@ -265,8 +287,8 @@ def gemm_jobs(batch_size: int, have: dict) -> dict:
 def summary_table(results: dict, gemms: dict) -> str:
     """The README's table: one row per batch size, samples/s and ratios (medians)."""
     lines = ["| batch | pn.fit samples/s | hand loop | PyTorch 2.13 CPU | scikit-learn "
-             "| pn.fit vs PyTorch | vs scikit-learn | pn.fit vs loop | NumPy GEMM ceiling "
-             "| PyTorch GEMM ceiling |",
+             "| pn.fit vs PyTorch | vs scikit-learn | pn.fit vs loop | GEMM ceiling NumPy "
+             "(plainnet's way) | PyTorch |",
              "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for bs, res in results.items():
         rate = {k: r.rate() for k, r in res.runs.items()}
@@ -282,14 +304,15 @@ def summary_table(results: dict, gemms: dict) -> str:
             f"| {cell(sk_rate)} | {cell(torch_rate and fit / torch_rate, '{:.2f}x')} "
             f"| {cell(sk_rate and fit / sk_rate, '{:.2f}x')} "
             f"| {cell(fit / rate['plainnet loop'], '{:.2f}x')} "
-            f"| {cell(g.get('NumPy GEMMs'))} | {cell(g.get('PyTorch GEMMs'))} |")
+            f"| {cell(g.get('NumPy GEMMs'))} ({cell(g.get(PLAINNET_WAY))}) "
+            f"| {cell(g.get('PyTorch GEMMs'))} |")
     return "\n".join(lines)
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=5)
-    parser.add_argument("--epochs", type=int, default=5)
+    parser.add_argument("--epochs", type=int, default=8)
     parser.add_argument("--batch-sizes", default="32,128,512")
     parser.add_argument("--progress", action="store_true", help="print each child's time")
     args = parser.parse_args(argv)
