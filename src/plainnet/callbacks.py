@@ -1,6 +1,6 @@
-"""Callbacks: code that runs at fixed points of :func:`plainnet.fit`.
+"""Callbacks: code that runs at fixed points of `plainnet.fit`.
 
-A callback subclasses :class:`Callback` and overrides any of ``on_train_begin``,
+A callback subclasses `Callback` and overrides any of ``on_train_begin``,
 ``on_train_end``, ``on_epoch_begin``, ``on_epoch_end``, ``on_batch_begin`` and
 ``on_batch_end``. Each receives a ``logs`` dict (after an epoch: ``loss``, ``val_loss``,
 metrics, ``lr``). ``self.model``, ``self.optimizer`` and ``self.trainer`` are set before
@@ -85,7 +85,7 @@ class EarlyStopping(_Monitor):
     r"""Stop when the monitored quantity stops improving, and keep the best weights.
 
     An epoch counts as an improvement when the value beats the best so far by more than
-    ``min_delta`` (the notes' *threshold*): :math:`v < v_{\mathrm{best}} - \delta` for a loss.
+    ``min_delta`` (the notes' *threshold*): $v < v_{\mathrm{best}} - \delta$ for a loss.
     After ``patience`` epochs without one, training stops. With ``restore_best_weights``
     the weights of the best epoch are put back at the end, whether training stopped early
     or ran out of epochs.
@@ -144,7 +144,7 @@ class EarlyStopping(_Monitor):
 class ReduceLROnPlateau(_Monitor):
     """Multiply the learning rate by ``factor`` when the monitored quantity plateaus.
 
-    A thin callback around :class:`plainnet.optim.lr_scheduler.ReduceLROnPlateau`, stepped
+    A thin callback around `plainnet.optim.lr_scheduler.ReduceLROnPlateau`, stepped
     once per epoch with the monitored value.
     """
 
@@ -174,7 +174,7 @@ class ReduceLROnPlateau(_Monitor):
 
 
 class LearningRateScheduler(Callback):
-    """Set the learning rate each epoch: from a schedule of :mod:`plainnet.optim.lr_scheduler`
+    """Set the learning rate each epoch: from a schedule of `plainnet.optim.lr_scheduler`
     (stepped after each epoch), or from a function ``schedule(epoch, lr) -> new lr`` called
     before each epoch, as in Keras (``epoch`` counted from 0, ``lr`` the current rate of the
     first parameter group; the new rate is set in every group).
@@ -290,9 +290,9 @@ def format_path(template: str, values: dict) -> str:
 class ModelCheckpoint(_Monitor):
     """Save the model to ``path`` after an epoch (only when it improved, by default).
 
-    Writes are atomic (:func:`plainnet.save`), so an interrupted save never leaves a broken
+    Writes are atomic (`plainnet.save`), so an interrupted save never leaves a broken
     file. ``path`` may contain ``{epoch}`` and any logged key, e.g. ``"model-{epoch:03d}.st"``;
-    any other brace is part of the name (:func:`format_path`).
+    any other brace is part of the name (`format_path`).
     """
 
     def __init__(

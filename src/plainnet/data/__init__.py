@@ -1,6 +1,6 @@
-"""Data for :func:`plainnet.fit` that is not one array in memory: datasets, loaders, splits.
+"""Data for `plainnet.fit` that is not one array in memory: datasets, loaders, splits.
 
-``pn.fit(model, loader)`` trains on a :class:`DataLoader` (or any iterable of ``(xb, yb)`` or
+``pn.fit(model, loader)`` trains on a `DataLoader` (or any iterable of ``(xb, yb)`` or
 ``(xb, yb, wb)`` batches); Dask arrays are streamed block by block (see ``docs/training.md``).
 """
 

@@ -2,7 +2,7 @@
 
 A *map-style* dataset has a length and gives sample ``i`` (``dataset[i]``); an *iterable*
 dataset yields samples (or whole batches) in its own order, e.g. from a file or a generator
-too large to hold in memory. :class:`~plainnet.data.DataLoader` turns either into batches.
+too large to hold in memory. `DataLoader` turns either into batches.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ class Dataset:
 class IterableDataset:
     """A dataset that is a stream: subclasses define ``__iter__``, which yields samples.
 
-    A :class:`~plainnet.data.DataLoader` over it groups consecutive samples into batches (it
+    A `DataLoader` over it groups consecutive samples into batches (it
     cannot shuffle a stream: shuffle inside ``__iter__``)."""
 
     def __iter__(self) -> Iterator:

@@ -36,10 +36,10 @@ class DataLoader:
 
     A map-style dataset (``len`` and ``dataset[i]``) is read in order, or in a new random
     order each time the loader is iterated with ``shuffle=True``; an
-    :class:`~plainnet.data.IterableDataset` (or any iterable of samples) is read in its own
-    order. Samples are combined by ``collate_fn`` (default: :func:`default_collate`); a
+    `IterableDataset` (or any iterable of samples) is read in its own
+    order. Samples are combined by ``collate_fn`` (default: `default_collate`); a
     dataset whose ``__getitem__`` takes an array of indices (as
-    :class:`~plainnet.data.TensorDataset` does) is asked once per batch, not once per sample.
+    `TensorDataset` does) is asked once per batch, not once per sample.
 
     Parameters
     ----------
@@ -51,7 +51,7 @@ class DataLoader:
         Leave out the last batch when it is smaller than ``batch_size``.
     collate_fn : callable, optional
     generator : int or numpy.random.Generator, optional
-        Seeds the shuffling (default: plainnet's global generator, see :func:`plainnet.seed`).
+        Seeds the shuffling (default: plainnet's global generator, see `plainnet.seed`).
     seed : int, optional
         The same as ``generator=seed``.
 

@@ -1,4 +1,4 @@
-"""Training: the :func:`fit` loop, :func:`evaluate`, the :class:`History`, metrics and data
+"""Training: the `fit` loop, `evaluate`, the `History`, metrics and data
 splitting."""
 
 from .evaluate import evaluate

@@ -1,14 +1,14 @@
-"""Where the data lives and how its batches arrive: chosen once, before :func:`plainnet.fit`'s
+"""Where the data lives and how its batches arrive: chosen once, before `plainnet.fit`'s
 loop, by small objects with one job each.
 
-*Where the data lives* (:class:`OnHost`, :class:`OnDevice`): the arrays stay in host memory,
+*Where the data lives* (`OnHost`, `OnDevice`): the arrays stay in host memory,
 or go to the training device once; a batch from elsewhere (a loader, a Dask block) is moved
 there explicitly.
 
-*How batches arrive*: :class:`ArrayBatches` (arrays in memory, shuffled each epoch),
-:class:`IterableBatches` (a :class:`~plainnet.data.DataLoader` or any iterable of
-``(xb, yb)`` or ``(xb, yb, wb)``), :class:`DaskBatches` (Dask arrays, one block in memory at
-a time). Each has ``epoch(rng)``, which yields :class:`~plainnet.training.step.Batch` es, and
+*How batches arrive*: `ArrayBatches` (arrays in memory, shuffled each epoch),
+`IterableBatches` (a `DataLoader` or any iterable of
+``(xb, yb)`` or ``(xb, yb, wb)``), `DaskBatches` (Dask arrays, one block in memory at
+a time). Each has ``epoch(rng)``, which yields `Batch` es, and
 ``n_batches`` (per epoch, or None when unknown).
 """
 
@@ -75,7 +75,7 @@ class OnDevice:
 
 
 def placement(device: str):
-    """:class:`OnHost` for ``"cpu"``, else :class:`OnDevice`."""
+    """`OnHost` for ``"cpu"``, else `OnDevice`."""
     return OnHost() if device == "cpu" else OnDevice(device)
 
 
@@ -102,7 +102,7 @@ class ArrayBatches:
 
 class BatchReader:
     """Turns a batch from outside (a loader's, a generator's, a Dask block's) into a
-    :class:`Batch` where the model trains: a float array of the model's dtype, targets in the
+    `Batch` where the model trains: a float array of the model's dtype, targets in the
     loss's form, every value checked finite (the error names the batch, row and column)."""
 
     def __init__(self, place, loss_name, dtype):
@@ -138,7 +138,7 @@ class BatchReader:
 
 
 class IterableBatches:
-    """Batches from a :class:`~plainnet.data.DataLoader` or any iterable of ``(xb, yb)`` or
+    """Batches from a `DataLoader` or any iterable of ``(xb, yb)`` or
     ``(xb, yb, wb)``.
 
     Without ``steps_per_epoch`` an epoch is one pass over the iterable (iterated anew each

@@ -1,5 +1,5 @@
-"""Loss and metrics of a model on data, with no graph: validation in :func:`plainnet.fit`,
-and :func:`evaluate` for users."""
+"""Loss and metrics of a model on data, with no graph: validation in `plainnet.fit`,
+and `evaluate` for users."""
 
 from __future__ import annotations
 
@@ -47,7 +47,7 @@ class Tally:
 
 def evaluate_batches(model, batches, loss_fn, metric_fns) -> dict:
     """Loss (the weighted mean where batches have weights) and metrics over ``batches`` (an
-    iterable of :class:`Batch`), in eval mode, recording no graph."""
+    iterable of `Batch`), in eval mode, recording no graph."""
     was_training = model.training
     model.eval()
     tally = Tally(metric_fns, weighted=True)
@@ -63,18 +63,18 @@ def evaluate_batches(model, batches, loss_fn, metric_fns) -> dict:
 
 def evaluate(model, X, y=None, loss="cross_entropy", metrics: Sequence = ("accuracy",),
              batch_size: int = 1024, sample_weight=None, steps: int | None = None) -> dict:
-    """The loss and metrics of ``model`` on data, as :func:`plainnet.fit` logs them.
+    """The loss and metrics of ``model`` on data, as `plainnet.fit` logs them.
 
     Parameters
     ----------
     model : plainnet.nn.Module
     X, y : array_like
-        Inputs and targets, as for :func:`plainnet.fit`. Or ``X`` alone: a
-        :class:`~plainnet.data.DataLoader`, an iterable of ``(xb, yb)`` / ``(xb, yb, wb)``
+        Inputs and targets, as for `plainnet.fit`. Or ``X`` alone: a
+        `DataLoader`, an iterable of ``(xb, yb)`` / ``(xb, yb, wb)``
         batches, with ``y`` None; or Dask arrays.
     loss : str or callable, default "cross_entropy"
     metrics : sequence of str or callable, default ("accuracy",)
-        See :mod:`plainnet.training.metrics`: ``f(y_true, y_pred) -> float``.
+        See `plainnet.training.metrics`: ``f(y_true, y_pred) -> float``.
     batch_size : int, default 1024
     sample_weight : array_like, optional
         The loss is then the weighted mean over the samples.

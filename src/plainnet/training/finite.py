@@ -1,9 +1,8 @@
 """The one read of a training step on a device: the loss, and whether the step is finite.
 
-On a GPU each value the host reads makes it wait for the device. A step of :func:`pn.fit
-<plainnet.training.fit>` reads once: the loss beside the sum of the gradients' sums of
-squares, written side by side by one kernel (:func:`loss_and_squares`, then
-:func:`read_pair`).
+On a GPU each value the host reads makes it wait for the device. A step of `pn.fit` reads
+once: the loss beside the sum of the gradients' sums of squares, written side by side by one
+kernel (`loss_and_squares`, then `read_pair`).
 """
 
 from __future__ import annotations
@@ -65,7 +64,7 @@ def loss_and_squares(loss, grads) -> tuple:
 
 def read_pair(pair, loss, squares, grads) -> tuple[float, bool]:
     """``(loss value, whether the loss and every gradient are finite)`` from
-    :func:`loss_and_squares`: one read of ``pair``. Where the pair is not finite (the step
+    `loss_and_squares`: one read of ``pair``. Where the pair is not finite (the step
     diverged, or a sum overflowed), a second look finds out which."""
     value, total = _backend.to_numpy(pair).tolist()
     if np.isfinite(value) and np.isfinite(total):

@@ -28,12 +28,12 @@ TOLERANCE = 1e-4
 
 class CapturedStep:
     """The forward pass, the loss, the backward pass and the step's check of ``pn.fit``, for
-    batches of one shape, recorded once as a device graph (:func:`plainnet.backend.capture`)
+    batches of one shape, recorded once as a device graph (`plainnet.backend.capture`)
     and launched for each batch.
 
     One launch replaces the step's kernel launches (about 30 for a small MLP) and the Python
     that issues them. The graph reads its batch from arrays of its own, into which
-    :meth:`__call__` copies each batch; it writes the gradients into the same arrays at every
+    `__call__` copies each batch; it writes the gradients into the same arrays at every
     launch, and those become the parameters' ``.grad``. The optimizer's update is not
     recorded: its step count and learning rate change from step to step, and it is one
     launch already.
@@ -61,7 +61,7 @@ class CapturedStep:
         return out.data, grads, loss_and_squares(loss.data, grads)
 
     def capture(self) -> None:
-        """Record :meth:`compute` as a graph (it runs at each :meth:`__call__`)."""
+        """Record `compute` as a graph (it runs at each `__call__`)."""
         self.graph, (self.out, self.grads, self.check) = _backend.capture(
             self.device, self.compute)
         self.holders = [p for p in self.params if p.grad is not None]
@@ -105,7 +105,7 @@ def capture_step(model, loss_fn, params, device: str, x, y, w=None):
 
     The batch is first computed without a graph; then the graph is recorded and launched on
     it, and both must agree (output, loss, gradients and buffers such as BatchNorm's running
-    statistics, within :data:`TOLERANCE`). Returns ``(step, output, loss value, finite)``;
+    statistics, within `TOLERANCE`). Returns ``(step, output, loss value, finite)``;
     ``step`` is None where the step could not be recorded or its launch disagreed, after a
     ``RuntimeWarning`` saying why: training goes on without a graph, from this batch's
     results computed without one.
@@ -167,7 +167,7 @@ def _generators(model) -> list[np.random.Generator]:
 
 def _disagreement(results) -> str | None:
     """Which of ``results``, ``(name, expected, got)`` triples (expected: computed without a
-    graph), differs beyond :data:`TOLERANCE` (relative to the largest finite entry), or None
+    graph), differs beyond `TOLERANCE` (relative to the largest finite entry), or None
     where they all agree. Compared where they lie: on a GPU only two numbers an array come
     to the host (its scale, and whether all agree), not the arrays."""
     for name, expected, got in results:

@@ -1,9 +1,9 @@
-"""Divergence: what :func:`plainnet.fit` does when training blows up.
+"""Divergence: what `plainnet.fit` does when training blows up.
 
 Two ways to blow up, two rules:
 
 * **Not finite.** The loss or a gradient of a step is NaN or infinite. The step is not
-  taken (see :func:`~plainnet.training.step.train_step`) and training stops.
+  taken (see `train_step`) and training stops.
 * **Exploding.** The loss stays finite but grows by orders of magnitude (with a huge
   learning rate, ReLUs die and the loss of the dead network can climb to 1e29 without ever
   being NaN). The rule: an epoch whose mean training loss is above ``divergence`` times the

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 
 class History:
-    """What :func:`plainnet.fit` returns: per-epoch lists of every logged quantity.
+    """What `plainnet.fit` returns: per-epoch lists of every logged quantity.
 
     Attributes
     ----------

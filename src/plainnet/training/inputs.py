@@ -1,4 +1,4 @@
-"""What :func:`plainnet.fit` checks and prepares before its loop: arrays on the right device,
+"""What `plainnet.fit` checks and prepares before its loop: arrays on the right device,
 targets in the loss's form, every value finite, weights per sample and per class.
 
 Every problem is reported here, before the first step, naming what was expected and what
@@ -123,7 +123,7 @@ def labels_of(y: np.ndarray) -> np.ndarray:
 
 def class_weights(class_weight, y: np.ndarray, dtype) -> np.ndarray:
     r"""The weight of each sample's class: ``class_weight[label]`` (classes not named weigh
-    1), or for ``"balanced"`` scikit-learn's :math:`n / (k \, n_c)` (``k`` classes, ``n_c``
+    1), or for ``"balanced"`` scikit-learn's $n / (k \, n_c)$ (``k`` classes, ``n_c``
     samples of class ``c``), so that every class weighs as much in the loss."""
     labels = labels_of(y)
     if not np.all(labels == np.round(labels)):

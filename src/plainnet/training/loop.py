@@ -1,12 +1,12 @@
-"""The training loop: :func:`fit`.
+"""The training loop: `fit`.
 
-Read it from the bottom up. :func:`train_step` (in :mod:`~plainnet.training.step`) is one
-step of gradient descent: forward, loss, gradient, check, step. :meth:`Loop.train_epoch`
-runs it on every batch of an epoch; :meth:`Loop.run` repeats epochs until they run out or a
-callback (e.g. :class:`~plainnet.callbacks.EarlyStopping`, when the improvement falls below
-its threshold) stops training. :func:`fit` checks the arguments and the data, and chooses,
-once, where the data lives and how batches arrive (:mod:`~plainnet.training.batches`) and how
-a step runs (:mod:`~plainnet.training.step`).
+Read it from the bottom up. `train_step` (in `step`) is one
+step of gradient descent: forward, loss, gradient, check, step. `Loop.train_epoch`
+runs it on every batch of an epoch; `Loop.run` repeats epochs until they run out or a
+callback (e.g. `EarlyStopping`, when the improvement falls below
+its threshold) stops training. `fit` checks the arguments and the data, and chooses,
+once, where the data lives and how batches arrive (`batches`) and how
+a step runs (`step`).
 """
 
 from __future__ import annotations
@@ -44,7 +44,7 @@ LABEL_LOSSES = inputs.LABEL_LOSSES
 
 
 class Trainer:
-    """The state shared with callbacks during :func:`fit`."""
+    """The state shared with callbacks during `fit`."""
 
     def __init__(self, model, optimizer):
         self.model = model
@@ -73,7 +73,7 @@ class Callbacks:
 
 
 class Loop:
-    """The epochs of :func:`fit`, with everything chosen before they start."""
+    """The epochs of `fit`, with everything chosen before they start."""
 
     def __init__(self, model, step, train, val, loss_fn, metric_fns, callbacks, guard,
                  trainer, history):
@@ -153,7 +153,7 @@ def _is_arrays(data) -> bool:
 
 
 def check_arrays(model, X, y, w, class_weight, loss_name, name: str = "X") -> tuple:
-    """``(X, y, w)`` checked and prepared (see :mod:`~plainnet.training.inputs`): ``X`` on the
+    """``(X, y, w)`` checked and prepared (see `inputs`): ``X`` on the
     model's device if it came there, ``y`` and ``w`` in host memory."""
     device, dtype = model.device, model.dtype
     if y is None:
@@ -331,7 +331,7 @@ def fit(
     r"""Train ``model`` by mini-batch gradient descent.
 
     Each epoch shuffles the rows, and for each batch computes the loss
-    :math:`L(\theta) = \frac1{|B|}\sum_{i \in B} \ell(f_\theta(x_i), y_i)`, its gradient by
+    $L(\theta) = \frac1{|B|}\sum_{i \in B} \ell(f_\theta(x_i), y_i)$, its gradient by
     backpropagation, and one optimizer step (see ``docs/training.md``, which walks the code).
 
     Parameters
@@ -339,14 +339,14 @@ def fit(
     model : plainnet.nn.Module
     X : array_like, Dask array, DataLoader or iterable of batches
         Inputs, shape ``(n_samples, ...)``. Or, with ``y`` None, the data itself: a
-        :class:`plainnet.data.DataLoader` or any iterable of ``(xb, yb)`` or ``(xb, yb, wb)``
+        `plainnet.data.DataLoader` or any iterable of ``(xb, yb)`` or ``(xb, yb, wb)``
         batches. Dask arrays (``X`` and ``y``) are streamed a block at a time, never computed
         whole, in a seeded random order of blocks and of rows within each block.
     y : array_like, optional
         Integer class labels (``cross_entropy``, ``nll``), 0/1 or probabilities (``bce``),
         or targets (regression losses).
     loss : str or callable, default "cross_entropy"
-        A name from :mod:`plainnet.losses` or ``f(output, target, sample_weight=None)``.
+        A name from `plainnet.losses` or ``f(output, target, sample_weight=None)``.
     optimizer : str, Optimizer class or plainnet.optim.Optimizer, default "adam"
         An optimizer over ``model.parameters()``, or its name or class (built over the
         model's parameters, with ``lr`` if given, else its defaults).
@@ -362,29 +362,29 @@ def fit(
     metrics : sequence of str or callable, default ("accuracy",)
         Logged per epoch on training and validation data. A callable is
         ``f(y_true, y_pred) -> float`` (targets, raw model outputs; NumPy arrays); names are
-        listed in :mod:`plainnet.training.metrics` (``"accuracy"``, ``"precision"``,
+        listed in `plainnet.training.metrics` (``"accuracy"``, ``"precision"``,
         ``"recall"``, ``"f1"``, ``"top_k_accuracy"``, ``"mse"``, ``"mae"``, ``"r2"``). The
         label metrics are skipped for regression losses.
     callbacks : sequence of Callback
-        E.g. :class:`plainnet.callbacks.EarlyStopping`, ``CSVLogger``.
+        E.g. `plainnet.callbacks.EarlyStopping`, ``CSVLogger``.
     shuffle : bool
     seed : int or numpy.random.Generator, optional
         Seeds the validation split, the shuffling and the masks of dropout layers that have
         no generator of their own (the weights are seeded where the model is built, e.g.
-        with :func:`plainnet.seed`). Two fits with the same seed are equal.
+        with `plainnet.seed`). Two fits with the same seed are equal.
     verbose : {0, 1, 2}
         0 silent, 1 a progress bar per epoch, 2 one line per epoch.
     sample_weight : array_like, optional
         One weight per sample, passed to the loss.
     device : str, optional
-        Where to train: ``"cpu"``, ``"cuda"`` or ``"cuda:N"`` (see :mod:`plainnet.backend`).
+        Where to train: ``"cpu"``, ``"cuda"`` or ``"cuda:N"`` (see `plainnet.backend`).
         The model and the optimizer's state are moved there (and stay there), and the data
         is copied there once (a loader's batches, one by one); losses and metrics are logged
         as host floats. By default the model trains where it is. ``X``, ``y``,
         ``sample_weight`` and ``validation_data`` may already be device arrays on that
         device (``X`` stays there; ``y`` and the weights are read to the host once, for the
         split and the metrics); data on another device is refused with
-        :class:`plainnet.backend.DeviceMismatchError`.
+        `plainnet.backend.DeviceMismatchError`.
     cuda_graph : bool, default False
         On a GPU, record the step's forward pass, loss and backward pass once as a CUDA graph
         (after two full batches without one) and launch it for each full batch: one launch
@@ -429,7 +429,7 @@ def fit(
     the model's number of outputs. If the loss or a gradient turns NaN or infinite, the step
     is not taken, training stops, the last finite weights stay in the model and a
     ``RuntimeWarning`` says where it happened and what to try (see
-    :mod:`plainnet.training.guard`). Validation and prediction build no graph. A seed gives
+    `plainnet.training.guard`). Validation and prediction build no graph. A seed gives
     the same shuffling, dropout masks and so the same training on every device (up to the
     devices' rounding).
     """

@@ -1,4 +1,4 @@
-"""Metrics logged by :func:`plainnet.fit` and :func:`plainnet.evaluate`.
+"""Metrics logged by `plainnet.fit` and `plainnet.evaluate`.
 
 Every metric has one signature, scikit-learn's and Keras's::
 
@@ -45,7 +45,7 @@ def true_labels(y_true: np.ndarray) -> np.ndarray:
 
 
 def accuracy(y_true, y_pred, loss: str | None = None) -> float:
-    r"""Fraction of correct labels: :math:`\frac1m \sum_i [\hat y_i = y_i]`."""
+    r"""Fraction of correct labels: $\frac1m \sum_i [\hat y_i = y_i]$."""
     return float(np.mean(predicted_labels(y_pred, loss) == true_labels(y_true)))
 
 
@@ -66,16 +66,16 @@ def _ratio(a, b):
 
 
 def precision(y_true, y_pred, loss: str | None = None) -> float:
-    r"""Of the samples predicted as class :math:`c`, the fraction that are:
-    :math:`TP_c / (TP_c + FP_c)`, averaged over the classes (0 for a class never predicted);
+    r"""Of the samples predicted as class $c$, the fraction that are:
+    $TP_c / (TP_c + FP_c)$, averaged over the classes (0 for a class never predicted);
     for one output, of the positive class."""
     tp, predicted, _ = _counts(y_true, y_pred, loss)
     return float(np.mean(_ratio(tp, predicted)))
 
 
 def recall(y_true, y_pred, loss: str | None = None) -> float:
-    r"""Of the samples of class :math:`c`, the fraction predicted so:
-    :math:`TP_c / (TP_c + FN_c)`, averaged over the classes; for one output, of the positive
+    r"""Of the samples of class $c$, the fraction predicted so:
+    $TP_c / (TP_c + FN_c)$, averaged over the classes; for one output, of the positive
     class."""
     tp, _, actual = _counts(y_true, y_pred, loss)
     return float(np.mean(_ratio(tp, actual)))
@@ -83,7 +83,7 @@ def recall(y_true, y_pred, loss: str | None = None) -> float:
 
 def f1(y_true, y_pred, loss: str | None = None) -> float:
     r"""The harmonic mean of precision and recall per class,
-    :math:`2 TP_c / (2 TP_c + FP_c + FN_c)`, averaged over the classes."""
+    $2 TP_c / (2 TP_c + FP_c + FN_c)$, averaged over the classes."""
     tp, predicted, actual = _counts(y_true, y_pred, loss)
     return float(np.mean(_ratio(2 * tp, predicted + actual)))
 
@@ -97,17 +97,17 @@ def top_k_accuracy(y_true, y_pred, k: int = 5) -> float:
 
 
 def mse(y_true, y_pred) -> float:
-    r"""Mean squared error :math:`\frac1m \sum (\hat y - y)^2`."""
+    r"""Mean squared error $\frac1m \sum (\hat y - y)^2$."""
     return float(np.mean((y_pred.reshape(y_true.shape) - y_true) ** 2))
 
 
 def mae(y_true, y_pred) -> float:
-    r"""Mean absolute error :math:`\frac1m \sum |\hat y - y|`."""
+    r"""Mean absolute error $\frac1m \sum |\hat y - y|$."""
     return float(np.mean(np.abs(y_pred.reshape(y_true.shape) - y_true)))
 
 
 def r2(y_true, y_pred) -> float:
-    r"""Coefficient of determination :math:`1 - \sum (y - \hat y)^2 / \sum (y - \bar y)^2`."""
+    r"""Coefficient of determination $1 - \sum (y - \hat y)^2 / \sum (y - \bar y)^2$."""
     pred = y_pred.reshape(y_true.shape)
     ss_res = float(np.sum((y_true - pred) ** 2))
     ss_tot = float(np.sum((y_true - y_true.mean(axis=0)) ** 2))

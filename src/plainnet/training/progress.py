@@ -1,4 +1,4 @@
-"""Progress reporting for :func:`plainnet.fit`: a tqdm bar per epoch, or one line per epoch.
+"""Progress reporting for `plainnet.fit`: a tqdm bar per epoch, or one line per epoch.
 
 The bar's last line keeps the validation numbers in sight: it is made to fit the terminal
 (80 columns at least), leaving out the training metrics before ``val_loss`` and the
@@ -53,7 +53,7 @@ def epoch_line(epoch: int, epochs: int, logs: dict, width: int = 80) -> str:
 
 class ProgressLogger(Callback):
     """``verbose=1``: a tqdm bar per epoch (notebook widgets through ``tqdm.auto``) on a
-    terminal or notebook, replaced at the epoch's end by :func:`epoch_line`, else one line per
+    terminal or notebook, replaced at the epoch's end by `epoch_line`, else one line per
     epoch; ``verbose=2``: one line per epoch. Nothing per batch goes to a file that is not a
     terminal."""
 

@@ -1,7 +1,7 @@
 """Splitting data into training and test (or validation) parts: shuffled, stratified, seeded.
 
-It lives in the training layer because :func:`plainnet.fit` uses it for ``validation_split``;
-:mod:`plainnet.datasets` re-exports it as ``pn.datasets.split``.
+It lives in the training layer because `plainnet.fit` uses it for ``validation_split``;
+`plainnet.datasets` re-exports it as ``pn.datasets.split``.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ def split(X, y=None, test_size: float | int = 0.2, stratify: bool | None = None,
         Keep each class's share in both parts. None (default): stratify when ``y`` holds
         integer, boolean or string labels, not for float regression targets.
     random_state : int, Generator or None
-        None uses plainnet's global generator (:func:`plainnet.seed`).
+        None uses plainnet's global generator (`plainnet.seed`).
 
     Notes
     -----

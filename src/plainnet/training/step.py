@@ -1,10 +1,10 @@
-"""One training step, and the two ways :func:`plainnet.fit` runs it.
+"""One training step, and the two ways `plainnet.fit` runs it.
 
-:func:`train_step` is the step of gradient descent as the notes write it: the forward pass,
+`train_step` is the step of gradient descent as the notes write it: the forward pass,
 the loss, its gradient by backpropagation, a check that nothing became NaN or infinite, and
-the optimizer's step. :class:`PlainStep` runs it batch after batch; :class:`GraphedStep`
+the optimizer's step. `PlainStep` runs it batch after batch; `GraphedStep`
 runs the same step from a recorded CUDA graph where it can (``pn.fit(..., cuda_graph=True)``),
-and :class:`PlainStep` where it can't. Which of the two is chosen once, before the loop.
+and `PlainStep` where it can't. Which of the two is chosen once, before the loop.
 """
 
 from __future__ import annotations
@@ -36,8 +36,8 @@ def batch_loss(loss_fn, output, batch: Batch):
 
 
 def train_step(model, loss_fn, optimizer, batch: Batch, check) -> tuple:
-    r"""One step of gradient descent on one batch: :math:`\theta \leftarrow \theta - \eta
-    \nabla_\theta L(\theta)`, as the optimizer's rule computes it.
+    r"""One step of gradient descent on one batch: $\theta \leftarrow \theta - \eta
+    \nabla_\theta L(\theta)$, as the optimizer's rule computes it.
 
     Returns ``(output, loss value, finite)``. Where the loss or a gradient is NaN or infinite
     (``finite`` False), no step is taken: the weights stay as they were.
@@ -64,7 +64,7 @@ def check_loss(loss, params) -> tuple[float, bool]:
     """The loss as a float, and whether it is finite: the host's check of each step. The
     gradients are not looked at (six BLAS dots a step for a small MLP, 7% of its time at
     batch 32): a NaN gradient makes NaN weights, and so a NaN loss at the next step, and
-    :meth:`PlainStep.weights_finite` looks at the weights once an epoch."""
+    `PlainStep.weights_finite` looks at the weights once an epoch."""
     value = float(loss.data)
     return value, bool(np.isfinite(value))
 
@@ -75,7 +75,7 @@ def check_on_device(loss, params) -> tuple[float, bool]:
 
 
 class PlainStep:
-    """Runs :func:`train_step` for every batch: the step as written."""
+    """Runs `train_step` for every batch: the step as written."""
 
     def __init__(self, model, loss_fn, optimizer, on_host: bool):
         self.model, self.loss_fn, self.optimizer = model, loss_fn, optimizer
@@ -108,7 +108,7 @@ class PlainStep:
 
 class GraphedStep(PlainStep):
     """The step of full batches from a recorded device graph (see
-    :mod:`plainnet.training.graphed`): after :data:`WARMUP_STEPS` full batches without one,
+    `plainnet.training.graphed`): after `WARMUP_STEPS` full batches without one,
     the forward pass, loss and backward pass are recorded once and launched for each full
     batch; the optimizer's update runs as usual. A batch of another size, or a step that
     can't be recorded, runs plain."""
