@@ -1,7 +1,7 @@
 """Fitted estimators as files: ``est.save(path)``, ``MLPClassifier.load(path)``, ``est.to_onnx``.
 
 An estimator file is a plainnet model file (safetensors: the network's weights, its
-architecture as JSON; see :mod:`plainnet.io`) whose metadata also holds the estimator: its
+architecture as JSON; see [`plainnet.io`][plainnet.io]) whose metadata also holds the estimator: its
 class, its hyperparameters (``get_params``) and its fitted attributes (``classes_``,
 ``n_features_in_``, ``loss_curve_``, ...) as JSON. No pickle: loading runs no code from the
 file. The optimizer's state is not kept, so a loaded estimator predicts, scores and exports
@@ -26,7 +26,8 @@ class EstimatorFilesMixin:
 
     def save(self, path: str | os.PathLike, metadata: dict | None = None) -> None:
         """Save the fitted estimator to ``path`` (``*.safetensors``); read it back with
-        ``type(est).load(path)``. ``metadata``: JSON-able extras, as in :func:`plainnet.save`.
+        ``type(est).load(path)``. ``metadata``: JSON-able extras, as in
+        [`plainnet.save`][plainnet.io.save].
         """
         save_estimator(self, path, metadata)
 
@@ -37,14 +38,14 @@ class EstimatorFilesMixin:
     def load(cls, path: str | os.PathLike, device: str | None = None):
         """The estimator saved at ``path`` by ``save`` (or ``pn.save(est, path)``), fitted.
 
-        Raises :class:`plainnet.io.ModelFileError` for a file that holds no estimator or
-        another estimator class.
+        Raises [`plainnet.io.ModelFileError`][plainnet.io.ModelFileError] for a file that
+        holds no estimator or another estimator class.
         """
         return load_estimator(cls, path, device)
 
     def to_onnx(self, path: str | os.PathLike, *, opset: int | None = None,
                 input_names=("input",), output_names=None):
-        """Write the fitted estimator as ONNX (see :func:`plainnet.onnx.export`).
+        """Write the fitted estimator as ONNX (see [`plainnet.onnx.export`][plainnet.onnx.export]).
 
         The file's output is what ``predict_proba`` gives for a classifier (columns in
         ``classes_`` order, which the file's metadata lists) and what ``predict`` gives for a

@@ -1,7 +1,7 @@
 """Files on disk: atomic writes and reads that say which path was missing.
 
 An atomic write puts the bytes in a temporary file in the target's directory, flushes and
-fsyncs it, then renames it onto the target with :func:`os.replace` (atomic on POSIX and
+fsyncs it, then renames it onto the target with `os.replace` (atomic on POSIX and
 Windows). A crash or error at any point leaves either the old file or the new one, never a
 half-written mix, and no temporary file behind.
 """
@@ -159,7 +159,7 @@ def _check_regular(mode: int, path: Path, what: str) -> None:
 
 
 def read_bytes(path: str | os.PathLike, what: str = "file") -> bytes:
-    """The bytes of the regular file ``path`` (see :func:`open_regular`)."""
+    """The bytes of the regular file ``path`` (see `open_regular`)."""
     f, size = open_regular(path, what)
     with f:
         return f.read(size)

@@ -7,7 +7,7 @@ A safetensors file is::
     rest      the raw little-endian tensor bytes
 
 Nothing in it is code: reading one parses JSON and copies bytes. Before the bytes reach the
-safetensors parser, :func:`decode` recognizes the common foreign formats (pickle, PyTorch's
+safetensors parser, `decode` recognizes the common foreign formats (pickle, PyTorch's
 zip ``.pt``, NumPy ``.npy``/``.npz``, HDF5, gzip, text) so the error says what the file is.
 """
 
@@ -86,8 +86,8 @@ def read_file(
 def read_header(data: bytes, source: str) -> tuple[dict, dict[str, str]]:
     """Parse and check the header of safetensors ``data``: ``(tensor entries, metadata)``.
 
-    Raises :class:`ModelFileError` naming ``source`` for anything that is not a complete
-    safetensors header.
+    Raises [`ModelFileError`][plainnet.io.ModelFileError] naming ``source`` for anything
+    that is not a complete safetensors header.
     """
     n = _header_length(data[:512], len(data), source)
     return _parse_header(data[8 : 8 + n], source)
@@ -177,7 +177,8 @@ def _is_count(x) -> bool:
 def decode(data: bytes, source: str) -> tuple[dict[str, np.ndarray], dict[str, str]]:
     """The tensors (writable copies) and text metadata of safetensors ``data``.
 
-    Raises :class:`ModelFileError` naming ``source`` for a truncated, foreign or corrupt file.
+    Raises [`ModelFileError`][plainnet.io.ModelFileError] naming ``source`` for a
+    truncated, foreign or corrupt file.
     """
     from safetensors import SafetensorError
     from safetensors.numpy import load

@@ -4,7 +4,8 @@ A plainnet model file is a standard safetensors file. Its tensors are the model'
 ``state_dict()`` under the same names (``"0.weight"``, ``"1.running_mean"``, ...), so PyTorch
 and other safetensors readers load the weights directly. Its text metadata holds
 
-* ``plainnet.format_version``: the layout version of this metadata (:data:`FORMAT_VERSION`),
+* ``plainnet.format_version``: the layout version of this metadata
+  ([`FORMAT_VERSION`][plainnet.io.FORMAT_VERSION]),
 * ``plainnet.version``: the plainnet that wrote it,
 * ``plainnet.architecture``: ``json.dumps(module_to_spec(model))``,
 * ``plainnet.metadata``: the user's JSON metadata (feature names, class labels, ...).
@@ -12,9 +13,10 @@ and other safetensors readers load the weights directly. Its text metadata holds
 Loading reads only a regular file and only the bytes its header declares, parses that JSON,
 rebuilds the model (without drawing random weights) from the classes the reader allows
 (plainnet's layers, ``@pn.nn.register``, ``classes=``, ``trust_classes=``; see
-:mod:`plainnet.nn.registry`), checks the declared tensors against it (names, shapes, floating
-dtypes) and only then reads the weights, refusing NaN and inf. No pickle, no code from the
-file. ``pn.save(state_dict, path)`` / :func:`load_state_dict` handle plain weights.
+[`plainnet.nn.registry`][plainnet.nn.registry]), checks the declared tensors against it
+(names, shapes, floating dtypes) and only then reads the weights, refusing NaN and inf. No
+pickle, no code from the file. ``pn.save(state_dict, path)`` /
+[`load_state_dict`][plainnet.io.load_state_dict] handle plain weights.
 """
 
 from __future__ import annotations
@@ -59,8 +61,9 @@ def save(model, path: str | os.PathLike, metadata: dict | None = None) -> None:
     ----------
     model : Module, state dict or fitted estimator
         A plainnet module; a mapping of names to arrays (``model.state_dict()``: plain
-        weights, read back with :func:`load_state_dict` or ``safetensors.torch.load_file``);
-        or a fitted plainnet estimator (the same as ``est.save(path)``).
+        weights, read back with [`load_state_dict`][plainnet.io.load_state_dict] or
+        ``safetensors.torch.load_file``); or a fitted plainnet estimator (the same as
+        ``est.save(path)``).
     path : str or PathLike
         The file to write, conventionally ``*.safetensors`` (another extension gets a warning:
         the file is safetensors anyway). It must be a new path or a regular file. Written
@@ -68,14 +71,14 @@ def save(model, path: str | os.PathLike, metadata: dict | None = None) -> None:
         ``path``, so an existing file is replaced whole or not at all.
     metadata : dict, optional
         JSON-able extras to keep with the model (string keys; NumPy arrays and scalars become
-        lists and numbers). Read back with :func:`load_with_metadata`.
+        lists and numbers). Read back with [`load_with_metadata`][plainnet.io.load_with_metadata].
 
     Raises
     ------
     TypeError
-        For a module that :func:`load` could not rebuild: a custom module whose constructor
-        arguments are not known as JSON (give it a ``get_config()``, or save its
-        ``state_dict``); the message says both ways out.
+        For a module that [`load`][plainnet.io.load] could not rebuild: a custom module
+        whose constructor arguments are not known as JSON (give it a ``get_config()``, or
+        save its ``state_dict``); the message says both ways out.
     ValueError
         For NaN or infinite weights, or a path that is a directory, device node or FIFO.
 
@@ -117,7 +120,7 @@ def save_state_dict(
     """Save plain weights (``{name: array}``) as a safetensors file, no architecture.
 
     The file is what ``safetensors.torch.load_file`` / ``safetensors.numpy.load_file`` read;
-    :func:`load_state_dict` reads it back as NumPy arrays.
+    [`load_state_dict`][plainnet.io.load_state_dict] reads it back as NumPy arrays.
     """
     state = {}
     for name, value in state_dict.items():
@@ -140,9 +143,9 @@ def save_state_dict(
 def load_state_dict(path: str | os.PathLike) -> OrderedDict:
     """The tensors of a safetensors file as ``{name: NumPy array}`` (plain weights).
 
-    Reads files from :func:`save` (model or state dict) and from ``safetensors.torch``
+    Reads files from [`save`][plainnet.io.save] (model or state dict) and from ``safetensors.torch``
     (float16/32/64 and integer tensors). Use it as ``model.load_state_dict(load_state_dict(p))``.
-    Raises :class:`ModelFileError` for a foreign, corrupt or non-finite file.
+    Raises [`ModelFileError`][plainnet.io.ModelFileError] for a foreign, corrupt or non-finite file.
     """
     source = repr(os.fspath(path))
     _, _, data = read_file(path, "weights file")
@@ -158,7 +161,7 @@ def load(
     classes: Iterable[type] = (),
     trust_classes: bool | Iterable[str] = False,
 ) -> Module:
-    """The model saved at ``path`` by :func:`save`, rebuilt and in eval mode.
+    """The model saved at ``path`` by [`save`][plainnet.io.save], rebuilt and in eval mode.
 
     Parameters
     ----------
@@ -204,7 +207,8 @@ def load_with_metadata(
     classes: Iterable[type] = (),
     trust_classes: bool | Iterable[str] = False,
 ) -> tuple[Module, dict[str, Any]]:
-    """``(model, metadata)``: the model as :func:`load` gives it and the user metadata dict."""
+    """``(model, metadata)``: the model as [`load`][plainnet.io.load] gives it and the user
+    metadata dict."""
     check_classes(classes)
     source = repr(os.fspath(path))
     entries, header, data = read_file(path, "model file")

@@ -4,7 +4,7 @@ A converter reads its node's arguments (``g.name(arg)`` gives the ONNX name of a
 Tensor or writes a constant) and keyword arguments, and returns the name of the node's
 result. Shapes come from the trace (``node.out.shape``, ``arg.shape``); arguments that change
 with the batch size are in ``node.varying`` and become dynamic here (a reshape's batch axis)
-or are refused. An op without an entry is refused by name (:func:`convert`).
+or are refused. An op without an entry is refused by name (`convert`).
 """
 
 from __future__ import annotations

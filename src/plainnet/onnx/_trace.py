@@ -2,13 +2,13 @@
 
 The model runs once on the example input (made to require grad, so every op that depends on
 it is recorded by the autodiff engine) and the recorded graph is read back from the outputs:
-each :class:`Node` is one :class:`~plainnet.autodiff.engine.Op` application, its arguments are
+each `Node` is one `Op` application, its arguments are
 the graph's input, parameters (by their ``state_dict`` names), earlier nodes, or constants.
 
 A few modules compute with values read from their input outside the graph (``LeakyReLU``
 selects with ``x > 0`` taken as a constant; ``Embedding`` indexes with the token ids): while
 tracing, a forward hook records such a module as one node of its own (``"module:Name"``),
-which :mod:`plainnet.onnx._convert` maps whole. So is any module that writes its own ONNX
+which `plainnet.onnx._convert` maps whole. So is any module that writes its own ONNX
 nodes: one with a method ``onnx_nodes(graph, input_name) -> output_name``.
 
 Tracing twice, the second time with one more row, tells which constants and arguments depend

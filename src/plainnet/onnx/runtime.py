@@ -1,4 +1,5 @@
-"""``pn.onnx.load``: an ONNX file written by :func:`plainnet.onnx.export`, as a plainnet Module.
+"""``pn.onnx.load``: an ONNX file written by [`plainnet.onnx.export`][plainnet.onnx.export], as
+a plainnet Module.
 
 The file's nodes are run in order with plainnet's operations, so the loaded model predicts
 what the exported one did and is differentiable: its parameters (the initializers the
@@ -24,9 +25,11 @@ PARAMETERS_KEY = "plainnet.parameters"
 
 
 def load(path: str | os.PathLike) -> OnnxModule:
-    """The ONNX model at ``path`` (from :func:`plainnet.onnx.export`) as a plainnet Module.
+    """The ONNX model at ``path`` (from [`plainnet.onnx.export`][plainnet.onnx.export]) as a
+    plainnet Module.
 
-    Raises :class:`ExportError` (a ``ValueError``) naming an ONNX operator it cannot run.
+    Raises [`ExportError`][plainnet.onnx.ExportError] (a ``ValueError``) naming an ONNX
+    operator it cannot run.
     """
     import onnx
 

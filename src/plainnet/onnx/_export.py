@@ -1,7 +1,7 @@
 """``pn.onnx.export``: one traced forward pass, written as an ONNX model.
 
 The model runs once (in eval mode) on the example input; the ops the autodiff engine records
-become ONNX nodes (:mod:`plainnet.onnx._convert`), the parameters become initializers under
+become ONNX nodes (`plainnet.onnx._convert`), the parameters become initializers under
 their ``state_dict`` names, and the batch axis is made dynamic by tracing a second time with
 one more row (anything that would not generalize to another batch size is refused). An op
 with no ONNX mapping is refused by name, never skipped.
