@@ -1,13 +1,13 @@
 r"""The learning-rate range test (Smith 2017; fastai's ``lr_find``): train for a few batches
 while the learning rate grows exponentially, and watch the loss.
 
-At step :math:`i` of :math:`n` the rate is :math:`\eta_i = \eta_{start}
-(\eta_{end}/\eta_{start})^{i/(n-1)}`. The loss is smoothed by an exponential moving average
-with bias correction, :math:`s_i = \beta s_{i-1} + (1-\beta) L_i`,
-:math:`\hat s_i = s_i / (1 - \beta^{i+1})`, and the test stops when :math:`\hat s_i` exceeds
+At step $i$ of $n$ the rate is $\eta_i = \eta_{start}
+(\eta_{end}/\eta_{start})^{i/(n-1)}$. The loss is smoothed by an exponential moving average
+with bias correction, $s_i = \beta s_{i-1} + (1-\beta) L_i$,
+$\hat s_i = s_i / (1 - \beta^{i+1})$, and the test stops when $\hat s_i$ exceeds
 ``diverge`` times its minimum (or a loss or gradient is not finite). Two suggestions are read
 off the curve: ``steepest``, the rate where the smoothed loss falls fastest against
-:math:`\log \eta` (the usual choice), and ``minimum / 10``, a tenth of the rate at the lowest
+$\log \eta$ (the usual choice), and ``minimum / 10``, a tenth of the rate at the lowest
 smoothed loss. The model's weights and the optimizer's state are put back afterwards.
 """
 
@@ -43,7 +43,7 @@ class LRFinderResult:
 
     @property
     def suggestion(self) -> float:
-        """The suggested learning rate: :attr:`steepest`."""
+        """The suggested learning rate: `steepest`."""
         return self.steepest
 
 
@@ -91,7 +91,7 @@ def lr_find(model, X, y=None, loss="cross_entropy", optimizer="adam",
     ----------
     model : Module
     X, y : arrays, or a DataLoader / iterable of batches with ``y`` None
-        The training data, as for :func:`plainnet.fit`.
+        The training data, as for [`plainnet.fit()`][plainnet.fit].
     loss : str or callable, default "cross_entropy"
     optimizer : str, class or Optimizer, default "adam"
         Its learning rate is overwritten at every step; its state is restored afterwards.
@@ -101,7 +101,7 @@ def lr_find(model, X, y=None, loss="cross_entropy", optimizer="adam",
         The number of steps (batches, cycling through the data as often as needed).
     batch_size : int, default 32
     smooth : float, default 0.98
-        :math:`\\beta` of the moving average of the loss.
+        $\\beta$ of the moving average of the loss.
     diverge : float, default 4
         Stop when the smoothed loss exceeds this times its minimum.
     seed : int or Generator, optional
@@ -111,7 +111,7 @@ def lr_find(model, X, y=None, loss="cross_entropy", optimizer="adam",
     -------
     LRFinderResult
         ``lrs``, ``losses`` (smoothed), ``suggestion``; draw it with
-        :func:`plainnet.plot.lr_find`.
+        [`plainnet.plot.lr_find()`][plainnet.plot.lr_find].
     """
     from ..losses import get as get_loss
     from ..optim import get_optimizer
