@@ -370,12 +370,17 @@ def _read_frame(path: Path, options: CSVOptions, width: int, source: str, skip: 
 
     encoding = options.encoding  # pandas skips a UTF-8 byte-order mark itself, and fast
     try:
-        frame = pd.read_csv(
-            path, sep=options.delimiter, header=0 if options.header else None,
-            names=list(range(width)), index_col=False, skiprows=skip or None,
-            na_values=list(NA_VALUES) + list(options.na_values), keep_default_na=True,
-            encoding=encoding, engine="c", low_memory=False,
-        )
+        # pandas' chunked reading (low_memory=True) takes half the time of one pass over the
+        # whole file; a column whose chunks infer different types is read as objects and
+        # sorted out by the column checks below, so its DtypeWarning says nothing new
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", pd.errors.DtypeWarning)
+            frame = pd.read_csv(
+                path, sep=options.delimiter, header=0 if options.header else None,
+                names=list(range(width)), index_col=False, skiprows=skip or None,
+                na_values=list(NA_VALUES) + list(options.na_values), keep_default_na=True,
+                encoding=encoding, engine="c",
+            )
     except UnicodeDecodeError:
         raise _encoding_error(source, options.encoding) from None
     except pd.errors.EmptyDataError:
