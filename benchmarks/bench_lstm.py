@@ -54,6 +54,20 @@ def batches(tokens: np.ndarray, batch: int, block: int, n: int, seed: int = 0):
         yield tokens[idx], tokens[idx + 1]
 
 
+def timed_steps(step, tokens, batch: int, block: int, steps: int, warmup: int) -> dict:
+    """Run ``step(xb, yb)`` on ``warmup`` untimed then ``steps`` timed batches: the job's
+    result (tokens/s and the mean loss of the timed steps)."""
+    data = list(batches(tokens, batch, block, warmup + steps))
+    for xb, yb in data[:warmup]:
+        step(xb, yb)
+    losses = []
+    start = time.perf_counter()
+    for xb, yb in data[warmup:]:
+        losses.append(step(xb, yb))
+    seconds = time.perf_counter() - start
+    return {"seconds": seconds, "items": steps * batch * block, "loss": float(np.mean(losses))}
+
+
 def plainnet_job(batch: int, block: int, steps: int, warmup: int = 3) -> dict:
     import plainnet as pn
 
@@ -73,7 +87,6 @@ def plainnet_job(batch: int, block: int, steps: int, warmup: int = 3) -> dict:
 
     model = CharLSTM()
     opt = pn.optim.Adam(model.parameters(), lr=2e-3)
-    losses = []
 
     def step(xb, yb):
         logits = model(xb)
@@ -83,14 +96,7 @@ def plainnet_job(batch: int, block: int, steps: int, warmup: int = 3) -> dict:
         opt.step()
         return float(loss.item())
 
-    data = list(batches(tokens, batch, block, warmup + steps))
-    for xb, yb in data[:warmup]:
-        step(xb, yb)
-    start = time.perf_counter()
-    for xb, yb in data[warmup:]:
-        losses.append(step(xb, yb))
-    seconds = time.perf_counter() - start
-    return {"seconds": seconds, "items": steps * batch * block, "loss": float(np.mean(losses))}
+    return timed_steps(step, tokens, batch, block, steps, warmup)
 
 
 def torch_job(batch: int, block: int, steps: int, warmup: int = 3) -> dict:
@@ -112,7 +118,6 @@ def torch_job(batch: int, block: int, steps: int, warmup: int = 3) -> dict:
 
     model = CharLSTM()
     opt = torch.optim.Adam(model.parameters(), lr=2e-3)
-    losses = []
 
     def step(xb, yb):
         logits = model(torch.from_numpy(xb))
@@ -123,14 +128,7 @@ def torch_job(batch: int, block: int, steps: int, warmup: int = 3) -> dict:
         opt.step()
         return float(loss.item())
 
-    data = list(batches(tokens, batch, block, warmup + steps))
-    for xb, yb in data[:warmup]:
-        step(xb, yb)
-    start = time.perf_counter()
-    for xb, yb in data[warmup:]:
-        losses.append(step(xb, yb))
-    seconds = time.perf_counter() - start
-    return {"seconds": seconds, "items": steps * batch * block, "loss": float(np.mean(losses))}
+    return timed_steps(step, tokens, batch, block, steps, warmup)
 
 
 def gemm_job(library: str, batch: int, block: int, repeats: int = 20) -> dict:
