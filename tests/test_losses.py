@@ -572,3 +572,23 @@ def test_label_smoothing_with_ignore_index_equals_pytorch():
     theirs = torch.nn.functional.cross_entropy(
         torch.tensor(SPATIAL), torch.tensor(SPATIAL_LABELS), label_smoothing=0.1)
     np.testing.assert_allclose(value(ours), theirs.item(), rtol=1e-10)
+
+
+def test_bce_against_pytorch_where_its_docstring_says():
+    torch = pytest.importorskip("torch")
+    eps = np.finfo(np.float64).eps
+    p = np.array([0.3, 1e-3, 1 - 1e-5, 1e-7, 1e-14, 0.0, 1.0])
+    y = np.array([1.0, 0.0, 1.0, 1.0, 1.0, 1.0, 0.0])
+    x = pn.tensor(p, requires_grad=True)
+    loss = pn.losses.bce(x, y, reduction="none")
+    loss.sum().backward()
+    pt = torch.tensor(p, requires_grad=True)
+    ref = torch.nn.functional.binary_cross_entropy(pt, torch.tensor(y), reduction="none")
+    ref.sum().backward()
+    inside = (p >= eps) & (p <= 1 - eps)
+    np.testing.assert_allclose(loss.data[inside], ref.detach().numpy()[inside], rtol=1e-12)
+    assert loss.data[5] == pytest.approx(-np.log(eps)) and ref[5].item() == 100.0
+    big = p * (1 - p) >= 1e-12
+    np.testing.assert_allclose(x.grad[big], pt.grad.numpy()[big], rtol=1e-10)
+    assert abs(x.grad[4]) > abs(pt.grad[4].item())  # exact (p - y)/(p(1-p)) vs PyTorch's cap
+    assert x.grad[5] == 0.0 and x.grad[6] == 0.0    # outside the clip range
