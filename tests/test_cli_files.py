@@ -377,13 +377,20 @@ def test_descend_rosenbrock_converges_with_its_defaults(capsys):
     np.testing.assert_allclose([float(v) for v in x], [1, 1], atol=1e-3)
 
 
+def _default_sigint() -> None:
+    """In the child: Ctrl-C as a terminal delivers it. (A test worker may run with SIGINT
+    blocked or ignored, and both are inherited: the child then never sees the signal.)"""
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def test_ctrl_c_saves_the_best_model_so_far(trained, tmp_path):
     model = tmp_path / "m.safetensors"
     command = [sys.executable, "-m", "plainnet", "train", str(trained["data"]), "--target",
                "color", "--epochs", "100000", "--hidden", "4", "--batch-size", "90",
                "--out", str(model)]
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                               text=True, cwd=tmp_path)
+                               text=True, cwd=tmp_path, preexec_fn=_default_sigint)
     try:
         for line in process.stderr:  # one progress line per epoch off a terminal
             if line.startswith("epoch 5/"):
