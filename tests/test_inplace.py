@@ -322,3 +322,33 @@ def test_asarray_still_gives_the_values():
     a = np.asarray(t)
     assert type(a) is np.ndarray and a.tolist() == [1.0, 2.0]
     assert np.array(t, dtype=np.float32).dtype == np.float32
+
+
+def test_a_tensor_from_another_process_trains_here():
+    """Version stamps count one process's ops: a Parameter pickled after many ops (as joblib
+    and Dask send models to workers) must not look changed after the new process's ops."""
+    import pickle
+    import subprocess
+    import sys
+
+    w = pn.nn.Parameter(np.ones(3))
+    x = pn.tensor(1.0, requires_grad=True)
+    for _ in range(1000):  # this process's counter well past a fresh one's
+        x = x * 1.0
+    with pn.no_grad():
+        for _ in range(3):
+            w.add_(1.0)  # an in-place change: a version stamp from this process's counter
+    assert w._version > 1000
+    blob = pickle.dumps(w)
+    assert pickle.loads(blob)._version == 0
+    code = (
+        "import pickle, sys, numpy as np, plainnet as pn\n"
+        "w = pickle.loads(sys.stdin.buffer.read())\n"
+        "loss = (w * w).sum()\n"
+        "loss.backward()\n"
+        "print(w.grad.tolist())\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], input=blob, capture_output=True,
+                          timeout=120)
+    assert done.returncode == 0, done.stderr.decode()
+    assert done.stdout.decode().strip() == str([8.0, 8.0, 8.0])

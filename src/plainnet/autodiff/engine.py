@@ -489,6 +489,16 @@ class Tensor:
         self._version = 0
         self.name = name
 
+    def __setstate__(self, state) -> None:
+        """Unpickling (also in another process: joblib, Dask workers): the slots as saved, but
+        the in-place version stamp reset. Stamps count this process's ops, so one from another
+        process would make every op here look older than the Tensor's last change."""
+        instance, slots = state if isinstance(state, tuple) else (state, None)
+        for mapping in (instance, slots):
+            for key, value in (mapping or {}).items():
+                object.__setattr__(self, key, value)
+        self._version = 0
+
     # -- basic properties ---------------------------------------------------------------
     @property
     def shape(self) -> tuple:
