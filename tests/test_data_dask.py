@@ -1,6 +1,6 @@
 """pn.fit on Dask arrays, streamed a block at a time (never computed whole), shuffled across
 and within blocks from the seed; on a dask.distributed LocalCluster with worker processes;
-and the estimators' partial_fit under dask-ml's Incremental."""
+and the estimators' partial_fit under dask-ml's Incremental and HyperbandSearchCV."""
 
 from __future__ import annotations
 
@@ -113,3 +113,28 @@ def test_estimators_partial_fit_under_dask_ml_incremental():
     assert Counted.blocks == [100] * 6  # one partial_fit per block, never the whole array
     Xt, yt = blob_block(123, 300)
     assert inc.score(da.from_array(Xt, chunks=100), da.from_array(yt, chunks=100)) > 0.9
+
+
+def test_hyperband_search_on_a_local_cluster_with_worker_processes():
+    """dask-ml's HyperbandSearchCV trains MLPClassifier copies by partial_fit on the workers
+    (each copy pickled there: the Tensors must train in another process) on lazily generated
+    blocks, and finds a model that separates the blobs."""
+    distributed = pytest.importorskip("dask.distributed")
+    pytest.importorskip("dask_ml")
+    from dask_ml.model_selection import HyperbandSearchCV
+
+    from plainnet.estimators import MLPClassifier
+
+    X, y = lazy_blobs(blocks=6, rows=100)
+    params = {"alpha": [1e-4, 1e-2], "learning_rate_init": [1e-3, 3e-2]}
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                  dashboard_address=None) as cluster, \
+            distributed.Client(cluster) as client:
+        search = HyperbandSearchCV(MLPClassifier(hidden_layer_sizes=(8,), random_state=0),
+                                   params, max_iter=9, random_state=0)
+        search.fit(X, y, classes=[0, 1, 2])
+        assert client.run(lambda: 1)  # the workers are separate processes, and alive
+    assert set(search.best_params_) == set(params)
+    assert search.best_score_ > 0.9
+    Xt, yt = blob_block(123, 300)
+    assert search.best_estimator_.score(Xt, yt) > 0.9
