@@ -167,19 +167,25 @@ def main(argv=None) -> int:
     parser.add_argument("--sample", type=int, default=300, help="characters to generate")
     parser.add_argument("--seed", type=int, default=1337)
     args = parser.parse_args(argv)
-    if args.path is not None:
-        if not os.path.isfile(args.path):
-            print(f"no text file at {args.path}", file=sys.stderr)
-            return 2
-        return train(args, pn.datasets.text(args.path))
+    data = load_text(args.path)
+    return 2 if data is None else train(args, data)
+
+
+def load_text(path: str | None):
+    """The text to train on: ``path``; without one, Shakespeare where present, else the
+    sonnet 40 times (a text to memorize). None (and a message) for a missing file."""
+    if path is not None:
+        if not os.path.isfile(path):
+            print(f"no text file at {path}", file=sys.stderr)
+            return None
+        return pn.datasets.text(path)
     if os.path.isfile(DEFAULT_TEXT):
-        return train(args, pn.datasets.text(DEFAULT_TEXT))
-    with tempfile.TemporaryDirectory() as folder:  # the sonnet, 40 times: a text to memorize
+        return pn.datasets.text(DEFAULT_TEXT)
+    with tempfile.TemporaryDirectory() as folder:
         path = os.path.join(folder, "sonnet18.txt")
         with open(path, "w", encoding="utf-8") as f:
             f.write(SONNET_18 * 40)
-        data = pn.datasets.text(path)
-    return train(args, data)
+        return pn.datasets.text(path)
 
 
 def train(args, data) -> int:

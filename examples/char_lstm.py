@@ -17,13 +17,11 @@ char-rnn trains hidden size 256 or more for thousands of steps (``--hidden-size 
 from __future__ import annotations
 
 import argparse
-import os
 import sys
-import tempfile
 import time
 
 import numpy as np
-from char_gpt import DEFAULT_TEXT, SONNET_18, estimate_loss  # the same texts and evaluation
+from char_gpt import estimate_loss, load_text  # the same texts and evaluation
 
 import plainnet as pn
 
@@ -70,18 +68,8 @@ def main(argv=None) -> int:
     parser.add_argument("--seed", type=int, default=1337)
     parser.add_argument("--out", help="save the trained model to this .safetensors file")
     args = parser.parse_args(argv)
-    if args.path is not None and not os.path.isfile(args.path):
-        print(f"no text file at {args.path}", file=sys.stderr)
-        return 2
-    path = args.path or (DEFAULT_TEXT if os.path.isfile(DEFAULT_TEXT) else None)
-    if path is not None:
-        return train(args, pn.datasets.text(path))
-    with tempfile.TemporaryDirectory() as folder:  # the sonnet, 40 times: a text to memorize
-        path = os.path.join(folder, "sonnet18.txt")
-        with open(path, "w", encoding="utf-8") as f:
-            f.write(SONNET_18 * 40)
-        data = pn.datasets.text(path)
-    return train(args, data)
+    data = load_text(args.path)
+    return 2 if data is None else train(args, data)
 
 
 def train(args, data) -> int:

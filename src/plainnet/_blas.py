@@ -55,15 +55,8 @@ def weight_gradient(g, x):
     if type(g) is not np.ndarray or type(x) is not np.ndarray or g.shape[0] > SMALL_K \
             or g.shape[1] * x.shape[1] < MIN_OUTPUT:
         return matmul(g.T, x)  # Tensors, device arrays (recorded graphs), other shapes
-    lib = _controller()
-    if lib is None:
+    with one_thread():
         return _product(g, x)
-    threads = lib.get_num_threads()
-    lib.set_num_threads(1)
-    try:
-        return _product(g, x)
-    finally:
-        lib.set_num_threads(threads)
 
 
 def _product(g, x):
