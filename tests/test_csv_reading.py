@@ -192,6 +192,54 @@ def test_forty_thousand_columns(tmp_path, monkeypatch):
     np.testing.assert_array_equal(X[:, 8], [2, 3, 4])
 
 
+# -- a file of numbers is read into one float64 block; whatever the sample missed is kept --
+def _numbers_then(tmp_path: Path, last: str, rows: int = 6000) -> Path:
+    """A header ``a,b,y`` and ``rows`` rows of small integers (far more than the reader's
+    64 KiB sample), then the row ``last``."""
+    body = "".join(f"{i % 7},{i % 5}.5,{i % 3}\n" for i in range(rows))
+    return _write(tmp_path, "a,b,y\n" + body + last + "\n")
+
+
+def test_a_file_of_numbers_is_handed_out_without_a_copy(tmp_path):
+    path = _numbers_then(tmp_path, "1,2.5,0")
+    table = read_table(path)
+    assert table.read_as_floats
+    X = table.numbers([0, 1])
+    assert np.shares_memory(X, table.frame.to_numpy(copy=False))
+    np.testing.assert_array_equal(X[:7, 0], [0, 1, 2, 3, 4, 5, 6])
+    X, y, _ = pn.datasets.load_csv(path, "y")
+    assert X.dtype == np.float64 and y.dtype == np.int64
+    assert y[:4].tolist() == [0, 1, 2, 0] and len(y) == 6001
+
+
+def test_a_text_cell_after_the_sample_is_still_named_with_its_line(tmp_path):
+    path = _numbers_then(tmp_path, "1,oops,0")
+    assert not read_table(path).read_as_floats
+    with pytest.raises(ValueError, match=r"line 6002, column 'b': 'oops' is not a number"):
+        pn.datasets.load_csv(path, "y")
+
+
+def test_a_text_target_after_the_sample_keeps_every_label(tmp_path):
+    path = _numbers_then(tmp_path, "1,2.5,setosa")
+    X, y, _ = pn.datasets.load_csv(path, "y")
+    assert y.dtype.kind == "U" and y[-1] == "setosa" and y[0] == "0"
+    assert X.shape == (6001, 2)
+
+
+def test_integer_ids_too_large_for_a_float_stay_exact(tmp_path):
+    big = 2**62 + 1  # a float64 would round it to 2**62
+    path = _numbers_then(tmp_path, f"1,2.5,{big}")
+    X, y, _ = pn.datasets.load_csv(path, "y")
+    assert y.dtype == np.int64 and int(y[-1]) == big
+    assert read_table(path).texts("y")[-1] == str(big)
+
+
+def test_a_missing_cell_after_the_sample_is_reported(tmp_path):
+    path = _numbers_then(tmp_path, "1,,0")
+    with pytest.raises(ValueError, match=r"line 6002, column 'b': missing value"):
+        pn.datasets.load_csv(path, "y")
+
+
 # -- a 4 MB gzip that would expand to 4 GiB ----------------------------------------------
 def test_a_gzipped_idx_file_is_read_only_as_far_as_its_header_declares(tmp_path):
     header = struct.pack(">HBB", 0, 0x08, 1) + struct.pack(">I", 10)

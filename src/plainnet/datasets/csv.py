@@ -77,10 +77,12 @@ class Table:
         The data, one column per name, labelled by position ``0 .. len(names) - 1``.
     note : str or None
         What was recognized about the file's layout (a count header), for the user.
+    read_as_floats : bool
+        Whether every column was read as float64 into one block (a file of numbers).
     """
 
     def __init__(self, path: Path, names: list[str], frame, options: CSVOptions,
-                 data_start: int = 1, note: str | None = None):
+                 data_start: int = 1, note: str | None = None, read_as_floats: bool = False):
         self.path = path
         self.names = names
         self.frame = frame
@@ -91,6 +93,7 @@ class Table:
         for j, name in enumerate(names):
             self._positions.setdefault(name, []).append(j)
         self._lines: list[int] | None = None
+        self.read_as_floats = read_as_floats
 
     @property
     def source(self) -> str:
@@ -162,7 +165,7 @@ class Table:
         if name == "" or re.fullmatch(r"Unnamed: 0", name):
             return 0, "it has no name"
         column = self.frame[0]
-        if len(column) >= 3 and column.dtype.kind in "iu":
+        if len(column) >= 3 and column.dtype.kind in "iuf":
             values = column.to_numpy()
             if np.array_equal(values, np.arange(len(values))):
                 return 0, f"it holds the row numbers 0 .. {len(values) - 1}"
@@ -190,6 +193,10 @@ class Table:
         ``allow_missing``; else a missing cell is an error naming its line)."""
         j = self.index(column, why)
         series = self.frame[j]
+        if self.read_as_floats and series.dtype.kind == "f" and \
+                np.nanmax(np.abs(series.to_numpy()), initial=0) >= 2**53:
+            self._read_inferring_types()  # integers too large for a float64, e.g. ids
+            series = self.frame[j]
         mask = series.isna().to_numpy()
         if mask.any() and not allow_missing:
             i = int(np.argmax(mask))
@@ -213,13 +220,20 @@ class Table:
         """
         indices = self.require(columns, why)
         kinds = self.frame.dtypes.to_numpy()
-        out = np.empty((len(self), len(indices)), dtype=np.float64, order="F")
-        for k, j in enumerate(indices):  # column by column: no copy of the whole frame
-            if kinds[j].kind in "iuf":
-                out[:, k] = self.frame[j].to_numpy()
-            else:
-                out[:, k] = self._column_numbers(j, hint, why)
+        out = self._float_block(indices)
+        if out is None:
+            out = np.empty((len(self), len(indices)), dtype=np.float64, order="F")
+            for k, j in enumerate(indices):  # column by column: no copy of the whole frame
+                if kinds[j].kind in "iuf":
+                    out[:, k] = self.frame[j].to_numpy()
+                else:
+                    out[:, k] = self._column_numbers(j, hint, why)
         inexact = [k for k, j in enumerate(indices) if kinds[j].kind not in "iub"]
+        if inexact:  # a column whose sum is finite holds neither NaN nor an infinity
+            sums = out[:, inexact].sum(axis=0) if len(inexact) < len(indices) else \
+                out.sum(axis=0)
+            inexact = [k for k, total in zip(inexact, sums, strict=True)
+                       if not math.isfinite(total)]
         for k in inexact:  # integers are always finite
             bad = np.isinf(out[:, k]) if allow_missing else ~np.isfinite(out[:, k])
             if not bad.any():
@@ -230,6 +244,23 @@ class Table:
             raise ValueError(f"{self.source} line {self.line(i)}, column {self.names[j]!r}: "
                              f"{what}{_for(why)}")
         return out
+
+    def _read_inferring_types(self) -> None:
+        """Read the file again, each column as pandas infers it (integers stay exact)."""
+        self.frame = _read_frame(self.path, self.options, len(self.names), self.source)
+        self.read_as_floats = False
+
+    def _float_block(self, indices: list[int]) -> np.ndarray | None:
+        """Columns ``indices`` as a view of the frame's memory, when the frame is one float64
+        block (a file of numbers) and ``indices`` a run of consecutive columns; else None."""
+        if not indices or indices != list(range(indices[0], indices[-1] + 1)):
+            return None
+        if not self.read_as_floats:
+            return None
+        whole = self.frame.to_numpy(copy=False)
+        if whole.dtype != np.float64 or not whole.flags.f_contiguous:
+            return None
+        return whole[:, indices[0] : indices[-1] + 1]
 
     def _column_numbers(self, j: int, hint: str, why: str | None) -> np.ndarray:
         import pandas as pd
@@ -278,10 +309,13 @@ def read_table(path: str | os.PathLike, delimiter: str | None = None,
     counts = _count_header(first, second, source) if options.header else None
     if counts is not None:
         return _read_count_header(path, options, counts)
-    frame = _read_frame(path, options, len(first), source)
+    numeric = _sample_is_numeric(sample, options, len(first))
+    frame = _read_frame(path, options, len(first), source, numeric=numeric)
     names = [n.strip() for n in first] if options.header else [str(j) for j in
                                                                range(len(first))]
-    table = Table(path, names, frame, options, data_start=1 if options.header else 0)
+    floats = numeric and all(dtype == np.float64 for dtype in frame.dtypes)
+    table = Table(path, names, frame, options, data_start=1 if options.header else 0,
+                  read_as_floats=floats)
     _check_short_rows(table)
     return table
 
@@ -365,7 +399,57 @@ def _first_records(sample: str, sep: str, source: str) -> tuple[list[str], list[
     return records[0], records[1] if len(records) > 1 else None
 
 
-def _read_frame(path: Path, options: CSVOptions, width: int, source: str, skip: int = 0):
+def _sample_is_numeric(sample: str, options: CSVOptions, width: int) -> bool:
+    """Whether every column of the sample's whole rows is a number that a float64 holds
+    exactly (integers below $2^{53}$ in size, or floats, or missing), so that the file can be
+    read straight into one float64 block."""
+    import pandas as pd
+
+    lines = sample.splitlines()
+    if len(sample.encode(_codec(options.encoding), errors="replace")) >= SAMPLE_BYTES:
+        lines = lines[:-1]  # the sample may end inside a row
+    if len(lines) < 1 + options.header:
+        return False
+    try:
+        frame = pd.read_csv(io.StringIO("\n".join(lines)), sep=options.delimiter,
+                            header=0 if options.header else None, names=list(range(width)),
+                            index_col=False, na_values=list(NA_VALUES) + list(
+                                options.na_values), keep_default_na=True, engine="c")
+    except (ValueError, pd.errors.ParserError):
+        return False
+    for j in range(width):
+        column = frame[j]
+        if column.dtype.kind == "f":
+            continue
+        if column.dtype.kind not in "iu" or np.abs(column.to_numpy()).max() >= 2**53:
+            return False
+    return True
+
+
+def _read_frame(path: Path, options: CSVOptions, width: int, source: str, skip: int = 0,
+                numeric: bool = False):
+    """The file as a DataFrame with columns labelled ``0 .. width - 1``.
+
+    ``numeric`` (every column of the sample is a number) reads every column as float64 into
+    one block, which `Table.numbers()` hands out without a copy; a cell further down that is
+    not a number makes it read the file again, letting pandas infer each column's type.
+    """
+    import pandas as pd
+
+    if numeric:
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", pd.errors.ParserWarning)
+                frame = _read_frame_as(path, options, width, source, skip, np.float64)
+        except ValueError:  # a cell that is not a number
+            pass
+        else:  # one block: a view when pandas read the file in parallel chunks
+            return pd.DataFrame(frame.to_numpy(copy=False), copy=False)
+    return _read_frame_as(path, options, width, source, skip, None)
+
+
+def _read_frame_as(path: Path, options: CSVOptions, width: int, source: str, skip: int,
+                   dtype):
     import pandas as pd
 
     encoding = options.encoding  # pandas skips a UTF-8 byte-order mark itself, and fast
@@ -379,7 +463,7 @@ def _read_frame(path: Path, options: CSVOptions, width: int, source: str, skip: 
                 path, sep=options.delimiter, header=0 if options.header else None,
                 names=list(range(width)), index_col=False, skiprows=skip or None,
                 na_values=list(NA_VALUES) + list(options.na_values), keep_default_na=True,
-                encoding=encoding, engine="c",
+                encoding=encoding, engine="c", dtype=dtype,
             )
     except UnicodeDecodeError:
         raise _encoding_error(source, options.encoding) from None
@@ -629,14 +713,32 @@ def load_csv(
     if not columns:
         raise ValueError("features must name at least one column")
     X = table.numbers(columns, "a feature").astype(dtype, copy=False)
-    y = _target_array(table.texts(t, "the target"))
-    return X, y, [table.names[j] for j in columns]
+    return X, _target_values(table, t), [table.names[j] for j in columns]
 
 
 def index_column_warning(table: Table, position: int, reason: str) -> str:
     return (f"{table.source}: column {table.names[position]!r} looks like an index written "
             f"by pandas ({reason}); it is left out, because as a feature it would give away "
             "the row order")
+
+
+def _target_values(table: Table, t: int) -> np.ndarray:
+    """Column ``t`` as `load_csv` returns ``y``: int64 whole numbers, float64 numbers, or
+    text labels."""
+    kind = table.frame[t].dtype.kind
+    if kind == "i":
+        return table.frame[t].to_numpy(dtype=np.int64)
+    if kind == "f":
+        y = table.numbers([t], "the target")[:, 0]
+        whole = y == np.round(y)
+        if not whole.all():
+            return y.copy()
+        if np.abs(y).max(initial=0) < 2**53:
+            return y.astype(np.int64)
+        if table.read_as_floats:  # whole numbers too large for a float64, e.g. ids
+            table._read_inferring_types()
+            return _target_values(table, t)
+    return _target_array(table.texts(t, "the target"))
 
 
 def _target_array(labels: list[str]) -> np.ndarray:
