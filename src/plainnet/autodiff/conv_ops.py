@@ -82,71 +82,94 @@ def _padded(spatial, padding) -> tuple:
     return tuple(n + lo + hi for n, (lo, hi) in zip(spatial, padding, strict=True))
 
 
-# --------------------------------------------------------------------------- windows
-def _pad(x, padding, value=0.0):
-    """``x`` (N, C, *spatial) with ``padding`` (pairs per spatial axis) filled by ``value``."""
+# --------------------------------------------------------------------------- layout
+def batch_last(x):
+    """``x`` ``(N, C, *spatial)`` as the contiguous array ``(C, *spatial, N)``: free when ``x``
+    is the batch-last view a convolution or pooling hands out, else one copy."""
+    return _xp(x).ascontiguousarray(_xp(x).moveaxis(x, 0, -1))
+
+
+def batch_first(xc):
+    """The ``(N, C, *spatial)`` view of a batch-last array ``(C, *spatial, N)``."""
+    return _xp(xc).moveaxis(xc, -1, 0)
+
+
+def _pad(xc, padding, value=0.0):
+    """``xc`` ``(C, *spatial, N)`` with ``padding`` (pairs per spatial axis) filled by
+    ``value``."""
     if not any(lo or hi for lo, hi in padding):
-        return x
-    return np.pad(x, ((0, 0), (0, 0)) + tuple(padding), constant_values=value)
-
-
-def windows(x, kernel, stride, dilation, out):
-    """The zero-copy view ``(N, C, *out, *kernel)`` of ``x`` ``(N, C, *spatial)`` in which
-    ``[n, c, o, k] = x[n, c, o * stride + k * dilation]`` (per spatial axis)."""
-    if type(x) is np.ndarray:
-        steps = x.strides[2:]
-        strides = (x.strides[:2] + tuple(t * s for t, s in zip(steps, stride, strict=True))
-                   + tuple(t * d for t, d in zip(steps, dilation, strict=True)))
-        return np.lib.stride_tricks.as_strided(
-            x, x.shape[:2] + tuple(out) + tuple(kernel), strides, writeable=False
-        )
-    span = tuple(d * (k - 1) + 1 for k, d in zip(kernel, dilation, strict=True))
-    view = np.lib.stride_tricks.sliding_window_view(x, span, axis=tuple(range(2, x.ndim)))
-    index = (slice(None), slice(None))
-    index += tuple(slice(0, (o - 1) * s + 1, s) for o, s in zip(out, stride, strict=True))
-    index += tuple(slice(None, None, d) for d in dilation)
-    return view[index]
-
-
-def columns(x, kernel, geo: Geometry, out):
-    """im2col: the windows of the padded ``x`` as ``(groups, C/groups * prod(kernel),
-    N * prod(out))``, a fresh contiguous array (the one copy a convolution makes)."""
-    n = x.shape[0]
-    win = windows(_pad(x, geo.padding), kernel, geo.stride, geo.dilation, out)
-    nd = len(kernel)
-    order = (1,) + tuple(range(2 + nd, 2 + 2 * nd)) + (0,) + tuple(range(2, 2 + nd))
-    return win.transpose(order).reshape(geo.groups, -1, n * math.prod(out))
+        return xc
+    return np.pad(xc, ((0, 0),) + tuple(padding) + ((0, 0),), constant_values=value)
 
 
 def _tap(k, out, geo: Geometry):
-    """The slice of the padded input that kernel offset ``k`` reads at every position."""
-    return (slice(None), slice(None)) + tuple(
+    """The slice of a padded batch-last array that kernel offset ``k`` reads at every
+    output position."""
+    return (slice(None),) + tuple(
         slice(ki * d, ki * d + (o - 1) * s + 1, s)
         for ki, o, s, d in zip(k, out, geo.stride, geo.dilation, strict=True)
-    )
+    ) + (slice(None),)
 
 
-def _crop(x, spatial, padding):
-    """Drop ``padding`` from the spatial axes of ``x`` (N, C, *padded)."""
+def _crop(xc, spatial, padding):
+    """Drop ``padding`` from the spatial axes of ``xc`` ``(C, *padded, N)``."""
     if not any(lo or hi for lo, hi in padding):
-        return x
-    return x[(slice(None), slice(None))
-             + tuple(slice(lo, lo + n) for n, (lo, _) in zip(spatial, padding, strict=True))]
+        return xc
+    return xc[(slice(None),)
+              + tuple(slice(lo, lo + n) for n, (lo, _) in zip(spatial, padding, strict=True))
+              + (slice(None),)]
+
+
+# --------------------------------------------------------------------------- windows
+def windows(xc, kernel, stride, dilation, out):
+    """The zero-copy view ``(C, *kernel, *out, N)`` of ``xc`` ``(C, *spatial, N)`` in which
+    ``[c, k, o, n] = xc[c, o * stride + k * dilation, n]`` (per spatial axis)."""
+    nd = len(kernel)
+    if type(xc) is np.ndarray:
+        steps = xc.strides[1:-1]
+        strides = ((xc.strides[0],) + tuple(t * d for t, d in zip(steps, dilation, strict=True))
+                   + tuple(t * s for t, s in zip(steps, stride, strict=True))
+                   + (xc.strides[-1],))
+        return np.lib.stride_tricks.as_strided(
+            xc, (xc.shape[0],) + tuple(kernel) + tuple(out) + (xc.shape[-1],), strides,
+            writeable=False)
+    span = tuple(d * (k - 1) + 1 for k, d in zip(kernel, dilation, strict=True))
+    view = np.lib.stride_tricks.sliding_window_view(xc, span, axis=tuple(range(1, 1 + nd)))
+    index = (slice(None),)
+    index += tuple(slice(0, (o - 1) * s + 1, s) for o, s in zip(out, stride, strict=True))
+    index += (slice(None),) + tuple(slice(None, None, d) for d in dilation)
+    view = view[index]  # (C, *out, N, *kernel)
+    order = (0,) + tuple(range(2 + nd, 2 + 2 * nd)) + tuple(range(1, 1 + nd)) + (1 + nd,)
+    return view.transpose(order)
+
+
+def columns(x, kernel, geo: Geometry, out):
+    """im2col: the windows of the padded ``x`` ``(N, C, *spatial)`` as ``(groups,
+    C/groups * prod(kernel), prod(out) * N)``, a fresh contiguous array (the one copy a
+    convolution makes).
+
+    Positions are ordered batch-last (the image index varies fastest), so the copy moves
+    runs of ``out[-1] * N`` values rather than ``out[-1]``: a window's row of taps reads the
+    same row of every image of the batch at once.
+    """
+    win = windows(_pad(batch_last(x), geo.padding), kernel, geo.stride, geo.dilation, out)
+    return win.reshape(geo.groups, -1, math.prod(out) * x.shape[0])
 
 
 def col2im(cols, spatial, kernel, geo: Geometry, out):
-    """The adjoint of `columns()`: ``cols`` ``(C, *kernel, N, *out)`` added back to the
-    image ``(C, N, *spatial)`` (padding dropped).
+    """The adjoint of `columns()`: ``cols`` ``(C, *kernel, *out, N)`` added back to the
+    image ``(C, *spatial, N)`` (padding dropped).
 
     One spatial axis at a time: its kernel offsets are added into that axis, each one strided
-    ``+=`` (so ``sum(kernel)`` additions instead of ``prod(kernel)``, each over a larger block).
+    ``+=`` (so ``sum(kernel)`` additions instead of ``prod(kernel)``, each over a larger
+    block, whose rows are runs over the batch).
     """
     nd = len(kernel)
     padded = _padded(spatial, geo.padding)
     xp = _xp(cols)
-    acc = cols  # (C, k_a, ..., k_last, N, full_0, ..., full_{a-1}, out_a, ..., out_last)
+    acc = cols  # (C, k_a, ..., k_last, full_0, ..., full_{a-1}, out_a, ..., out_last, N)
     for a in range(nd):
-        axis = 1 + (nd - 1 - a) + 1 + a  # where out_a sits once k_a is summed away
+        axis = nd  # where spatial axis a sits once k_a is summed away
         shape = list(acc.shape[:1] + acc.shape[2:])
         shape[axis] = padded[a]
         folded = xp.zeros(tuple(shape), dtype=cols.dtype)
@@ -160,14 +183,15 @@ def col2im(cols, spatial, kernel, geo: Geometry, out):
 
 
 # --------------------------------------------------------------------------- convolution
-def _channels_first(g, groups):
-    """``g`` (N, O, *out) as ``(groups, O/groups, N * prod(out))`` (free when ``g`` is the
-    channel-first view a convolution hands out)."""
-    return g.swapaxes(0, 1).reshape(groups, g.shape[1] // groups, -1)
+def _rows(g, groups):
+    """``g`` (N, O, *out) as ``(groups, O/groups, prod(out) * N)``, positions batch-last
+    (free when ``g`` is the batch-last view a convolution hands out)."""
+    return batch_last(g).reshape(groups, g.shape[1] // groups, -1)
 
 
 def _conv_forward(x, w, geo: Geometry, cache=None):
-    """``F(x, w)``: ``(N, C, *S)`` by ``(O, C/groups, *K)`` -> ``(N, O, *out)`` (no bias)."""
+    """``F(x, w)``: ``(N, C, *S)`` by ``(O, C/groups, *K)`` -> ``(N, O, *out)`` (no bias),
+    handed out as the view of its batch-last result ``(O, *out, N)``."""
     kernel = w.shape[2:]
     out = _output_shape(x.shape[2:], kernel, geo)
     cols = columns(x, kernel, geo, out)
@@ -175,7 +199,7 @@ def _conv_forward(x, w, geo: Geometry, cache=None):
         cache["cols"] = cols
     o = w.shape[0]
     y = _backend.matmul(w.reshape(geo.groups, o // geo.groups, -1), cols)
-    return y.reshape((o, x.shape[0]) + out).swapaxes(0, 1)
+    return batch_first(y.reshape((o,) + out + (x.shape[0],)))
 
 
 def _conv_transpose_forward(y, w, spatial, geo: Geometry, yc=None):
@@ -186,11 +210,11 @@ def _conv_transpose_forward(y, w, spatial, geo: Geometry, yc=None):
     kernel = w.shape[2:]
     wg = w.reshape(geo.groups, o // geo.groups, -1)
     if yc is None:
-        yc = _channels_first(y, geo.groups)
+        yc = _rows(y, geo.groups)
     cols = _backend.matmul(wg.swapaxes(1, 2), yc)
     c = w.shape[1] * geo.groups
-    cols = cols.reshape((c,) + tuple(kernel) + (n,) + tuple(out))
-    return col2im(cols, spatial, kernel, geo, out).swapaxes(0, 1)
+    cols = cols.reshape((c,) + tuple(kernel) + tuple(out) + (n,))
+    return batch_first(col2im(cols, spatial, kernel, geo, out))
 
 
 _BLOCK_BYTES = 1 << 19
@@ -203,7 +227,7 @@ def _conv_weight_forward(x, y, kernel, geo: Geometry, cols=None, yc=None):
         cols = columns(x, kernel, geo, out)
     o = y.shape[1]
     if yc is None:
-        yc = _channels_first(y, geo.groups)
+        yc = _rows(y, geo.groups)
     # X y^T, summed over blocks of positions small enough for the BLAS to keep in cache
     # (on long, thin products such as a first layer's this is several times faster)
     width = cols.shape[2]
@@ -273,7 +297,7 @@ def _conv_bias_vjp(i, g, out, x, w, b, geo, cache):
             return conv_input_grad(g, w, x.shape[2:], geo)
         return conv_weight_grad(x, g, w.shape[2:], geo)
     if cache.get("g") is not g:  # g by channel, (groups, O/groups, N * positions): once
-        cache["g"], cache["gc"] = g, _channels_first(g, geo.groups)
+        cache["g"], cache["gc"] = g, _rows(g, geo.groups)
     gc = cache["gc"]
     if i == 2:
         return gc.sum(axis=-1).reshape(-1)
@@ -332,9 +356,14 @@ def conv_transpose(x, weight, bias, spatial, geo: Geometry):
 
 
 # --------------------------------------------------------------------------- pooling
-def _pool_taps(xp_, kernel, geo):
-    out = _output_shape(xp_.shape[2:], kernel, geo._replace(padding=((0, 0),) * len(kernel)))
-    return out, windows(xp_, kernel, geo.stride, geo.dilation, out)
+def _pool_output(padded, kernel, geo) -> tuple:
+    return _output_shape(padded, kernel, geo._replace(padding=((0, 0),) * len(kernel)))
+
+
+def _taps(xc, kernel, out, geo):
+    """One view ``(C, *out, N)`` of the padded batch-last ``xc`` per kernel offset: the
+    values that offset reads in every window (no copy; each row a run over the batch)."""
+    return [xc[_tap(k, out, geo)] for k in np.ndindex(*kernel)]
 
 
 def _disjoint(kernel, geo) -> bool:
@@ -352,82 +381,42 @@ def _tiles(spatial, kernel, geo) -> bool:
 
 
 def _gradient_buffer(x, g, geo, kernel):
-    """The gradient of the (padded) pooling input, to be filled tap by tap: laid out in
-    memory as ``x`` is when there is no padding (a channel-first convolution output stays so,
-    and the convolution's backward reads it without a copy); left unfilled where the windows
-    tile the input (every value is then written)."""
-    if _tiles(x.shape[2:], kernel, geo):
-        return np.empty_like(x, dtype=g.dtype)
-    if not any(lo or hi for lo, hi in geo.padding):
-        return np.zeros_like(x, dtype=g.dtype)
-    return _xp(g).zeros(g.shape[:2] + _padded(x.shape[2:], geo.padding), dtype=g.dtype)
-
-
-def tap_columns(win, kernel):
-    """The windows ``(N, C, *out, *kernel)`` as ``(prod(kernel), N, C, *out)``, one fresh
-    contiguous array per kernel offset (a copy: elementwise work on contiguous rows runs
-    several times faster than on the strided view)."""
-    nd = len(kernel)
-    taps = tuple(range(2 + nd, 2 + 2 * nd))
-    out = tuple(range(2, 2 + nd))
-    if win.strides[1] > win.strides[0]:  # channel-first in memory (a convolution's output):
-        rows = win.transpose(taps + (1, 0) + out).reshape((-1,) + win.shape[1::-1]
-                                                          + win.shape[2: 2 + nd])
-        return rows.swapaxes(1, 2)  # copied in that order (reading memory in sequence)
-    return win.transpose(taps + (0, 1) + out).reshape((-1,) + win.shape[: 2 + nd])
-
-
-def _add_taps(acc, rows, kernel, out, geo):
-    """Add row ``j`` of ``rows`` (one per kernel offset) into the input positions offset
-    ``j`` reads (assigned when windows do not overlap)."""
-    disjoint = _disjoint(kernel, geo)
-    for j, k in enumerate(np.ndindex(*kernel)):
-        if disjoint:
-            acc[_tap(k, out, geo)] = rows[j]
-        else:
-            acc[_tap(k, out, geo)] += rows[j]
-    return acc
+    """The batch-last gradient ``(C, *padded, N)`` of the pooling input, to be filled tap by
+    tap: left unfilled where the windows tile the input (every value is then written)."""
+    shape = (x.shape[1],) + _padded(x.shape[2:], geo.padding) + (x.shape[0],)
+    make = _xp(g).empty if _tiles(x.shape[2:], kernel, geo) else _xp(g).zeros
+    return make(shape, dtype=g.dtype)
 
 
 def _max_pool_forward(x, kernel, geo, cache):
-    padded = _pad(x, geo.padding, -np.inf)
-    _, win = _pool_taps(padded, kernel, geo)
-    rows = tap_columns(win, kernel)
-    best = rows[0].copy(order="K")
-    arg = np.zeros_like(best, dtype=np.int8 if len(rows) < 128 else np.int32)
-    for j in range(1, len(rows)):
-        v = rows[j]
+    xc = _pad(batch_last(x), geo.padding, -np.inf)
+    taps = _taps(xc, kernel, _pool_output(xc.shape[1:-1], kernel, geo), geo)
+    xp = _xp(xc)
+    best = taps[0].copy()
+    arg = xp.zeros(best.shape, dtype=np.int8 if len(taps) < 128 else np.int32)
+    for j in range(1, len(taps)):
+        v = taps[j]
         better = v > best  # strict: the first maximum wins, as in PyTorch
         arg += better * (j - arg)  # arg = j where better (arithmetic: faster than a mask)
         np.maximum(best, v, out=best)  # NaN propagates
     cache["argmax"] = arg
-    return best
-
-
-def _laid_out_as(a, like):
-    """``a`` with the memory order of ``like`` (a copy only if they differ): elementwise work
-    on operands laid out alike runs in one sequential sweep."""
-    if np.argsort(a.strides).tolist() == np.argsort(like.strides).tolist():
-        return a
-    same = np.empty_like(like, dtype=a.dtype)
-    same[...] = a
-    return same
+    return batch_first(best)
 
 
 def _max_pool_vjp(i, g, out, x, kernel, geo, cache):
     if isinstance(g, Tensor):
         raise NotImplementedError("second derivatives through max pooling are not implemented")
     arg = cache["argmax"]
-    g = _laid_out_as(g, arg)
+    gc = batch_last(g)
     acc = _gradient_buffer(x, g, geo, kernel)
     disjoint = _disjoint(kernel, geo)
     for j, k in enumerate(np.ndindex(*kernel)):  # g goes to each window's winner
         tap = acc[_tap(k, g.shape[2:], geo)]
         if disjoint:
-            np.multiply(arg == j, g, out=tap)
+            np.multiply(arg == j, gc, out=tap)
         else:
-            tap += (arg == j) * g
-    return _crop(acc, x.shape[2:], geo.padding)
+            tap += (arg == j) * gc
+    return batch_first(_crop(acc, x.shape[2:], geo.padding))
 
 
 MAX_POOL = Op("max_pool", _max_pool_forward, _max_pool_vjp)
@@ -440,9 +429,13 @@ def max_pool(x, kernel, geo: Geometry):
     return apply(MAX_POOL, x, kernel=tuple(kernel), geo=geo, cache={})
 
 
-def _window_sum(x, kernel, geo):
-    _, win = _pool_taps(x, kernel, geo)
-    return tap_columns(win, kernel).sum(axis=0)
+def _window_sum(xc, kernel, geo):
+    """The sum of each window of the padded batch-last ``xc``."""
+    taps = _taps(xc, kernel, _pool_output(xc.shape[1:-1], kernel, geo), geo)
+    total = taps[0].copy()
+    for v in taps[1:]:
+        total += v
+    return total
 
 
 def _avg_divisor(x, kernel, geo, count_include_pad):
@@ -459,27 +452,32 @@ def _avg_divisor(x, kernel, geo, count_include_pad):
     else:
         region = tuple(slice(lo, lo + n) for n, (lo, _) in zip(spatial, geo.padding,
                                                                   strict=True))
-    ones = _xp(x).zeros((1, 1) + padded, dtype=x.dtype)
-    ones[(0, 0) + region] = 1
+    ones = _xp(x).zeros((1,) + padded + (1,), dtype=x.dtype)
+    ones[(0,) + region + (0,)] = 1
     return _window_sum(ones, kernel, geo)
 
 
 def _avg_pool_forward(x, kernel, geo, count_include_pad, cache):
-    total = _window_sum(_pad(x, geo.padding), kernel, geo)
+    total = _window_sum(_pad(batch_last(x), geo.padding), kernel, geo)
     divisor = _avg_divisor(x, kernel, geo, count_include_pad)
     cache["divisor"] = divisor
     total /= divisor
-    return total
+    return batch_first(total)
 
 
 def _avg_pool_vjp(i, g, out, x, kernel, geo, count_include_pad, cache):
     if isinstance(g, Tensor):
         raise NotImplementedError("second derivatives through average pooling are not "
                                   "implemented")
-    share = g / cache["divisor"]
-    rows = [share] * math.prod(kernel)  # every value of a window gets its share
-    acc = _add_taps(_gradient_buffer(x, g, geo, kernel), rows, kernel, g.shape[2:], geo)
-    return _crop(acc, x.shape[2:], geo.padding)
+    share = batch_last(g) / cache["divisor"]  # every value of a window gets its share
+    acc = _gradient_buffer(x, g, geo, kernel)
+    disjoint = _disjoint(kernel, geo)
+    for k in np.ndindex(*kernel):
+        if disjoint:
+            acc[_tap(k, g.shape[2:], geo)] = share
+        else:
+            acc[_tap(k, g.shape[2:], geo)] += share
+    return batch_first(_crop(acc, x.shape[2:], geo.padding))
 
 
 AVG_POOL = Op("avg_pool", _avg_pool_forward, _avg_pool_vjp)
