@@ -277,3 +277,36 @@ def test_pooling_a_channel_first_array_equals_pooling_its_copy(name, kw):
         results.append((y.data, t.grad))
     np.testing.assert_array_equal(results[0][0], results[1][0])
     np.testing.assert_allclose(results[0][1], results[1][1], rtol=1e-12)
+
+
+@pytest.mark.parametrize("pool", [pn.nn.MaxPool2d(2), pn.nn.MaxPool2d(3, stride=2, padding=1),
+                                  pn.nn.MaxPool2d(2, stride=1)])
+def test_sequential_pools_before_the_relu_with_the_same_values_and_gradients(pool):
+    """Sequential runs ReLU -> MaxPool as MaxPool -> ReLU (they commute). Ties (many zeros
+    and repeated values) and windows whose maximum is negative get the gradients of the order
+    written."""
+    conv = pn.nn.Conv2d(2, 3, 3, padding=1)
+    x = np.round(RNG.standard_normal((4, 2, 6, 6)), 1)  # rounded: ties inside windows
+    x[:, :, :2] = 0.0
+    up = RNG.standard_normal(pool(pn.nn.ReLU()(conv(pn.tensor(x)))).shape)
+    grads = []
+    for fused in (True, False):
+        model = pn.nn.Sequential(conv, pn.nn.ReLU(), pool)
+        if not fused:
+            model[1].register_forward_hook(lambda module, args, out: None)  # no fusion
+        t = pn.tensor(x, requires_grad=True)
+        for p in model.parameters():
+            p.grad = None
+        y = model(t)
+        (y * up).sum().backward()
+        grads.append((y.data, t.grad, conv.weight.grad.copy(), conv.bias.grad.copy()))
+    for fused_value, plain_value in zip(*grads, strict=True):
+        np.testing.assert_array_equal(fused_value, plain_value)
+
+
+def test_sequential_relu_pool_gradients_match_finite_differences():
+    model = pn.nn.Sequential(pn.nn.Conv2d(1, 2, 3), pn.nn.ReLU(), pn.nn.MaxPool2d(2))
+    model.double()
+    x = _distinct(2, 1, 8, 8)
+    up = RNG.standard_normal(model(pn.tensor(x)).shape)
+    assert pn.check_grad(lambda x: (model(x) * up).sum(), x) < 1e-6

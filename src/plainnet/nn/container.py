@@ -13,10 +13,19 @@ from ..functions.activations import Activation
 from .activation import ACTIVATION_MODULES, ReLU
 from .linear import Linear
 from .module import Module, Parameter, module_from_spec, module_to_spec
+from .pooling import MaxPool1d, MaxPool2d
+
+
+def _pair(layer: Module, kind: type, after: Module | None, next_kinds: tuple) -> bool:
+    """Whether ``layer`` is exactly a ``kind`` followed by exactly one of ``next_kinds``
+    (a subclass may compute something else), neither with a forward hook (a hook would see
+    the wrong value in between), so the two may run as one."""
+    return (type(layer) is kind and type(after) in next_kinds and not layer._forward_hooks
+            and not after._forward_hooks)
 
 
 class Sequential(Module):
-    """A chain of modules: ``Sequential(a, b, c)(x) == c(b(a(x)))``.
+    r"""A chain of modules: ``Sequential(a, b, c)(x) == c(b(a(x)))``.
 
     Children are named ``"0"``, ``"1"``, ... so parameters are named ``"0.weight"``,
     ``"2.bias"`` as in PyTorch, and a state dict loads into the same ``torch.nn.Sequential``.
@@ -28,7 +37,11 @@ class Sequential(Module):
     Dropout, BatchNorm1d, Flatten and Identity): He/Kaiming before the ReLU family, Glorot/Xavier
     before sigmoid, tanh, softmax or nothing. A ``Linear`` followed by a ``ReLU`` runs as one op
     ([`plainnet.nn.functional.linear_relu()`][plainnet.nn.functional.linear_relu]: the same values
-    and gradients, one graph node and, on a GPU, one kernel fewer).
+    and gradients, one graph node and, on a GPU, one kernel fewer). A ``ReLU`` followed by a
+    max pooling runs the pooling first: $\max_k \mathrm{relu}(x_k) = \mathrm{relu}(\max_k
+    x_k)$, and the gradients agree too (the first maximum of the window wins in both orders,
+    and where the maximum is not positive both are zero), so the ReLU touches a quarter of
+    the values after a 2x2 pooling.
 
     Examples
     --------
@@ -74,14 +87,12 @@ class Sequential(Module):
         i, n = 0, len(layers)
         while i < n:
             layer = layers[i]
-            if (
-                type(layer) is Linear
-                and i + 1 < n
-                and type(layers[i + 1]) is ReLU
-                and not layer._forward_hooks
-                and not layers[i + 1]._forward_hooks
-            ):
+            after = layers[i + 1] if i + 1 < n else None
+            if _pair(layer, Linear, after, (ReLU,)):
                 x = layer.forward_relu(x)  # one op for the two: same values and gradients
+                i += 2
+            elif _pair(layer, ReLU, after, (MaxPool1d, MaxPool2d)):
+                x = layer(after(x))  # they commute: pooled first, ReLU sees 1/k of the values
                 i += 2
             else:
                 x = layer(x)
