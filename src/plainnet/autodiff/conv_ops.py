@@ -86,12 +86,12 @@ def _padded(spatial, padding) -> tuple:
 def batch_last(x):
     """``x`` ``(N, C, *spatial)`` as the contiguous array ``(C, *spatial, N)``: free when ``x``
     is the batch-last view a convolution or pooling hands out, else one copy."""
-    return _xp(x).ascontiguousarray(_xp(x).moveaxis(x, 0, -1))
+    return _xp(x).ascontiguousarray(x.transpose(tuple(range(1, x.ndim)) + (0,)))
 
 
 def batch_first(xc):
     """The ``(N, C, *spatial)`` view of a batch-last array ``(C, *spatial, N)``."""
-    return _xp(xc).moveaxis(xc, -1, 0)
+    return xc.transpose((xc.ndim - 1,) + tuple(range(xc.ndim - 1)))
 
 
 def _pad(xc, padding, value=0.0):
