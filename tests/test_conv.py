@@ -42,6 +42,29 @@ def test_conv2d_gradients_match_finite_differences(xs, ws, kw):
     _check(lambda b: (F.conv2d(x, w, b, **kw) * up).sum(), b)
 
 
+def _conv_values_and_gradients(x, w, b, kw, conv=F.conv2d):
+    xt, wt, bt = (pn.tensor(a, requires_grad=True) for a in (x, w, b))
+    y = conv(xt, wt, bt, **kw)
+    (y * np.linspace(-1, 1, y.size).reshape(y.shape)).sum().backward()
+    return [y.data, xt.grad, wt.grad, bt.grad]
+
+
+@pytest.mark.parametrize(("xs", "ws", "kw"), CONV2D_CASES)
+def test_a_convolution_in_blocks_of_one_output_row_equals_one_block(xs, ws, kw, monkeypatch):
+    """On the CPU the columns are made and multiplied a block of output rows at a time (the
+    input gradient's col2im too): one row per block gives the same values and gradients."""
+    x, w, b = _draw(*xs), _draw(*ws), _draw(ws[0])
+    whole = _conv_values_and_gradients(x, w, b, kw)
+    for name in ("_BLOCK_BYTES", "_FOLD_BLOCK_BYTES", "_MIN_BLOCK_POSITIONS"):
+        monkeypatch.setattr(conv_ops, name, 1)
+    rows = _conv_values_and_gradients(x, w, b, kw)
+    for got, want in zip(rows, whole, strict=True):
+        np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
+    up = _draw(*whole[0].shape)
+    _check(lambda x: (F.conv2d(x, w, b, **kw) * up).sum(), x)
+    _check(lambda w: (F.conv2d(x, w, b, **kw) * up).sum(), w)
+
+
 @pytest.mark.parametrize("kw", [{}, {"stride": 2, "padding": 1}, {"dilation": 2, "groups": 2}])
 def test_conv1d_gradients_match_finite_differences(kw):
     x, w = _draw(2, 4, 11), _draw(6, 4 // kw.get("groups", 1), 3)

@@ -158,20 +158,26 @@ def columns(x, kernel, geo: Geometry, out):
 
 def col2im(cols, spatial, kernel, geo: Geometry, out):
     """The adjoint of `columns()`: ``cols`` ``(C, *kernel, *out, N)`` added back to the
-    image ``(C, *spatial, N)`` (padding dropped).
+    image ``(C, *spatial, N)`` (padding dropped)."""
+    return _crop(_fold(cols, _padded(spatial, geo.padding), kernel, geo, out), spatial,
+                 geo.padding)
+
+
+def _fold(cols, sizes, kernel, geo: Geometry, out):
+    """``cols`` ``(C, *kernel, *out, N)`` added into a zero image ``(C, *sizes, N)`` at the
+    positions each tap read (``sizes``: the padded extent its windows cover).
 
     One spatial axis at a time: its kernel offsets are added into that axis, each one strided
     ``+=`` (so ``sum(kernel)`` additions instead of ``prod(kernel)``, each over a larger
     block, whose rows are runs over the batch).
     """
     nd = len(kernel)
-    padded = _padded(spatial, geo.padding)
     xp = _xp(cols)
     acc = cols  # (C, k_a, ..., k_last, full_0, ..., full_{a-1}, out_a, ..., out_last, N)
     for a in range(nd):
         axis = nd  # where spatial axis a sits once k_a is summed away
         shape = list(acc.shape[:1] + acc.shape[2:])
-        shape[axis] = padded[a]
+        shape[axis] = sizes[a]
         folded = xp.zeros(tuple(shape), dtype=cols.dtype)
         s, d, o = geo.stride[a], geo.dilation[a], out[a]
         for k in range(kernel[a]):
@@ -179,65 +185,140 @@ def col2im(cols, spatial, kernel, geo: Geometry, out):
             index[axis] = slice(k * d, k * d + (o - 1) * s + 1, s)
             folded[tuple(index)] += acc[:, k]
         acc = folded
-    return _crop(acc, spatial, geo.padding)
+    return acc
 
 
 # --------------------------------------------------------------------------- convolution
+#: About the bytes of columns one matrix product takes at a time (half a core's L2 cache):
+#: the columns of a block of output rows are copied and multiplied while cached (on one
+#: thread, LeNet's first convolution ran 2x faster, forward and weight gradient).
+_BLOCK_BYTES = 1 << 19
+#: The same for the input gradient, whose col2im sums cost a few calls per block: larger
+#: blocks (a small layer's in one), which still split the columns of a wide layer.
+_FOLD_BLOCK_BYTES = 1 << 22
+#: The fewest positions in a block (within 4x the budget): thinner products keep the BLAS's
+#: threads waiting.
+_MIN_BLOCK_POSITIONS = 2048
+
+
+def _row_blocks(out, rows_per_position: int, n: int, itemsize: int,
+                budget: int = _BLOCK_BYTES) -> list:
+    """Slices of the first output axis whose columns (``rows_per_position`` values for each of
+    the block's positions) take about ``budget`` bytes: at least one output row each."""
+    row = math.prod(out[1:]) * n
+    row_bytes = max(rows_per_position * row * itemsize, 1)
+    thin = min(-(-_MIN_BLOCK_POSITIONS // row), 4 * budget // row_bytes)  # <= 4x the budget
+    step = max(1, budget // row_bytes, thin)
+    return [slice(a, min(a + step, out[0])) for a in range(0, out[0], step)]
+
+
+def _block_columns(win, rows, groups):
+    """The columns of the output rows ``rows``: ``win`` ``(C, *kernel, *out, N)`` restricted to
+    them, copied as ``(groups, C/groups * prod(kernel), positions)``."""
+    nd = (win.ndim - 2) // 2
+    return win[(slice(None),) * (1 + nd) + (rows,)].reshape(groups, -1, _count(win, nd, rows))
+
+
+def _count(win, nd, rows) -> int:
+    """The positions of output rows ``rows`` in ``win`` ``(C, *kernel, *out, N)``."""
+    return len(range(*rows.indices(win.shape[1 + nd]))) * math.prod(win.shape[2 + nd :])
+
+
 def _rows(g, groups):
     """``g`` (N, O, *out) as ``(groups, O/groups, prod(out) * N)``, positions batch-last
     (free when ``g`` is the batch-last view a convolution hands out)."""
     return batch_last(g).reshape(groups, g.shape[1] // groups, -1)
 
 
+def _windows_of(x, kernel, geo: Geometry, out):
+    return windows(_pad(batch_last(x), geo.padding), kernel, geo.stride, geo.dilation, out)
+
+
 def _conv_forward(x, w, geo: Geometry, cache=None):
     """``F(x, w)``: ``(N, C, *S)`` by ``(O, C/groups, *K)`` -> ``(N, O, *out)`` (no bias),
-    handed out as the view of its batch-last result ``(O, *out, N)``."""
+    handed out as the view of its batch-last result ``(O, *out, N)``.
+
+    On the CPU the columns are made and multiplied a block of output rows at a time, so
+    they never leave the cache; the windows are kept in ``cache`` for the weight gradient.
+    """
     kernel = w.shape[2:]
     out = _output_shape(x.shape[2:], kernel, geo)
-    cols = columns(x, kernel, geo, out)
+    n, o, groups = x.shape[0], w.shape[0], geo.groups
+    wg = w.reshape(groups, o // groups, -1)
+    if type(x) is not np.ndarray:  # a device's arrays: one product (graphs record it)
+        cols = columns(x, kernel, geo, out)
+        if cache is not None:
+            cache["cols"] = cols
+        y = _backend.matmul(wg, cols)
+        return batch_first(y.reshape((o,) + out + (n,)))
+    win = _windows_of(x, kernel, geo, out)
+    cols = np.empty((groups, wg.shape[2], math.prod(out) * n), dtype=x.dtype)
     if cache is not None:
         cache["cols"] = cols
-    o = w.shape[0]
-    y = _backend.matmul(w.reshape(geo.groups, o // geo.groups, -1), cols)
-    return batch_first(y.reshape((o,) + out + (x.shape[0],)))
+    cols_by_row = cols.reshape(groups, wg.shape[2], out[0], -1)
+    y = np.empty((o,) + out + (n,), dtype=np.result_type(x, w))
+    y_by_row = y.reshape(groups, o // groups, out[0], -1)
+    for rows in _row_blocks(out, wg.shape[2] * groups, n, x.itemsize):
+        block = cols_by_row[:, :, rows]
+        np.copyto(block.reshape(win[(slice(None),) * (1 + len(kernel)) + (rows,)].shape),
+                  win[(slice(None),) * (1 + len(kernel)) + (rows,)])
+        block = block.reshape(groups, wg.shape[2], -1)
+        np.matmul(wg, block, out=y_by_row[:, :, rows].reshape(groups, o // groups, -1))
+    return batch_first(y)
 
 
 def _conv_transpose_forward(y, w, spatial, geo: Geometry, yc=None):
     """``F^T(y, w)``: the adjoint of `_conv_forward()` in ``x``: ``(N, O, *out)`` ->
-    ``(N, C, *spatial)`` by columns ``W^T y`` and col2im."""
+    ``(N, C, *spatial)`` by columns ``W^T y`` and col2im, a block of output rows at a time
+    (each block's columns added into the input rows its windows cover)."""
     n, o = y.shape[:2]
-    out = y.shape[2:]
-    kernel = w.shape[2:]
-    wg = w.reshape(geo.groups, o // geo.groups, -1)
+    out = tuple(y.shape[2:])
+    kernel = tuple(w.shape[2:])
+    groups = geo.groups
+    wg = w.reshape(groups, o // groups, -1)
     if yc is None:
-        yc = _rows(y, geo.groups)
-    cols = _backend.matmul(wg.swapaxes(1, 2), yc)
-    c = w.shape[1] * geo.groups
-    cols = cols.reshape((c,) + tuple(kernel) + tuple(out) + (n,))
-    return batch_first(col2im(cols, spatial, kernel, geo, out))
+        yc = _rows(y, groups)
+    c = w.shape[1] * groups
+    padded = _padded(spatial, geo.padding)
+    acc = _xp(yc).zeros((c,) + padded + (n,), dtype=np.result_type(yc, w))
+    by_row = yc.reshape(groups, o // groups, out[0], -1)
+    s, d = geo.stride[0], geo.dilation[0]
+    for rows in _row_blocks(out, wg.shape[2] * groups, n, yc.itemsize, _FOLD_BLOCK_BYTES):
+        first, stop, _ = rows.indices(out[0])
+        cols = _backend.matmul(wg.swapaxes(1, 2),
+                               by_row[:, :, rows].reshape(groups, o // groups, -1))
+        block_out = (stop - first,) + out[1:]
+        cols = cols.reshape((c,) + kernel + block_out + (n,))
+        span = (stop - first - 1) * s + (kernel[0] - 1) * d + 1
+        acc[:, first * s : first * s + span] += _fold(cols, (span,) + padded[1:], kernel, geo,
+                                                      block_out)
+    return batch_first(_crop(acc, spatial, geo.padding))
 
 
-_BLOCK_BYTES = 1 << 19
-
-
-def _conv_weight_forward(x, y, kernel, geo: Geometry, cols=None, yc=None):
-    """``G(x, y)``: the gradient of ``<F(x, w), y>`` in ``w``: ``y X^T`` per group."""
-    out = y.shape[2:]
-    if cols is None:
-        cols = columns(x, kernel, geo, out)
-    o = y.shape[1]
+def _conv_weight_forward(x, y, kernel, geo: Geometry, win=None, yc=None, cols=None):
+    """``G(x, y)``: the gradient of ``<F(x, w), y>`` in ``w``: ``y X^T`` per group, summed over
+    blocks of output rows whose columns stay in cache (made again from the windows, or
+    sliced from ``cols`` when a device's forward kept them)."""
+    out = tuple(y.shape[2:])
+    n, o, groups = x.shape[0], y.shape[1], geo.groups
     if yc is None:
-        yc = _rows(y, geo.groups)
-    # X y^T, summed over blocks of positions small enough for the BLAS to keep in cache
-    # (on long, thin products such as a first layer's this is several times faster)
-    width = cols.shape[2]
-    step = max(1024, _BLOCK_BYTES // (cols.shape[1] * cols.itemsize))
+        yc = _rows(y, groups)
+    if cols is None and win is None:
+        win = _windows_of(x, kernel, geo, out)
+    by_row = yc.reshape(groups, o // groups, out[0], -1)
+    per_position = x.shape[1] * math.prod(kernel)
     gw = None
-    for start in range(0, width, step):
-        block = slice(start, start + step)
-        part = _backend.matmul(cols[:, :, block], yc[:, :, block].swapaxes(1, 2))
+    for rows in _row_blocks(out, per_position, n, x.itemsize):
+        if cols is None:
+            block = _block_columns(win, rows, groups)
+        else:
+            first, stop, _ = rows.indices(out[0])
+            width = cols.shape[2] // out[0]
+            block = cols[:, :, first * width : stop * width]
+        g_rows = by_row[:, :, rows].reshape(groups, o // groups, -1)
+        part = _backend.matmul(block, g_rows.swapaxes(1, 2))
         gw = part if gw is None else gw + part
-    return gw.swapaxes(1, 2).reshape((o, x.shape[1] // geo.groups) + tuple(kernel))
+    return gw.swapaxes(1, 2).reshape((o, x.shape[1] // groups) + tuple(kernel))
 
 
 def conv_input_grad(y, w, spatial, geo: Geometry):
@@ -303,7 +384,8 @@ def _conv_bias_vjp(i, g, out, x, w, b, geo, cache):
         return gc.sum(axis=-1).reshape(-1)
     if i == 0:
         return _conv_transpose_forward(g, w, x.shape[2:], geo, gc)
-    return _conv_weight_forward(x, g, w.shape[2:], geo, cache.pop("cols", None), gc)
+    return _conv_weight_forward(x, g, w.shape[2:], geo, win=cache.pop("windows", None),
+                                yc=gc, cols=cache.pop("cols", None))
 
 
 CONV = Op("conv_bias", _conv_bias_forward, _conv_bias_vjp)
