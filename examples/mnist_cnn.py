@@ -6,7 +6,8 @@ dense layers) with Adam, and the accuracy is measured on the 1,000 images it nev
 model is saved to a safetensors file, loaded back (``pn.load`` rebuilds every layer) and
 checked to predict the same; pass ``--save PATH`` to keep the file.
 
-Run: ``python examples/mnist_cnn.py [--epochs 6] [--save lenet.safetensors]``
+Run: ``python examples/mnist_cnn.py [--epochs 12] [--save lenet.safetensors]`` (about 96% held
+out after 12 epochs; 97% would take more than these 4,000 training images)
 """
 
 import argparse
@@ -18,7 +19,7 @@ import numpy as np
 import plainnet as pn
 
 parser = argparse.ArgumentParser(description="Train LeNet on the MNIST subset")
-parser.add_argument("--epochs", type=int, default=6)
+parser.add_argument("--epochs", type=int, default=12)
 parser.add_argument("--save", default=None, help="where to keep the trained model")
 args = parser.parse_args()
 

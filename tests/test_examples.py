@@ -78,7 +78,7 @@ def check_rosenbrock(out: str) -> None:
 
 
 def check_mnist_cnn(out: str) -> None:
-    assert number(out, "held-out accuracy") >= 0.93  # LeNet on 4,000 MNIST images, 6 epochs
+    assert number(out, "held-out accuracy") >= 0.95  # LeNet on 4,000 MNIST images, 12 epochs
     assert "same predictions: True" in out
 
 
