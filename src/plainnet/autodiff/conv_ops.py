@@ -38,7 +38,8 @@ $$
 and the input's gradient is $W^\top g$ added back from columns to the image (col2im:
 one strided ``+=`` per kernel offset and spatial axis). That map is the *transposed
 convolution*; so the three linear maps — convolution ``F(x, w)``, its transpose
-``F^T(y, w)`` and the weight gradient ``G(x, y)`` — are each an op whose vjps are the other two, and gradients of gradients work.
+``F^T(y, w)`` and the weight gradient ``G(x, y)`` — are each an op whose vjps are the other
+two, and gradients of gradients work.
 
 Pooling slides a window the same way: max pooling keeps the running maximum over the kernel
 offsets and the offset that won (the *argmax*, for the backward pass); average pooling sums
