@@ -234,6 +234,14 @@ def test_integer_ids_too_large_for_a_float_stay_exact(tmp_path):
     assert read_table(path).texts("y")[-1] == str(big)
 
 
+def test_large_integers_in_the_sample_keep_pandas_types(tmp_path):
+    path = _write(tmp_path, f"a,y\n1,{-(2**62) - 1}\n2,{2**62 + 1}\n3,0\n")
+    table = read_table(path)
+    assert not table.read_as_floats
+    _, y, _ = pn.datasets.load_csv(path, "y")
+    assert y.dtype == np.int64 and y.tolist() == [-(2**62) - 1, 2**62 + 1, 0]
+
+
 def test_a_missing_cell_after_the_sample_is_reported(tmp_path):
     path = _numbers_then(tmp_path, "1,,0")
     with pytest.raises(ValueError, match=r"line 6002, column 'b': missing value"):

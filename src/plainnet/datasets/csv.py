@@ -421,7 +421,8 @@ def _sample_is_numeric(sample: str, options: CSVOptions, width: int) -> bool:
         column = frame[j]
         if column.dtype.kind == "f":
             continue
-        if column.dtype.kind not in "iu" or np.abs(column.to_numpy()).max() >= 2**53:
+        if column.dtype.kind not in "iu" or \
+                max(-int(column.min()), int(column.max())) >= 2**53:  # Python ints: exact
             return False
     return True
 
