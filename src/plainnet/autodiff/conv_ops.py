@@ -171,16 +171,10 @@ def columns(x, kernel, geo: Geometry, out):
     return win.reshape(geo.groups, -1, math.prod(out) * x.shape[0])
 
 
-def col2im(cols, spatial, kernel, geo: Geometry, out):
-    """The adjoint of `columns()`: ``cols`` ``(C, *kernel, *out, N)`` added back to the
-    image ``(C, *spatial, N)`` (padding dropped)."""
-    return _crop(_fold(cols, _padded(spatial, geo.padding), kernel, geo, out), spatial,
-                 geo.padding)
-
-
 def _fold(cols, sizes, kernel, geo: Geometry, out):
-    """``cols`` ``(C, *kernel, *out, N)`` added into a zero image ``(C, *sizes, N)`` at the
-    positions each tap read (``sizes``: the padded extent its windows cover).
+    """col2im, the adjoint of `columns()`: ``cols`` ``(C, *kernel, *out, N)`` added into a
+    zero image ``(C, *sizes, N)`` at the positions each tap read (``sizes``: the padded extent
+    the windows cover).
 
     One spatial axis at a time: its kernel offsets are added into that axis, each one strided
     ``+=`` (so ``sum(kernel)`` additions instead of ``prod(kernel)``, each over a larger
