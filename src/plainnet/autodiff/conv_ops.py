@@ -247,8 +247,8 @@ def _conv_forward(x, w, geo: Geometry, cache=None):
     """``F(x, w)``: ``(N, C, *S)`` by ``(O, C/groups, *K)`` -> ``(N, O, *out)`` (no bias),
     handed out as the view of its batch-last result ``(O, *out, N)``.
 
-    On the CPU the columns are made and multiplied a block of output rows at a time, so
-    they never leave the cache; the windows are kept in ``cache`` for the weight gradient.
+    On the CPU the columns of a block of output rows are copied (into the one columns array
+    kept in ``cache`` for the weight gradient) and multiplied while they are still in cache.
     """
     kernel = w.shape[2:]
     out = _output_shape(x.shape[2:], kernel, geo)
@@ -268,9 +268,9 @@ def _conv_forward(x, w, geo: Geometry, cache=None):
     y = np.empty((o,) + out + (n,), dtype=np.result_type(x, w))
     y_by_row = y.reshape(groups, o // groups, out[0], -1)
     for rows in _row_blocks(out, wg.shape[2] * groups, n, x.itemsize):
+        taps = win[(slice(None),) * (1 + len(kernel)) + (rows,)]
         block = cols_by_row[:, :, rows]
-        np.copyto(block.reshape(win[(slice(None),) * (1 + len(kernel)) + (rows,)].shape),
-                  win[(slice(None),) * (1 + len(kernel)) + (rows,)])
+        np.copyto(block.reshape(taps.shape), taps)  # a view: the block's rows of columns
         block = block.reshape(groups, wg.shape[2], -1)
         np.matmul(wg, block, out=y_by_row[:, :, rows].reshape(groups, o // groups, -1))
     return batch_first(y)
@@ -306,8 +306,8 @@ def _conv_transpose_forward(y, w, spatial, geo: Geometry, yc=None):
 
 def _conv_weight_forward(x, y, kernel, geo: Geometry, win=None, yc=None, cols=None):
     """``G(x, y)``: the gradient of ``<F(x, w), y>`` in ``w``: ``y X^T`` per group, summed over
-    blocks of output rows whose columns stay in cache (made again from the windows, or
-    sliced from ``cols`` when a device's forward kept them)."""
+    blocks of output rows whose columns stay in cache: sliced from the forward's ``cols``,
+    or made again from the windows when there are none (a gradient of a gradient)."""
     out = tuple(y.shape[2:])
     n, o, groups = x.shape[0], y.shape[1], geo.groups
     if yc is None:
