@@ -192,11 +192,7 @@ class Table:
         """The cells of ``column`` as stripped text (None for a missing cell when
         ``allow_missing``; else a missing cell is an error naming its line)."""
         j = self.index(column, why)
-        series = self.frame[j]
-        if self.read_as_floats and series.dtype.kind == "f" and \
-                np.nanmax(np.abs(series.to_numpy()), initial=0) >= 2**53:
-            self._read_inferring_types()  # integers too large for a float64, e.g. ids
-            series = self.frame[j]
+        series = self.exact_column(j)
         mask = series.isna().to_numpy()
         if mask.any() and not allow_missing:
             i = int(np.argmax(mask))
@@ -245,10 +241,16 @@ class Table:
                              f"{what}{_for(why)}")
         return out
 
-    def _read_inferring_types(self) -> None:
-        """Read the file again, each column as pandas infers it (integers stay exact)."""
-        self.frame = _read_frame(self.path, self.options, len(self.names), self.source)
-        self.read_as_floats = False
+    def exact_column(self, j: int):
+        """Column ``j`` as written: when the file was read as float64 and the column holds
+        values of $2^{53}$ or more (integer ids a float64 rounds), the file is read again with
+        pandas' own types first."""
+        series = self.frame[j]
+        if self.read_as_floats and np.nanmax(np.abs(series.to_numpy()), initial=0) >= 2**53:
+            self.frame = _read_frame(self.path, self.options, len(self.names), self.source)
+            self.read_as_floats = False
+            series = self.frame[j]
+        return series
 
     def _float_block(self, indices: list[int]) -> np.ndarray | None:
         """Columns ``indices`` as a view of the frame's memory, when the frame is one float64
@@ -726,19 +728,16 @@ def index_column_warning(table: Table, position: int, reason: str) -> str:
 def _target_values(table: Table, t: int) -> np.ndarray:
     """Column ``t`` as `load_csv` returns ``y``: int64 whole numbers, float64 numbers, or
     text labels."""
-    kind = table.frame[t].dtype.kind
-    if kind == "i":
-        return table.frame[t].to_numpy(dtype=np.int64)
-    if kind == "f":
+    column = table.exact_column(t)
+    if column.dtype.kind == "i":
+        return column.to_numpy(dtype=np.int64)
+    if column.dtype.kind == "f":
         y = table.numbers([t], "the target")[:, 0]
         whole = y == np.round(y)
         if not whole.all():
             return y.copy()
         if np.abs(y).max(initial=0) < 2**53:
             return y.astype(np.int64)
-        if table.read_as_floats:  # whole numbers too large for a float64, e.g. ids
-            table._read_inferring_types()
-            return _target_values(table, t)
     return _target_array(table.texts(t, "the target"))
 
 
