@@ -121,6 +121,28 @@ def test_second_derivatives_of_a_convolution():
     _check(weight_grad_norm, x)
 
 
+@pytest.mark.parametrize(("xs", "ws", "kw"), CONV2D_CASES[:4])
+def test_the_bias_gradient_from_the_row_of_ones_equals_the_sum_of_the_gradient(xs, ws, kw):
+    """The weight gradient's products give the bias gradient (a row of ones in the columns);
+    with the weight frozen the bias gradient is summed instead: both equal, and equal to
+    ``sum(g)`` over the batch and the positions. Backward twice (retain_graph) gives the same
+    gradients again."""
+    x, w, b = _draw(*xs), _draw(*ws), _draw(ws[0])
+    up = _draw(*F.conv2d(x, w, b, **kw).shape)
+    wt, bt = pn.tensor(w, requires_grad=True), pn.tensor(b, requires_grad=True)
+    y = F.conv2d(x, wt, bt, **kw)
+    (y * up).sum().backward(retain_graph=True)
+    first = (wt.grad.copy(), bt.grad.copy())
+    np.testing.assert_allclose(bt.grad, up.sum(axis=(0, 2, 3)), rtol=1e-12)
+    wt.grad = bt.grad = None
+    (y * up).sum().backward()
+    np.testing.assert_allclose(wt.grad, first[0], rtol=1e-12)
+    np.testing.assert_allclose(bt.grad, first[1], rtol=1e-12)
+    frozen = pn.tensor(b, requires_grad=True)
+    (F.conv2d(x, w, frozen, **kw) * up).sum().backward()
+    np.testing.assert_allclose(frozen.grad, first[1], rtol=1e-12)
+
+
 def test_float32_stays_float32():
     layer = pn.nn.Conv2d(3, 4, 3)
     x = pn.tensor(RNG.standard_normal((2, 3, 6, 6)).astype(np.float32), requires_grad=True)

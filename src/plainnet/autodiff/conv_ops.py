@@ -233,6 +233,37 @@ def _count(win, nd, rows) -> int:
     return len(range(*rows.indices(win.shape[1 + nd]))) * math.prod(win.shape[2 + nd :])
 
 
+def _column_buffer(win, blocks, groups, ones: bool):
+    r"""One host buffer for the columns of the largest of ``blocks``, reused block after block
+    (so the columns never leave the cache): ``(groups, C/groups * prod(kernel) + ones,
+    positions)``.
+
+    With ``ones`` the last row of each group is ones: the *bias trick* of the notes. The bias
+    becomes one more column of the weights, so the forward product adds it, and the weight
+    gradient's product $g [X; 1]^\top$ yields $\sum g$, the bias gradient, in its last column
+    (no pass of its own over the output or its gradient)."""
+    nd = (win.ndim - 2) // 2
+    most = max(_count(win, nd, rows) for rows in blocks)
+    k = win.shape[0] // groups * math.prod(win.shape[1 : 1 + nd])
+    buf = np.empty((groups, k + ones, most), dtype=win.dtype)
+    if ones:
+        buf[:, k] = 1
+    return buf
+
+
+def _fill(buf, win, rows, groups):
+    """Copy the windows of the output rows ``rows`` into the buffer ``buf`` of
+    `_column_buffer()`; returns the block's columns, a view of ``buf``: ``(groups, rows of
+    buf, positions)``."""
+    nd = (win.ndim - 2) // 2
+    taps = win[(slice(None),) * (1 + nd) + (rows,)]
+    block = buf[:, :, : _count(win, nd, rows)]
+    k = win.shape[0] // groups * math.prod(win.shape[1 : 1 + nd])
+    shape = (groups, win.shape[0] // groups) + taps.shape[1:]  # only splits axes: views
+    np.copyto(block[:, :k].reshape(shape), taps.reshape(shape))
+    return block
+
+
 def _rows(g, groups):
     """``g`` (N, O, *out) as ``(groups, O/groups, prod(out) * N)``, positions batch-last
     (free when ``g`` is the batch-last view a convolution hands out)."""
@@ -243,36 +274,39 @@ def _windows_of(x, kernel, geo: Geometry, out):
     return windows(_pad(batch_last(x), geo.padding), kernel, geo.stride, geo.dilation, out)
 
 
-def _conv_forward(x, w, geo: Geometry, cache=None):
-    """``F(x, w)``: ``(N, C, *S)`` by ``(O, C/groups, *K)`` -> ``(N, O, *out)`` (no bias),
-    handed out as the view of its batch-last result ``(O, *out, N)``.
+def _conv_forward(x, w, geo: Geometry, cache=None, b=None):
+    """``F(x, w)`` (plus the bias ``b`` where given): ``(N, C, *S)`` by ``(O, C/groups, *K)``
+    -> ``(N, O, *out)``, handed out as the view of its batch-last result ``(O, *out, N)``.
 
-    On the CPU the columns of a block of output rows are copied (into the one columns array
-    kept in ``cache`` for the weight gradient) and multiplied while they are still in cache.
+    On the CPU the columns of a block of output rows are copied into one buffer and multiplied
+    while they are still in cache (the bias by the buffer's row of ones); ``cache`` keeps the
+    windows, from which the weight gradient copies the columns again. A device's arrays take
+    one product of all the columns (kept in ``cache``), which graphs record.
     """
     kernel = w.shape[2:]
     out = _output_shape(x.shape[2:], kernel, geo)
     n, o, groups = x.shape[0], w.shape[0], geo.groups
     wg = w.reshape(groups, o // groups, -1)
-    if type(x) is not np.ndarray:  # a device's arrays: one product (graphs record it)
+    if type(x) is not np.ndarray:
         cols = columns(x, kernel, geo, out)
         if cache is not None:
             cache["cols"] = cols
-        y = _backend.matmul(wg, cols)
-        return batch_first(y.reshape((o,) + out + (n,)))
+        y = batch_first(_backend.matmul(wg, cols).reshape((o,) + out + (n,)))
+        if b is not None:
+            y += b.reshape(_bias_shape(len(out)))
+        return y
     win = _windows_of(x, kernel, geo, out)
-    cols = np.empty((groups, wg.shape[2], math.prod(out) * n), dtype=x.dtype)
     if cache is not None:
-        cache["cols"] = cols
-    cols_by_row = cols.reshape(groups, wg.shape[2], out[0], -1)
+        cache["windows"] = win
+    blocks = _row_blocks(out, wg.shape[2] * groups, n, x.itemsize)
+    buf = _column_buffer(win, blocks, groups, ones=b is not None)
+    if b is not None:
+        wg = np.concatenate([wg, b.reshape(groups, o // groups, 1).astype(wg.dtype)], axis=2)
     y = np.empty((o,) + out + (n,), dtype=np.result_type(x, w))
     y_by_row = y.reshape(groups, o // groups, out[0], -1)
-    for rows in _row_blocks(out, wg.shape[2] * groups, n, x.itemsize):
-        taps = win[(slice(None),) * (1 + len(kernel)) + (rows,)]
-        block = cols_by_row[:, :, rows]
-        np.copyto(block.reshape(taps.shape), taps)  # a view: the block's rows of columns
-        block = block.reshape(groups, wg.shape[2], -1)
-        np.matmul(wg, block, out=y_by_row[:, :, rows].reshape(groups, o // groups, -1))
+    for rows in blocks:
+        np.matmul(wg, _fill(buf, win, rows, groups),
+                  out=y_by_row[:, :, rows].reshape(groups, o // groups, -1))
     return batch_first(y)
 
 
@@ -305,9 +339,22 @@ def _conv_transpose_forward(y, w, spatial, geo: Geometry, yc=None):
 
 
 def _conv_weight_forward(x, y, kernel, geo: Geometry, win=None, yc=None, cols=None):
-    """``G(x, y)``: the gradient of ``<F(x, w), y>`` in ``w``: ``y X^T`` per group, summed over
-    blocks of output rows whose columns stay in cache: sliced from the forward's ``cols``,
-    or made again from the windows when there are none (a gradient of a gradient)."""
+    """``G(x, y)``: the gradient of ``<F(x, w), y>`` in ``w``: ``y X^T`` per group."""
+    gw = _weight_products(x, y, kernel, geo, win, yc, cols, ones=False)
+    return _weight_layout(gw, y.shape[1], x.shape[1] // geo.groups, kernel)
+
+
+def _weight_layout(gw, o, c, kernel):
+    """``(groups, C/groups * prod(kernel), O/groups)`` products as a weight ``(O, C/groups,
+    *kernel)``."""
+    return gw.swapaxes(1, 2).reshape((o, c) + tuple(kernel))
+
+
+def _weight_products(x, y, kernel, geo: Geometry, win, yc, cols, ones: bool):
+    """``X y^T`` per group, ``(groups, C/groups * prod(kernel) + ones, O/groups)``, summed over
+    blocks of output rows whose columns stay in cache: sliced from a device forward's
+    ``cols``, else copied again from the windows (into one buffer on the host, whose row of
+    ``ones`` gives the bias gradient as the last row)."""
     out = tuple(y.shape[2:])
     n, o, groups = x.shape[0], y.shape[1], geo.groups
     if yc is None:
@@ -315,10 +362,14 @@ def _conv_weight_forward(x, y, kernel, geo: Geometry, win=None, yc=None, cols=No
     if cols is None and win is None:
         win = _windows_of(x, kernel, geo, out)
     by_row = yc.reshape(groups, o // groups, out[0], -1)
-    per_position = x.shape[1] * math.prod(kernel)
+    blocks = _row_blocks(out, x.shape[1] * math.prod(kernel), n, x.itemsize)
+    buf = _column_buffer(win, blocks, groups, ones) if cols is None and \
+        type(win) is np.ndarray else None
     gw = None
-    for rows in _row_blocks(out, per_position, n, x.itemsize):
-        if cols is None:
+    for rows in blocks:
+        if buf is not None:
+            block = _fill(buf, win, rows, groups)
+        elif cols is None:
             block = _block_columns(win, rows, groups)
         else:
             first, stop, _ = rows.indices(out[0])
@@ -327,7 +378,7 @@ def _conv_weight_forward(x, y, kernel, geo: Geometry, win=None, yc=None, cols=No
         g_rows = by_row[:, :, rows].reshape(groups, o // groups, -1)
         part = _backend.matmul(block, g_rows.swapaxes(1, 2))
         gw = part if gw is None else gw + part
-    return gw.swapaxes(1, 2).reshape((o, x.shape[1] // groups) + tuple(kernel))
+    return gw
 
 
 def conv_input_grad(y, w, spatial, geo: Geometry):
@@ -373,10 +424,7 @@ def _bias_shape(nd: int) -> tuple:
 
 
 def _conv_bias_forward(x, w, b, geo, cache):
-    y = _conv_forward(x, w, geo, cache)
-    if b is not None:
-        y += b.reshape(_bias_shape(y.ndim - 2))
-    return y
+    return _conv_forward(x, w, geo, cache, b)
 
 
 def _conv_bias_vjp(i, g, out, x, w, b, geo, cache):
@@ -388,13 +436,20 @@ def _conv_bias_vjp(i, g, out, x, w, b, geo, cache):
         return conv_weight_grad(x, g, w.shape[2:], geo)
     if cache.get("g") is not g:  # g by channel, (groups, O/groups, N * positions): once
         cache["g"], cache["gc"] = g, _rows(g, geo.groups)
+        cache.pop("bias_grad", None)
     gc = cache["gc"]
-    if i == 2:
-        return gc.sum(axis=-1).reshape(-1)
     if i == 0:
         return _conv_transpose_forward(g, w, x.shape[2:], geo, gc)
-    return _conv_weight_forward(x, g, w.shape[2:], geo, win=cache.pop("windows", None),
-                                yc=gc, cols=cache.pop("cols", None))
+    if i == 2:
+        found = cache.pop("bias_grad", None)  # left by the weight gradient's products
+        return gc.sum(axis=-1).reshape(-1) if found is None else found
+    win = cache.get("windows")
+    ones = b is not None and type(win) is np.ndarray
+    gw = _weight_products(x, g, w.shape[2:], geo, win, gc, cache.pop("cols", None), ones)
+    if ones:
+        cache["bias_grad"] = gw[:, -1].reshape(-1)
+        gw = gw[:, :-1]
+    return _weight_layout(gw, w.shape[0], w.shape[1], w.shape[2:])
 
 
 CONV = Op("conv_bias", _conv_bias_forward, _conv_bias_vjp)
