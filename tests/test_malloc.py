@@ -1,4 +1,5 @@
-"""pn.fit keeps freed memory in the process (glibc's malloc thresholds), and can be told not to."""
+"""Training keeps freed memory in the process (glibc's malloc thresholds): pn.fit and making an
+optimizer set them; the environment can say not to."""
 
 from __future__ import annotations
 
@@ -28,6 +29,21 @@ def test_pn_fit_fixes_the_malloc_thresholds_once():
         "print(_malloc._state['set'], _malloc.retain_freed_memory())\n"
     )
     assert _run(code).split() == ["False", "True", "True"]
+
+
+@pytest.mark.skipif(not GLIBC, reason="glibc's mallopt only")
+def test_making_an_optimizer_fixes_the_malloc_thresholds():
+    """A hand-written loop (no pn.fit) gets them too: its optimizer sets them."""
+    code = (
+        "import plainnet as pn\n"
+        "from plainnet import _malloc\n"
+        "m = pn.nn.Linear(2, 2)\n"
+        "print(_malloc._state['set'])\n"
+        "pn.optim.SGD(m.parameters(), lr=0.1)\n"
+        "print(_malloc._state['set'])\n"
+    )
+    assert _run(code).split() == ["False", "True"]
+    assert _run(code, PLAINNET_KEEP_FREED_MEMORY="0").split() == ["False", "False"]
 
 
 def test_the_environment_leaves_malloc_alone():

@@ -10,11 +10,15 @@ fresh ones (zero-filled by the kernel on the first touch of every 4 KiB) then de
 the order of frees: measured on the 2-core machine of `benchmarks/bench_cnn.py`, an epoch
 of the wide CNN took 2.4-2.9 s through ``pn.fit`` against 1.5 s with the thresholds fixed.
 
+A hand-written LeNet loop faulted in about 1,500 pages a step and ran at half speed or
+worse.
+
 `retain_freed_memory()` fixes them (32 MiB, glibc's largest mmap threshold, and 1 GiB), as
 PyTorch's caching allocator keeps its blocks: freed memory stays in the process for the
 next step, and the resident memory stays near its peak instead of falling between steps.
-``pn.fit`` calls it; ``PLAINNET_KEEP_FREED_MEMORY=0`` in the environment leaves ``malloc``
-as it is. Elsewhere than glibc on Linux it does nothing.
+Making an optimizer (a training loop is about to run) and ``pn.fit`` call it;
+``PLAINNET_KEEP_FREED_MEMORY=0`` in the environment leaves ``malloc`` as it is. Elsewhere
+than glibc on Linux it does nothing.
 """
 
 from __future__ import annotations

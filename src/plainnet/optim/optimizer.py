@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterable
 import numpy as np
 
 from .. import backend as _backend
+from .._malloc import retain_freed_memory
 from ..autodiff import Tensor, enable_grad
 from ..autodiff.engine import next_version
 from ..kernels import launched_together
@@ -68,6 +69,7 @@ class Optimizer:
             groups = [{"params": groups}]
         for group in groups:
             self.add_param_group(group)
+        retain_freed_memory()  # a training loop: each step's temporaries reuse the last's pages
 
     #: Subclasses whose `_update()` is elementwise (each entry of the parameter, gradient
     #: and state arrays updated from the same entries only) set this: `step()` may then
