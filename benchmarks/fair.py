@@ -169,7 +169,9 @@ def compare(jobs: Mapping[str, tuple[str, Mapping]], rounds: int = 5, *,
             timeout: float = 600.0, env: Mapping | None = None,
             progress: bool = False) -> Comparison:
     """Run each job of ``jobs`` (``{name: (target, args)}``) alone in a fresh process,
-    alternated ``A B A B ...`` for ``rounds`` rounds (at least 5 for numbers to report).
+    alternated for ``rounds`` rounds (at least 5 for numbers to report), the order rotated
+    each round (``A B C``, ``B C A``, ``C A B``, ...) so that no job always runs right after
+    the same other one.
 
     Returns a :class:`Comparison`: medians per job, :meth:`Comparison.ratio` between two.
     A job that fails raises :class:`JobError` with the end of its output.
@@ -178,8 +180,10 @@ def compare(jobs: Mapping[str, tuple[str, Mapping]], rounds: int = 5, *,
         raise ValueError(f"rounds must be at least 1; got {rounds}")
     load = quiet_check()
     runs = {name: Runs(name, target, dict(args)) for name, (target, args) in jobs.items()}
+    names = list(runs)
     for k in range(rounds):
-        for name, r in runs.items():
+        for name in names[k % len(names):] + names[: k % len(names)]:
+            r = runs[name]
             result = run_once(r.target, r.args, timeout=timeout, env=env)
             r.results.append(result)
             if progress:

@@ -78,7 +78,9 @@ def check_rosenbrock(out: str) -> None:
 
 
 def check_mnist_cnn(out: str) -> None:
-    assert number(out, "held-out accuracy") >= 0.95  # LeNet on 4,000 MNIST images, 12 epochs
+    # LeNet on 4,000 MNIST images, 24 epochs of shifted images: 97.6% on the 1,000 others
+    # here (another BLAS rounds differently; the margin allows for it)
+    assert number(out, "held-out accuracy") >= 0.965
     assert "same predictions: True" in out
 
 

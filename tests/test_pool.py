@@ -10,6 +10,7 @@ import plainnet as pn
 import plainnet.nn.functional as F
 from fake_device import Counts, FakeArray, FakeBackend
 from plainnet import backend
+from plainnet.autodiff import conv_ops
 
 RNG = np.random.default_rng(11)
 
@@ -284,10 +285,10 @@ def test_pooling_a_channel_first_array_equals_pooling_its_copy(name, kw):
 
 @pytest.mark.parametrize("pool", [pn.nn.MaxPool2d(2), pn.nn.MaxPool2d(3, stride=2, padding=1),
                                   pn.nn.MaxPool2d(2, stride=1)])
-def test_sequential_pools_before_the_relu_with_the_same_values_and_gradients(pool):
-    """Sequential runs ReLU -> MaxPool as MaxPool -> ReLU (they commute). Ties (many zeros
-    and repeated values) and windows whose maximum is negative get the gradients of the order
-    written."""
+def test_sequential_pools_the_relu_in_one_op_with_the_same_values_and_gradients(pool):
+    """Sequential runs ReLU -> MaxPool as one pooling whose windows start at zero. Ties (many
+    zeros and repeated values) and windows whose maximum is negative get the gradients of the
+    two layers written."""
     conv = pn.nn.Conv2d(2, 3, 3, padding=1)
     x = np.round(RNG.standard_normal((4, 2, 6, 6)), 1)  # rounded: ties inside windows
     x[:, :, :2] = 0.0
@@ -313,3 +314,27 @@ def test_sequential_relu_pool_gradients_match_finite_differences():
     x = _distinct(2, 1, 8, 8)
     up = RNG.standard_normal(model(pn.tensor(x)).shape)
     assert pn.check_grad(lambda x: (model(x) * up).sum(), x) < 1e-6
+
+
+@pytest.mark.parametrize("kw", [{"kernel": (2, 2), "stride": (2, 2), "padding": (0, 0)},
+                                {"kernel": (3, 3), "stride": (2, 2), "padding": (1, 1)},
+                                {"kernel": (3,), "stride": (1,), "padding": (1,)}])
+def test_max_pool_with_relu_equals_the_pooling_of_the_relu(kw):
+    """``max_pool(x, relu=True)`` against ``max_pool(relu(x))`` on values with exact zeros,
+    negative windows and ties: the same values, and the same gradients (none where no value
+    of the window is positive, nor at an exact zero, since relu'(0) = 0)."""
+    nd = len(kw["kernel"])
+    x = np.round(RNG.standard_normal((3, 2) + (7,) * nd), 0)  # many 0, -1 and 1: ties
+    x[0] = -np.abs(x[0])  # windows with no positive value
+    geo = conv_ops.Geometry(kw["stride"], tuple((p, p) for p in kw["padding"]), (1,) * nd, 1)
+    up = RNG.standard_normal(conv_ops.max_pool(x, kw["kernel"], geo).shape)
+    results = []
+    for fused in (True, False):
+        t = pn.tensor(x, requires_grad=True)
+        y = conv_ops.max_pool(t, kw["kernel"], geo, relu=True) if fused else \
+            conv_ops.max_pool(pn.relu(t), kw["kernel"], geo)
+        y.backward(up)
+        results.append((y.data, t.grad))
+    assert (results[0][0] == 0).any() and (results[0][1] == 0).any()
+    np.testing.assert_array_equal(results[0][0], results[1][0])
+    np.testing.assert_array_equal(results[0][1], results[1][1])

@@ -43,8 +43,9 @@ two, and gradients of gradients work.
 
 Pooling slides a window the same way: max pooling keeps the running maximum over the kernel
 offsets and the offset that won (the *argmax*, for the backward pass); average pooling sums
-the offsets and divides. (``Sequential`` runs a ``ReLU`` followed by max pooling in the
-other order, which gives the same values and gradients on a quarter of the values.)
+the offsets and divides. (``Sequential`` runs a ``ReLU`` followed by max pooling as one
+pooling whose maximum starts at zero: the same values and gradients, with no pass of the
+ReLU's own.)
 
 Everything uses the array module of its input (NumPy, CuPy), never moves data to the host,
 and keeps the input's dtype (float32 stays float32).
@@ -543,12 +544,18 @@ def _gradient_buffer(x, g, geo, kernel):
     return make(shape, dtype=g.dtype)
 
 
-def _max_pool_forward(x, kernel, geo, cache):
+def _max_pool_forward(x, kernel, geo, cache, relu=False):
     xc = _pad(batch_last(x), geo.padding, -np.inf)
     taps = _taps(xc, kernel, _pool_output(xc.shape[1:-1], kernel, geo), geo)
     xp = _xp(xc)
-    best = taps[0].copy()
-    arg = xp.zeros(best.shape, dtype=np.int8 if len(taps) < 128 else np.int32)
+    best = taps[0].copy()  # a strided copy: faster than any other first pass over a tap
+    index = np.int8 if len(taps) < 128 else np.int32
+    if relu:  # max(0, taps): zero is a tap before the first, offset -1, which no gradient takes
+        np.maximum(best, 0, out=best)
+        arg = (best > 0).astype(index)
+        arg -= 1
+    else:
+        arg = xp.zeros(best.shape, dtype=index)
     for j in range(1, len(taps)):
         v = taps[j]
         better = v > best  # strict: the first maximum wins, as in PyTorch
@@ -558,7 +565,7 @@ def _max_pool_forward(x, kernel, geo, cache):
     return batch_first(best)
 
 
-def _max_pool_vjp(i, g, out, x, kernel, geo, cache):
+def _max_pool_vjp(i, g, out, x, kernel, geo, cache, relu=False):
     if isinstance(g, Tensor):
         raise NotImplementedError("second derivatives through max pooling are not implemented")
     arg = cache["argmax"]
@@ -577,11 +584,15 @@ def _max_pool_vjp(i, g, out, x, kernel, geo, cache):
 MAX_POOL = Op("max_pool", _max_pool_forward, _max_pool_vjp)
 
 
-def max_pool(x, kernel, geo: Geometry):
+def max_pool(x, kernel, geo: Geometry, relu: bool = False):
     r"""Max pooling: $y[n, c, p] = \max_k x_{\text{pad}}[n, c, p s + k d]$ (padding is
     $-\infty$). The winning offset of each window is kept; the backward pass sends
-    ``g`` to it alone (the first maximum on ties, as PyTorch)."""
-    return apply(MAX_POOL, x, kernel=tuple(kernel), geo=geo, cache={})
+    ``g`` to it alone (the first maximum on ties, as PyTorch).
+
+    With ``relu``, the pooling of a ReLU's output in one op:
+    $\max_k \mathrm{relu}(x_k) = \max(0, \max_k x_k)$, zero counted as an offset before the
+    first; where it wins (no value is positive) no gradient passes, as through the ReLU."""
+    return apply(MAX_POOL, x, kernel=tuple(kernel), geo=geo, cache={}, relu=bool(relu))
 
 
 def _window_sum(xc, kernel, geo):

@@ -38,10 +38,10 @@ class Sequential(Module):
     before sigmoid, tanh, softmax or nothing. A ``Linear`` followed by a ``ReLU`` runs as one op
     ([`plainnet.nn.functional.linear_relu()`][plainnet.nn.functional.linear_relu]: the same values
     and gradients, one graph node and, on a GPU, one kernel fewer). A ``ReLU`` followed by a
-    max pooling runs the pooling first: $\max_k \mathrm{relu}(x_k) = \mathrm{relu}(\max_k
-    x_k)$, and the gradients agree too (the first maximum of the window wins in both orders,
-    and where the maximum is not positive both are zero), so the ReLU touches a quarter of
-    the values after a 2x2 pooling.
+    max pooling runs as one pooling that starts each window's maximum at zero:
+    $\max_k \mathrm{relu}(x_k) = \max(0, \max_k x_k)$, and the gradients agree too (the first
+    maximum of the window wins in both, and where no value is positive both are zero), with no
+    pass of its own for the ReLU.
 
     Examples
     --------
@@ -92,7 +92,7 @@ class Sequential(Module):
                 x = layer.forward_relu(x)  # one op for the two: same values and gradients
                 i += 2
             elif _pair(layer, ReLU, after, (MaxPool1d, MaxPool2d)):
-                x = layer(after(x))  # they commute: pooled first, ReLU sees 1/k of the values
+                x = after.forward_relu(x)  # max(0, max_k x_k): the pooling takes the ReLU in
                 i += 2
             else:
                 x = layer(x)

@@ -37,6 +37,14 @@ class _MaxPoolNd(Module):
         self._plans = {}
 
     def forward(self, x):
+        return self._pool(x, relu=False)
+
+    def forward_relu(self, x):
+        """``self(relu(x))`` as one op (what ``Sequential`` runs for a ``ReLU`` followed by
+        this pooling): the same values and gradients."""
+        return self._pool(x, relu=True)
+
+    def _pool(self, x, relu: bool):
         plan = self._plans.get(x.shape)
         if plan is None:  # checked and computed once per input shape
             what = f"MaxPool{self._nd}d"
@@ -46,7 +54,7 @@ class _MaxPoolNd(Module):
         unbatched, geo = plan
         if unbatched:
             x = x.reshape((1,) + x.shape)
-        y = _ops.max_pool(x, self.kernel_size, geo)
+        y = _ops.max_pool(x, self.kernel_size, geo, relu=relu)
         return y.reshape(y.shape[1:]) if unbatched else y
 
     def extra_repr(self) -> str:

@@ -612,8 +612,9 @@ def _conv_transpose(g, node):
 @converter("max_pool")
 def _max_pool(g, node):
     geo = node.kw["geo"]
-    return g.add("MaxPool", [g.name(node.args[0])], kernel_shape=list(node.kw["kernel"]),
-                 **_geometry(geo))
+    pooled = g.add("MaxPool", [g.name(node.args[0])], kernel_shape=list(node.kw["kernel"]),
+                   **_geometry(geo))
+    return g.add("Relu", [pooled]) if node.kw.get("relu") else pooled
 
 
 @converter("avg_pool")
