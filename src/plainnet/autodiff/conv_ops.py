@@ -333,18 +333,24 @@ def _conv_transpose_forward(y, w, spatial, geo: Geometry, yc=None):
         yc = _rows(y, groups)
     c = w.shape[1] * groups
     padded = _padded(spatial, geo.padding)
-    acc = _xp(yc).zeros((c,) + padded + (n,), dtype=np.result_type(yc, w))
     by_row = yc.reshape(groups, o // groups, out[0], -1)
     s, d = geo.stride[0], geo.dilation[0]
-    for rows in _row_blocks(out, wg.shape[2] * groups, n, yc.itemsize, _FOLD_BLOCK_BYTES):
+    blocks = _row_blocks(out, wg.shape[2] * groups, n, yc.itemsize, _FOLD_BLOCK_BYTES)
+    acc = None
+    for rows in blocks:
         first, stop, _ = rows.indices(out[0])
         cols = _backend.matmul(wg.swapaxes(1, 2),
                                by_row[:, :, rows].reshape(groups, o // groups, -1))
         block_out = (stop - first,) + out[1:]
         cols = cols.reshape((c,) + kernel + block_out + (n,))
         span = (stop - first - 1) * s + (kernel[0] - 1) * d + 1
-        acc[:, first * s : first * s + span] += _fold(cols, (span,) + padded[1:], kernel, geo,
-                                                      block_out)
+        folded = _fold(cols, (span,) + padded[1:], kernel, geo, block_out)
+        if len(blocks) == 1 and span == padded[0]:  # one block that covers the whole image
+            acc = folded
+            break
+        if acc is None:
+            acc = _xp(yc).zeros((c,) + padded + (n,), dtype=folded.dtype)
+        acc[:, first * s : first * s + span] += folded
     return batch_first(_crop(acc, spatial, geo.padding))
 
 
