@@ -21,11 +21,13 @@ image-major layout gives ``out[-1]`` (24), and NumPy's copies and sums spend the
 between runs. A pooling tap is a strided view whose rows are runs over the batch, used
 without a copy. (An input in the usual layout is copied once into this one.)
 
-**Blocks that stay in cache.** On the CPU the columns of a block of output rows (about half
-a core's L2 cache) are copied and multiplied before the next block's: the BLAS reads them
-from cache, which made LeNet's first layer 2x faster on one thread. The weight gradient
-reads them back block by block, and the input gradient folds each block's columns into the
-input rows its windows cover.
+**Blocks that stay in cache.** On the CPU the columns of a block of output rows are copied
+into one buffer and multiplied before the next block's take their place: the BLAS reads them
+from cache, which made LeNet's first layer 2x faster on one thread. Nothing is kept for the
+backward pass but the windows (a view): the weight gradient copies each block's columns again,
+and the input gradient folds each block's columns into the input rows its windows cover. The
+buffer's last row is ones, the *bias trick* of the notes: the bias is one more column of the
+weights, added by the forward product, and its gradient comes out of the weight gradient's.
 
 Gradients, with ``g`` the gradient of the output and ``X`` the columns:
 
