@@ -18,32 +18,31 @@ def _run(code: str, **env) -> str:
     return result.stdout.strip()
 
 
+def _set_before_and_after(statement: str, **env) -> list[str]:
+    """Whether the thresholds are set before and after running ``statement`` in a fresh
+    process."""
+    code = ("import numpy as np, plainnet as pn\n"
+            "from plainnet import _malloc\n"
+            "print(_malloc._state['set'])\n"
+            f"{statement}\n"
+            "print(_malloc._state['set'])\n")
+    return _run(code, **env).split()
+
+
 @pytest.mark.skipif(not GLIBC, reason="glibc's mallopt only")
 def test_pn_fit_fixes_the_malloc_thresholds_once():
-    code = (
-        "import numpy as np, plainnet as pn\n"
-        "from plainnet import _malloc\n"
-        "print(_malloc._state['set'])\n"
-        "m = pn.nn.Sequential(pn.nn.Linear(2, 2))\n"
-        "pn.fit(m, np.zeros((8, 2), np.float32), np.zeros(8, int), epochs=1, verbose=0)\n"
-        "print(_malloc._state['set'], _malloc.retain_freed_memory())\n"
-    )
-    assert _run(code).split() == ["False", "True", "True"]
+    fit = ("pn.fit(pn.nn.Sequential(pn.nn.Linear(2, 2)), np.zeros((8, 2), np.float32), "
+           "np.zeros(8, int), epochs=1, verbose=0)\n"
+           "assert _malloc.retain_freed_memory()")  # set once: asking again says so
+    assert _set_before_and_after(fit) == ["False", "True"]
 
 
 @pytest.mark.skipif(not GLIBC, reason="glibc's mallopt only")
 def test_making_an_optimizer_fixes_the_malloc_thresholds():
     """A hand-written loop (no pn.fit) gets them too: its optimizer sets them."""
-    code = (
-        "import plainnet as pn\n"
-        "from plainnet import _malloc\n"
-        "m = pn.nn.Linear(2, 2)\n"
-        "print(_malloc._state['set'])\n"
-        "pn.optim.SGD(m.parameters(), lr=0.1)\n"
-        "print(_malloc._state['set'])\n"
-    )
-    assert _run(code).split() == ["False", "True"]
-    assert _run(code, PLAINNET_KEEP_FREED_MEMORY="0").split() == ["False", "False"]
+    make = "pn.optim.SGD(pn.nn.Linear(2, 2).parameters(), lr=0.1)"
+    assert _set_before_and_after(make) == ["False", "True"]
+    assert _set_before_and_after(make, PLAINNET_KEEP_FREED_MEMORY="0") == ["False", "False"]
 
 
 def test_the_environment_leaves_malloc_alone():
