@@ -338,3 +338,30 @@ def test_max_pool_with_relu_equals_the_pooling_of_the_relu(kw):
     assert (results[0][0] == 0).any() and (results[0][1] == 0).any()
     np.testing.assert_array_equal(results[0][0], results[1][0])
     np.testing.assert_array_equal(results[0][1], results[1][1])
+
+
+@pytest.mark.parametrize("relu", [False, True])
+@pytest.mark.parametrize(("kernel", "stride"), [(2, 2), (3, 1)])
+def test_a_nan_wins_its_window_and_takes_the_gradient_as_in_pytorch(kernel, stride, relu):
+    """A NaN in a window is its maximum and takes its gradient, the last NaN where there are
+    several (PyTorch's rule); through a ReLU too (relu(NaN) is NaN)."""
+    x = np.array([[[1.0, np.nan, 3.0, np.nan, 2.0, -1.0, 5.0, np.nan]]])
+    geo = conv_ops.Geometry((stride,), ((0, 0),), (1,), 1)
+    t = pn.tensor(x, requires_grad=True)
+    y = conv_ops.max_pool(t, (kernel,), geo, relu=relu)
+    y.backward(np.ones(y.shape))
+    windows = np.lib.stride_tricks.sliding_window_view(x[0, 0], kernel)[::stride]
+    want = np.zeros(x.shape[-1])
+    for start, window in zip(range(0, len(windows) * stride, stride), windows, strict=True):
+        nan = np.flatnonzero(np.isnan(window))
+        if len(nan):
+            want[start + nan[-1]] += 1
+        elif window.max() > 0 or not relu:
+            want[start + np.argmax(window)] += 1
+    np.testing.assert_array_equal(t.grad[0, 0], want)
+    assert np.isnan(y.data).sum() == sum(np.isnan(w).any() for w in windows)
+    torch = pytest.importorskip("torch")
+    xt = torch.tensor(x, requires_grad=True)
+    pooled = torch.nn.functional.max_pool1d(torch.relu(xt) if relu else xt, kernel, stride)
+    pooled.sum().backward()
+    np.testing.assert_array_equal(t.grad, xt.grad.numpy())

@@ -569,6 +569,9 @@ def _max_pool_forward(x, kernel, geo, cache, relu=False):
         better = v > best  # strict: the first maximum wins, as in PyTorch
         arg += better * (j - arg)  # arg = j where better (arithmetic: faster than a mask)
         np.maximum(best, v, out=best)  # NaN propagates
+    if type(best) is np.ndarray and np.isnan(best.sum()):  # one sum: rare, exact path
+        for j, v in enumerate(taps):  # a NaN wins its window, the last one (as PyTorch)
+            arg[np.isnan(v)] = j
     cache["argmax"] = arg
     return batch_first(best)
 
@@ -595,7 +598,8 @@ MAX_POOL = Op("max_pool", _max_pool_forward, _max_pool_vjp)
 def max_pool(x, kernel, geo: Geometry, relu: bool = False):
     r"""Max pooling: $y[n, c, p] = \max_k x_{\text{pad}}[n, c, p s + k d]$ (padding is
     $-\infty$). The winning offset of each window is kept; the backward pass sends
-    ``g`` to it alone (the first maximum on ties, as PyTorch).
+    ``g`` to it alone (the first maximum on ties, and a NaN over any number, the last NaN
+    of the window, as PyTorch; on a GPU the NaN's offset is not sought).
 
     With ``relu``, the pooling of a ReLU's output in one op:
     $\max_k \mathrm{relu}(x_k) = \max(0, \max_k x_k)$, zero counted as an offset before the
