@@ -212,7 +212,7 @@ _FOLD_BLOCK_BYTES = 1 << 22
 #: run below the BLAS's speed and keep its threads waiting. A layer with many rows of
 #: columns (LeNet's second, 150) gains more from a wide product than from the cache: measured
 #: in one process, alternating epochs, LeNet's step was 5-12% faster with its second layer
-#: in one block of 4,096 positions than in two, and the wider CNN's 3-5% faster with blocks
+#: in one block of 4,096 positions than in two, and the wider CNN's 3-6% faster with blocks
 #: of 3 output rows (6 MiB) than of 1 or 2; its first layer (25 rows) wants the 512 KiB
 #: blocks (24% slower with 6 output rows a block instead of 3).
 _MIN_BLOCK_POSITIONS = 4096
@@ -247,8 +247,8 @@ def _count(win, nd, rows) -> int:
 
 def _column_buffer(win, blocks, groups, ones: bool):
     r"""One host buffer for the columns of the largest of ``blocks``, reused block after block
-    (so the columns never leave the cache): ``(groups, C/groups * prod(kernel) + ones,
-    positions)``.
+    (the next block's columns overwrite ones still in cache): ``(groups, C/groups *
+    prod(kernel) + ones, positions)``.
 
     With ``ones`` the last row of each group is ones: the *bias trick* of the notes. The bias
     becomes one more column of the weights, so the forward product adds it, and the weight
