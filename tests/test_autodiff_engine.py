@@ -349,6 +349,26 @@ def test_relu_derivative_at_zero_is_zero():
     np.testing.assert_array_equal(pn.grad(lambda t: t.relu().sum())(x), [0.0, 0.0, 1.0])
 
 
+def test_relu_passes_the_gradient_at_nan_as_pytorch():
+    """PyTorch's ReLU backward zeroes the gradient where x <= 0 only: at a NaN it passes;
+    so does the ReLU that Sequential runs inside a max pooling, and the two agree."""
+    x = np.array([-1.0, np.nan, 2.0, 0.0])
+    np.testing.assert_array_equal(pn.grad(lambda t: (pn.relu(t) * 3.0).sum())(x),
+                                  [0.0, 3.0, 3.0, 0.0])
+    images = np.array([[[[np.nan, 1.0], [2.0, -1.0]]], [[[-1.0, -2.0], [0.0, -3.0]]]])
+    grads = []
+    for fused in (True, False):
+        model = pn.nn.Sequential(pn.nn.ReLU(), pn.nn.MaxPool2d(2))
+        if not fused:
+            model[0].register_forward_hook(lambda module, args, out: None)
+        t = pn.tensor(images, requires_grad=True)
+        model(t).sum().backward()
+        grads.append(t.grad)
+    np.testing.assert_array_equal(grads[0], grads[1])
+    np.testing.assert_array_equal(grads[0][0, 0], [[1.0, 0.0], [0.0, 0.0]])
+    np.testing.assert_array_equal(grads[0][1, 0], 0.0)
+
+
 def test_abs_derivative_at_zero_is_zero():
     x = np.array([-1.0, 0.0, 2.0])
     np.testing.assert_array_equal(pn.grad(lambda t: pn.abs(t).sum())(x), [-1.0, 0.0, 1.0])

@@ -193,18 +193,19 @@ def _sigmoid_forward(a):
 
 SIGMOID = Op("sigmoid", _sigmoid_forward, lambda i, g, out, a: _times(g, out * (1 - out)))
 _RELU_BACKWARD = ElementwiseKernel(
-    "relu_backward", ("g", "x"), ("grad",), "grad = g * (x > 0);"
+    "relu_backward", ("g", "x"), ("grad",), "grad = x <= 0 ? 0 : g;"
 )
 
 
 def _relu_vjp(i, g, out, a):
-    """``g [a > 0]``: on a GPU one kernel (not a comparison, then a product)."""
+    """``g`` where not ``a <= 0`` (so a NaN passes ``g``, as PyTorch's ReLU): on a GPU one
+    kernel (not a comparison, then a product)."""
     x = _raw(a)
     if type(g) is not np.ndarray and not isinstance(g, Tensor):
         grad = np.empty_like(g)
         if run_fused(_RELU_BACKWARD, x, g=g, x=x, grad=grad):
             return grad
-    return g * (x > 0)
+    return g * ~(x <= 0)
 
 
 RELU = Op("relu", lambda a: np.maximum(a, 0), _relu_vjp)
