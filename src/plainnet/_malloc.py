@@ -8,9 +8,8 @@ back once it exceeds ``M_TRIM_THRESHOLD``; both thresholds start at 128 KiB and 
 the program's frees. Whether a step's temporaries come back as pages already mapped or as
 fresh ones (zero-filled by the kernel on the first touch of every 4 KiB) then depends on
 the order of frees: measured on the 2-core machine of `benchmarks/bench_cnn.py`, an epoch
-of the wide CNN took 2.4-2.9 s through ``pn.fit`` against 1.5 s with the thresholds fixed.
-
-A hand-written LeNet loop faulted in about 1,500 pages a step and ran at half speed or
+of the wide CNN took 2.4-2.9 s through ``pn.fit`` against 1.5 s with the thresholds fixed,
+and a hand-written LeNet loop faulted in about 1,500 pages a step and ran at half speed or
 worse.
 
 `retain_freed_memory()` fixes them (32 MiB, glibc's largest mmap threshold, and 1 GiB), as
