@@ -15,7 +15,7 @@ worse.
 `retain_freed_memory()` fixes them (32 MiB, glibc's largest mmap threshold, and 1 GiB), as
 PyTorch's caching allocator keeps its blocks: freed memory stays in the process for the
 next step, and the resident memory stays near its peak instead of falling between steps.
-Making an optimizer (a training loop is about to run) and ``pn.fit`` call it;
+Making an optimizer (a training loop is about to run) calls it, so ``pn.fit`` does too;
 ``PLAINNET_KEEP_FREED_MEMORY=0`` in the environment leaves ``malloc`` as it is. Elsewhere
 than glibc on Linux it does nothing.
 """

@@ -18,7 +18,6 @@ from collections.abc import Sequence
 import numpy as np
 
 from .. import backend as _backend
-from .._malloc import retain_freed_memory
 from .._validation import check_int
 from ..autodiff import Tensor, no_grad
 from ..callbacks import Callback
@@ -473,7 +472,6 @@ def fit(
                 DivergenceGuard(model, optimizer, divergence), trainer, history)
     history.history["loss"] = []  # h["loss"] is a list even when no epoch finished
     positive = getattr(train, "positive", False)
-    retain_freed_memory()  # each step's large temporaries reuse the last step's pages
     model.train()
     hooks("on_train_begin", {})
     try:
